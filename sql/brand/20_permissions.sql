@@ -1,0 +1,109 @@
+-- brand: permission checks. Policies use the set form, evaluated once per statement:
+--     brand_id in (select brand.brands_with('content.read'))
+-- Function bodies use brand.has_permission() / brand.require_permission().
+
+create or replace function brand.assert_permission(permission text)
+returns void
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+    if not exists (select from brand.permissions as p where p.permission = assert_permission.permission) then
+        raise exception 'unknown permission "%"', permission
+            using errcode = '22023',
+                  hint = 'Permissions are listed in brand.permissions (api.permissions).';
+    end if;
+end
+$$;
+
+comment on function brand.assert_permission(text) is
+'Raises 22023 unless the permission is in the catalogue; catches typos in policies.';
+
+create or replace function brand.brands_with(permission text)
+returns setof uuid
+language plpgsql
+stable
+security definer
+rows 10
+set search_path = ''
+as $$
+begin
+    perform brand.assert_permission(permission);
+    return query
+        select m.brand_id
+        from brand.members as m
+        inner join brand.tier_permissions as tp
+            on tp.tier = m.tier and tp.permission = brands_with.permission
+        where m.user_id = brand.caller_id();
+end
+$$;
+
+comment on function brand.brands_with(text) is
+'The caller''s brands whose tier holds the permission. Use in policies as '
+'brand_id in (select brand.brands_with(...)): one call per statement, not per row.';
+
+create or replace function brand.has_permission(brand_id uuid, permission text)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+    perform brand.assert_permission(permission);
+    return brand.caller_is_service() or exists (
+        select
+        from brand.members as m
+        inner join brand.tier_permissions as tp
+            on tp.tier = m.tier and tp.permission = has_permission.permission
+        where m.brand_id = has_permission.brand_id and m.user_id = brand.caller_id()
+    );
+end
+$$;
+
+comment on function brand.has_permission(uuid, text) is
+'Whether the caller holds the permission in the brand (service_role always does).';
+
+create or replace function brand.require_permission(brand_id uuid, permission text)
+returns void
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+    if brand.has_permission(brand_id, permission) then
+        return;
+    end if;
+    if not exists (
+        select from brand.members as m
+        where m.brand_id = require_permission.brand_id and m.user_id = brand.caller_id()
+    ) then
+        raise exception 'not a member of brand %', brand_id
+            using errcode = '42501',
+                  hint = 'Only members of a brand can act on it; ask an admin for an invitation.';
+    end if;
+    raise exception 'permission "%" denied in brand %', permission, brand_id
+        using errcode = '42501',
+              hint = 'Your role tier does not hold this permission; see api.my_permissions.';
+end
+$$;
+
+comment on function brand.require_permission(uuid, text) is
+'Raises 42501 (not a member / permission denied) unless the caller holds the permission.';
+
+revoke all on function
+brand.assert_permission(text),
+brand.brands_with(text),
+brand.has_permission(uuid, text),
+brand.require_permission(uuid, text)
+from public;
+
+grant execute on function
+brand.assert_permission(text),
+brand.brands_with(text),
+brand.has_permission(uuid, text),
+brand.require_permission(uuid, text)
+to authenticated, service_role;

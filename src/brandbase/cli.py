@@ -1,0 +1,262 @@
+"""The `brandbase` command line: local cluster, migrations, checks and reports."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from . import bundle as bundle_mod
+from . import lint as lint_mod
+from . import migrate as engine
+from . import pack as pack_mod
+from . import summary
+from .db import connect
+from .local import LocalCluster, LocalError
+
+DSN_HELP = "PostgreSQL connection string (default: $DATABASE_URL, else the local cluster)."
+
+
+class Ctx:
+    def __init__(self, home: Path, root: Path | None):
+        self.home = home
+        self.root = root
+
+    @property
+    def cluster(self) -> LocalCluster:
+        return LocalCluster(self.home)
+
+    def pack(self) -> pack_mod.Pack:
+        try:
+            return pack_mod.load(self.root)
+        except pack_mod.PackError as exc:
+            raise click.ClickException(str(exc)) from None
+
+    def dsn(self, dsn: str | None) -> str:
+        if dsn:
+            return dsn
+        cluster = self.cluster
+        if not cluster.exists or not cluster.running():
+            raise click.ClickException(
+                "no --dsn or DATABASE_URL given and the local cluster is not running\n"
+                "  hint: `brandbase up` starts it, or pass --dsn postgresql://..."
+            )
+        return cluster.url()
+
+
+dsn_option = click.option("--dsn", envvar="DATABASE_URL", default=None, help=DSN_HELP)
+pass_ctx = click.make_pass_decorator(Ctx)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), envvar="BRANDBASE_HOME",
+              default=Path(".brandbase"), show_default=True,
+              help="Where the local cluster lives.")
+@click.option("--root", type=click.Path(path_type=Path, exists=True, file_okay=False),
+              envvar="BRANDBASE_ROOT", default=None,
+              help="Pack root holding migrations/ and sql/ (default: the installed pack).")
+@click.pass_context
+def main(ctx: click.Context, home: Path, root: Path | None) -> None:
+    """brandbase: the platform layer for multi-brand Supabase projects."""
+    ctx.obj = Ctx(home, root)
+
+
+# -- local cluster -----------------------------------------------------------------------------
+@main.group()
+def local() -> None:
+    """The embedded PostgreSQL under --home (loopback only)."""
+
+
+def _local_call(fn):
+    try:
+        return fn()
+    except LocalError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@local.command("start")
+@pass_ctx
+def local_start(obj: Ctx) -> None:
+    """Create (first time) and start the local cluster."""
+    _local_call(lambda: obj.cluster.start(log=lambda m: click.echo(m, err=True)))
+    click.echo(obj.cluster.url())
+
+
+@local.command("stop")
+@pass_ctx
+def local_stop(obj: Ctx) -> None:
+    """Stop the local cluster (data kept)."""
+    _local_call(obj.cluster.stop)
+    click.echo("stopped")
+
+
+@local.command("status")
+@pass_ctx
+def local_status(obj: Ctx) -> None:
+    """Say whether the local cluster exists and runs; exit 1 when it does not run."""
+    cluster = obj.cluster
+    if not cluster.exists:
+        click.echo(f"no local cluster in {cluster.home}")
+        sys.exit(1)
+    state = cluster.state
+    running = cluster.running(state)
+    click.echo(f"{'running' if running else 'stopped'}: 127.0.0.1:{state.port} "
+               f"data={state.pgdata} server-user={state.run_as or 'self'}")
+    sys.exit(0 if running else 1)
+
+
+@local.command("url")
+@click.option("--superuser", is_flag=True, help="The superuser's URL instead of the owner's.")
+@pass_ctx
+def local_url(obj: Ctx, superuser: bool) -> None:
+    """Print the connection URL of the local cluster."""
+    click.echo(_local_call(lambda: obj.cluster.url(superuser=superuser)))
+
+
+@local.command("destroy")
+@click.confirmation_option(prompt="Delete the local cluster and all its data?")
+@pass_ctx
+def local_destroy(obj: Ctx) -> None:
+    """Stop the local cluster and delete its data."""
+    _local_call(obj.cluster.destroy)
+    click.echo("destroyed")
+
+
+# -- migrations ------------------------------------------------------------------------------
+def _apply(dsn: str, pack: pack_mod.Pack) -> tuple[engine.Plan, float]:
+    started = time.perf_counter()
+
+    def progress(f: pack_mod.SqlFile, ms: float) -> None:
+        click.echo(f"  applied {f.name:<58} {ms:8.1f} ms", err=True)
+
+    with connect(dsn) as conn:
+        try:
+            done = engine.migrate(conn, pack, on_file=progress)
+        except (engine.MigrationError, engine.DriftError, pack_mod.PackError) as exc:
+            raise click.ClickException(f"migration failed, nothing of the file applied:\n  {exc}"
+                                       if isinstance(exc, engine.MigrationError) else str(exc))
+    return done, time.perf_counter() - started
+
+
+@main.command()
+@dsn_option
+@click.option("--dry-run", is_flag=True, help="Print the SQL that would run; change nothing.")
+@pass_ctx
+def migrate(obj: Ctx, dsn: str | None, dry_run: bool) -> None:
+    """Apply pending migrations, then changed repeatable code."""
+    pack, dsn = obj.pack(), obj.dsn(dsn)
+    if dry_run:
+        with connect(dsn) as conn:
+            todo = engine.plan(pack, engine.applied(conn))
+        for f in todo.files:
+            f.statements  # noqa: B018 - parse now: a syntax error fails the dry run too
+        click.echo(engine.dry_run_sql(todo) or "-- nothing to do")
+        return
+    done, seconds = _apply(dsn, pack)
+    click.echo(f"{len(done.versioned)} migration(s) and {len(done.repeatable)} repeatable "
+               f"file(s) applied in {seconds:.2f} s")
+
+
+@main.command()
+@dsn_option
+@pass_ctx
+def status(obj: Ctx, dsn: str | None) -> None:
+    """List applied and pending files."""
+    pack = obj.pack()
+    with connect(obj.dsn(dsn)) as conn:
+        done = engine.applied(conn)
+        rows = engine.history(conn)
+    for version, module, name, kind, by, at, ms in rows:
+        click.echo(f"  {version:>4}  {module:<10} {name:<58} {by} {at:%Y-%m-%d %H:%M} {ms} ms")
+    todo = engine.plan(pack, done)
+    for f in todo.files:
+        click.echo(f"  pending  {f.module:<10} {f.name}")
+    click.echo(f"{len(todo.versioned)} pending migration(s), "
+               f"{len(todo.repeatable)} repeatable file(s) to (re)apply")
+
+
+@main.command()
+@dsn_option
+@pass_ctx
+def verify(obj: Ctx, dsn: str | None) -> None:
+    """Fail (exit 1) when an applied migration was edited or is unknown to this pack."""
+    pack = obj.pack()
+    with connect(obj.dsn(dsn)) as conn:
+        drift = engine.verify(pack, engine.applied(conn))
+    for d in drift:
+        click.echo(f"  {d.name}: {d.problem}", err=True)
+    if drift:
+        raise click.ClickException(f"{len(drift)} applied migration(s) differ from the pack")
+    click.echo("verified: every applied migration matches the pack")
+
+
+@main.command()
+@click.argument("module")
+@click.argument("what")
+@pass_ctx
+def new(obj: Ctx, module: str, what: str) -> None:
+    """Create the next versioned migration file for MODULE."""
+    pack = obj.pack()
+    version = len(pack.versioned) + 1
+    name = f"{version:04d}_{module}__{what.replace('-', '_').replace(' ', '_')}.sql"
+    if not pack_mod.VERSIONED_RE.match(name):
+        raise click.ClickException(f"invalid migration name {name}; use lower-case words")
+    path = pack.root / "migrations" / name
+    path.write_text(f"-- brandbase {version:04d} ({module}): {what}\n\n")
+    click.echo(path)
+
+
+@main.command()
+@click.option("--supabase", "out", type=click.Path(path_type=Path, file_okay=False),
+              required=True, help="The Supabase migrations folder, e.g. supabase/migrations.")
+@pass_ctx
+def bundle(obj: Ctx, out: Path) -> None:
+    """Write the pack as Supabase CLI migration files (incremental)."""
+    try:
+        written = bundle_mod.bundle(obj.pack(), out)
+    except pack_mod.PackError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in written:
+        click.echo(f"  wrote {path}")
+    click.echo(f"{len(written)} file(s) written to {out}")
+
+
+# -- checks ----------------------------------------------------------------------------------
+@main.command()
+@dsn_option
+@click.option("--schema", "schemas", multiple=True, help="Schemas to lint (default: the pack's).")
+@click.option("--level", type=click.Choice(lint_mod.LEVELS, case_sensitive=False),
+              default="INFO", show_default=True, help="Lowest level to report.")
+@pass_ctx
+def lint(obj: Ctx, dsn: str | None, schemas: tuple[str, ...], level: str) -> None:
+    """Schema lints; exit 1 on any ERROR finding."""
+    with connect(obj.dsn(dsn)) as conn:
+        findings = lint_mod.run(conn, list(schemas) or None, level)
+    summary.print_findings(findings)
+    if any(f.level == "ERROR" for f in findings):
+        sys.exit(1)
+
+
+@main.command()
+@dsn_option
+@pass_ctx
+def up(obj: Ctx, dsn: str | None) -> None:
+    """Start the local cluster (without --dsn), apply everything, print a summary."""
+    if not dsn:
+        _local_call(lambda: obj.cluster.start(log=lambda m: click.echo(m, err=True)))
+        dsn = obj.cluster.url()
+    pack = obj.pack()
+    done, seconds = _apply(dsn, pack)
+    with connect(dsn) as conn:
+        report = summary.collect(conn, pack, done, seconds)
+    summary.print_report(report, dsn)
+    if report.failed:
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    main()

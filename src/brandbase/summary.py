@@ -1,0 +1,86 @@
+"""The readable summary `brandbase up` prints: migrations, modules, health, lint."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+import psycopg
+
+from . import lint as lint_mod
+from . import migrate as engine
+from .db import redact
+from .pack import Pack
+
+WANTED_EXTENSIONS = ("pg_cron", "pgtap", "pgcrypto", "pg_trgm", "pg_stat_statements", "hypopg")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class Report:
+    applied_now: engine.Plan
+    seconds: float
+    modules: list[tuple[str, int, int]]
+    checks: list[Check]
+    findings: list[lint_mod.Finding]
+
+    @property
+    def failed(self) -> bool:
+        return not all(c.ok for c in self.checks if c.name != "extensions") or any(
+            f.level == "ERROR" for f in self.findings)
+
+
+def _checks(conn: psycopg.Connection, pack: Pack) -> list[Check]:
+    version = conn.execute("show server_version").fetchone()[0]
+    present = {r[0] for r in conn.execute("select extname from pg_extension")}
+    missing = [e for e in WANTED_EXTENSIONS if e not in present]
+    done = engine.applied(conn)
+    drift = engine.verify(pack, done)
+    todo = engine.plan(pack, done)
+    return [
+        Check("database", True, f"PostgreSQL {version}, connected as {conn.info.user}"),
+        Check("extensions", not missing,
+              "all present" if not missing else
+              f"{', '.join(sorted(present & set(WANTED_EXTENSIONS)))}; missing: "
+              f"{', '.join(missing)} (see README: features relying on them stay off)"),
+        Check("migrations verified", not drift,
+              "every applied file matches the pack" if not drift else
+              "; ".join(f"{d.name} {d.problem}" for d in drift)),
+        Check("nothing pending", not todo.files,
+              "up to date" if not todo.files else f"{len(todo.files)} file(s) pending"),
+    ]
+
+
+def collect(conn: psycopg.Connection, pack: Pack, done: engine.Plan, seconds: float) -> Report:
+    modules = [(m, sum(f.module == m for f in pack.versioned),
+                sum(f.module == m for f in pack.repeatable)) for m in pack.modules]
+    return Report(done, seconds, modules, _checks(conn, pack), lint_mod.run(conn))
+
+
+def print_findings(findings: list[lint_mod.Finding]) -> None:
+    if not findings:
+        click.echo("  lint: no findings")
+    for f in findings:
+        click.echo(f"  {f.level:<5} {f.name}: {f.object}\n        {f.description}\n"
+                   f"        fix: {f.remediation}")
+
+
+def print_report(r: Report, dsn: str) -> None:
+    click.secho(f"brandbase is up at {redact(dsn)}", bold=True)
+    click.echo(f"\nmigrations: {len(r.applied_now.versioned)} versioned and "
+               f"{len(r.applied_now.repeatable)} repeatable file(s) applied in {r.seconds:.2f} s")
+    click.echo("\nmodules:")
+    for name, versioned, repeatable in r.modules:
+        click.echo(f"  {name:<12} {versioned} migration(s), {repeatable} code file(s)")
+    click.echo("\nhealth:")
+    for c in r.checks:
+        mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
+        click.echo(f"  {mark} {c.name:<20} {c.detail}")
+    click.echo("\nlint:")
+    print_findings(r.findings)
