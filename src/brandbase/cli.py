@@ -30,10 +30,7 @@ class Ctx:
         return LocalCluster(self.home)
 
     def pack(self) -> pack_mod.Pack:
-        try:
-            return pack_mod.load(self.root)
-        except pack_mod.PackError as exc:
-            raise click.ClickException(str(exc)) from None
+        return pack_mod.load(self.root)
 
     def dsn(self, dsn: str | None) -> str:
         if dsn:
@@ -47,11 +44,23 @@ class Ctx:
         return cluster.url()
 
 
+class FriendlyGroup(click.Group):
+    """Turns the pack's known failures into one-line errors with exit code 1, no traceback."""
+
+    KNOWN = (pack_mod.PackError, engine.MigrationError, engine.DriftError, LocalError)
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except self.KNOWN as exc:
+            raise click.ClickException(str(exc)) from None
+
+
 dsn_option = click.option("--dsn", envvar="DATABASE_URL", default=None, help=DSN_HELP)
 pass_ctx = click.make_pass_decorator(Ctx)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=FriendlyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", type=click.Path(path_type=Path), envvar="BRANDBASE_HOME",
               default=Path(".brandbase"), show_default=True,
               help="Where the local cluster lives.")
@@ -65,23 +74,16 @@ def main(ctx: click.Context, home: Path, root: Path | None) -> None:
 
 
 # -- local cluster -----------------------------------------------------------------------------
-@main.group()
+@main.group(cls=FriendlyGroup)
 def local() -> None:
     """The embedded PostgreSQL under --home (loopback only)."""
-
-
-def _local_call(fn):
-    try:
-        return fn()
-    except LocalError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @local.command("start")
 @pass_ctx
 def local_start(obj: Ctx) -> None:
     """Create (first time) and start the local cluster."""
-    _local_call(lambda: obj.cluster.start(log=lambda m: click.echo(m, err=True)))
+    obj.cluster.start(log=lambda m: click.echo(m, err=True))
     click.echo(obj.cluster.url())
 
 
@@ -89,7 +91,7 @@ def local_start(obj: Ctx) -> None:
 @pass_ctx
 def local_stop(obj: Ctx) -> None:
     """Stop the local cluster (data kept)."""
-    _local_call(obj.cluster.stop)
+    obj.cluster.stop()
     click.echo("stopped")
 
 
@@ -113,7 +115,7 @@ def local_status(obj: Ctx) -> None:
 @pass_ctx
 def local_url(obj: Ctx, superuser: bool) -> None:
     """Print the connection URL of the local cluster."""
-    click.echo(_local_call(lambda: obj.cluster.url(superuser=superuser)))
+    click.echo(obj.cluster.url(superuser=superuser))
 
 
 @local.command("destroy")
@@ -121,7 +123,7 @@ def local_url(obj: Ctx, superuser: bool) -> None:
 @pass_ctx
 def local_destroy(obj: Ctx) -> None:
     """Stop the local cluster and delete its data."""
-    _local_call(obj.cluster.destroy)
+    obj.cluster.destroy()
     click.echo("destroyed")
 
 
@@ -133,11 +135,7 @@ def _apply(dsn: str, pack: pack_mod.Pack) -> tuple[engine.Plan, float]:
         click.echo(f"  applied {f.name:<58} {ms:8.1f} ms", err=True)
 
     with connect(dsn) as conn:
-        try:
-            done = engine.migrate(conn, pack, on_file=progress)
-        except (engine.MigrationError, engine.DriftError, pack_mod.PackError) as exc:
-            raise click.ClickException(f"migration failed, nothing of the file applied:\n  {exc}"
-                                       if isinstance(exc, engine.MigrationError) else str(exc))
+        done = engine.migrate(conn, pack, on_file=progress)
     return done, time.perf_counter() - started
 
 
@@ -215,10 +213,7 @@ def new(obj: Ctx, module: str, what: str) -> None:
 @pass_ctx
 def bundle(obj: Ctx, out: Path) -> None:
     """Write the pack as Supabase CLI migration files (incremental)."""
-    try:
-        written = bundle_mod.bundle(obj.pack(), out)
-    except pack_mod.PackError as exc:
-        raise click.ClickException(str(exc)) from None
+    written = bundle_mod.bundle(obj.pack(), out)
     for path in written:
         click.echo(f"  wrote {path}")
     click.echo(f"{len(written)} file(s) written to {out}")
@@ -246,7 +241,7 @@ def lint(obj: Ctx, dsn: str | None, schemas: tuple[str, ...], level: str) -> Non
 def up(obj: Ctx, dsn: str | None) -> None:
     """Start the local cluster (without --dsn), apply everything, print a summary."""
     if not dsn:
-        _local_call(lambda: obj.cluster.start(log=lambda m: click.echo(m, err=True)))
+        obj.cluster.start(log=lambda m: click.echo(m, err=True))
         dsn = obj.cluster.url()
     pack = obj.pack()
     done, seconds = _apply(dsn, pack)

@@ -47,7 +47,7 @@ class MigrationError(Exception):
 
     def __init__(self, file: SqlFile, line: int, sqlstate: str | None, message: str, hint: str):
         self.file, self.line, self.sqlstate = file, line, sqlstate
-        text = f"{file.name}:{line}: [{sqlstate or '?'}] {message}"
+        text = f"{file.name}:{line}: [{sqlstate or '?'}] {message} (rolled back)"
         super().__init__(text + (f"\n  hint: {hint}" if hint else ""))
 
 
@@ -138,6 +138,8 @@ def migrate(
         with conn.transaction():
             conn.execute(HISTORY_DDL)
         todo = plan(pack, applied(conn))
+        for f in todo.files:
+            f.statements  # noqa: B018 - parse everything first: a typo fails before any file runs
         for f in todo.files:
             on_file(f, apply_file(conn, f))
         return todo

@@ -58,8 +58,9 @@ class SqlFile:
         try:
             slices = split(self.text, only_slices=True)
         except ParseError as exc:
-            line = self.text[: max(exc.location, 0)].count("\n") + 1
-            raise PackError(f"{self.name}:{line}: syntax error: {exc.args[0]}") from None
+            message, location = (exc.args + (0,))[:2]
+            line = self.text[: max(location, 0)].count("\n") + 1
+            raise PackError(f"{self.name}:{line}: {message}") from None
         return [Statement(self.text[s], self.text[: s.start].count("\n") + 1) for s in slices]
 
 
