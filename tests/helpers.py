@@ -12,10 +12,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def run_cli(*args: str, env: dict | None = None, **kwargs) -> subprocess.CompletedProcess:
+def run_cli(*args: str, python: str = sys.executable, **kwargs) -> subprocess.CompletedProcess:
     """Run the real `brandbase` CLI in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "brandbase.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=120, **kwargs)
+    return subprocess.run([python, "-m", "brandbase.cli", *args], capture_output=True,
+                          text=True, timeout=120, **kwargs)
 
 
 def copy_pack(dest: Path) -> Path:

@@ -47,7 +47,10 @@ def bundle(pack: Pack, out: Path, now: datetime | None = None) -> list[Path]:
     wanted: list[tuple[str, str]] = [("history", HISTORY_DDL.lstrip())]
     wanted += [(Path(f.name).stem, _versioned_body(f)) for f in pack.versioned]
     code = _code_body(pack.repeatable)
-    code_key = "code_" + SqlFile("code", "repeatable", "-", code).checksum[:12]
+    # Like `migrate`, re-apply the code after any new migration, which may have dropped
+    # what it depends on: the key covers the code and the newest migration.
+    last = pack.versioned[-1].name if pack.versioned else ""
+    code_key = "code_" + SqlFile("code", "repeatable", "-", last + code).checksum[:12]
     if code_key not in existing:
         wanted.append((code_key, code))
 

@@ -1,0 +1,63 @@
+"""Schema-wide invariants of the installed pack: the lints pass, the key shape holds,
+and the lints really catch what they claim to."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from brandbase import lint
+
+
+def test_the_pack_lints_clean(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        findings = lint.run(conn)
+    assert findings == []
+
+
+def test_brand_scoped_tables_exist_for_the_key_shape_lints_to_check(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        count = conn.execute("select count(*) from pg_attribute as a join pg_class as c "
+                             "on c.oid = a.attrelid where a.attname = 'brand_id' "
+                             "and c.relkind = 'r' and c.relnamespace = 'brand'::regnamespace"
+                             ).fetchone()[0]
+    assert count >= 2
+
+
+def test_lints_cover_the_pack_schemas(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        schemas = lint.pack_schemas(conn)
+    assert {"brand", "api", "brandbase"} <= set(schemas)
+
+
+@pytest.mark.parametrize(("ddl", "expected"), [
+    ("create table brand.leaky (brand_id uuid not null, id int, primary key (brand_id, id))",
+     ("rls_disabled_on_brand_data", "brand.leaky")),
+    ("create function brand.risky() returns int language sql security definer as 'select 1'",
+     ("security_definer_without_search_path", "brand.risky()")),
+    ("create table brand.child (brand_id uuid not null, id int, "
+     "parent_id uuid references brand.brands (id), primary key (brand_id, id));"
+     "alter table brand.child enable row level security",
+     ("unindexed_foreign_key", "brand.child (child_parent_id_fkey)")),
+    ("create table brand.keyless (x int)", ("no_primary_key", "brand.keyless")),
+    ("create function brand.open() returns int language sql as 'select 1'",
+     ("function_executable_by_public", "brand.open()")),
+    ("create view api.leaky_view as select id from brand.brands;"
+     "grant select on api.leaky_view to authenticated",
+     ("view_without_security_invoker", "api.leaky_view")),
+    ("create table brand.bad_shape (id int primary key, brand_id uuid not null);"
+     "alter table brand.bad_shape enable row level security",
+     ("brand_id_not_leading_primary_key", "brand.bad_shape")),
+    ("create table brand.a (brand_id uuid, id int, primary key (brand_id, id));"
+     "create table brand.b (brand_id uuid, id int, a_id int, primary key (brand_id, id));"
+     "alter table brand.a enable row level security;"
+     "alter table brand.b enable row level security;"
+     "create unique index on brand.a (id); create index on brand.b (a_id);"
+     "alter table brand.b add constraint b_a_fk foreign key (a_id) references brand.a (id)",
+     ("foreign_key_without_brand_id", "brand.b (b_a_fk)")),
+])
+def test_each_lint_catches_its_problem(owner_dsn, ddl, expected):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute(ddl)
+        found = {(f.name, f.object) for f in lint.run(conn)}
+    assert expected in found
