@@ -16,7 +16,7 @@ from pytest_postgresql.executors import NoopExecutor
 from pytest_postgresql.janitor import DatabaseJanitor
 
 from brandbase import migrate, pack
-from brandbase.local import OWNER, LocalCluster, prepare_database
+from brandbase.local import OWNER, LocalCluster
 
 ROOT = Path(__file__).resolve().parent
 TEST_DB = "brandbase_test"  # pytest-postgresql clones per test from TEST_DB + "_tmpl"
@@ -31,18 +31,6 @@ def cluster() -> LocalCluster:
     c.destroy()
 
 
-def create_owned_database(c: LocalCluster, name: str, template: str | None = None) -> str:
-    """A database owned by the non-superuser owner, prepared as a superuser would; its DSN."""
-    with psycopg.connect(c.url(superuser=True, dbname="postgres"), autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
-        conn.execute(sql.SQL("create database {} owner {} {}").format(
-            sql.Identifier(name), sql.Identifier(OWNER),
-            sql.SQL("template {}").format(sql.Identifier(template)) if template else sql.SQL("")))
-    if not template:
-        prepare_database(c.url(superuser=True, dbname=name), OWNER)
-    return c.url(dbname=name)
-
-
 @pytest.fixture(scope="session")
 def new_database(cluster):
     """Factory: a fresh, empty database owned by the owner (extensions ready)."""
@@ -51,13 +39,11 @@ def new_database(cluster):
     def make(template: str | None = None) -> str:
         name = f"t_{uuid.uuid4().hex[:10]}"
         made.append(name)
-        return create_owned_database(cluster, name, template)
+        return cluster.create_database(name, template)
 
     yield make
-    with psycopg.connect(cluster.url(superuser=True, dbname="postgres"), autocommit=True) as conn:
-        for name in made:
-            conn.execute(sql.SQL("drop database if exists {} with (force)").format(
-                sql.Identifier(name)))
+    for name in made:
+        cluster.drop_database(name)
 
 
 @pytest.fixture(scope="session")
@@ -66,7 +52,7 @@ def pg_server(cluster) -> NoopExecutor:
     state = cluster.state
     executor = NoopExecutor(host="127.0.0.1", port=state.port, user="postgres",
                             password=state.superuser_password, dbname=TEST_DB, options="")
-    template_dsn = create_owned_database(cluster, executor.template_dbname)
+    template_dsn = cluster.create_database(executor.template_dbname)
     with psycopg.connect(template_dsn, autocommit=True) as conn:
         migrate.migrate(conn, pack.load(ROOT))
         conn.execute((ROOT / "pgtap" / "_helpers" / "helpers.sql").read_text())

@@ -8,7 +8,7 @@ comment on type brand.tier is
 create table brand.brands (
     id uuid primary key default gen_random_uuid(),
     slug text not null unique
-        check (slug ~ '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'),
+    check (slug ~ '^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$'),
     name text not null check (length(btrim(name)) between 1 and 200),
     plan text not null default 'free' check (plan ~ '^[a-z0-9_]{1,40}$'),
     settings jsonb not null default '{}' check (jsonb_typeof(settings) = 'object'),
@@ -144,6 +144,8 @@ with additions (tier, permission) as (
 )
 
 insert into brand.tier_permissions (tier, permission)
-select t.tier, a.permission
+select
+    t.tier,
+    a.permission
 from additions as a
 inner join lateral unnest(enum_range(a.tier::brand.tier, null)) as t (tier) on true;

@@ -6,9 +6,10 @@ from __future__ import annotations
 import re
 import subprocess
 
+from tests.helpers import ROOT, copy_pack, run_cli, scalar
+
 from brandbase import pack
 from brandbase.local import find_bindir
-from tests.helpers import ROOT, copy_pack, run_cli, scalar
 
 
 def psql_apply(dsn: str, folder) -> None:

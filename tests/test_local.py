@@ -13,7 +13,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-
 from tests.helpers import ROOT, run_cli
 
 is_root = os.geteuid() == 0

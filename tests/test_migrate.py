@@ -7,9 +7,9 @@ import concurrent.futures
 
 import psycopg
 import pytest
+from tests.helpers import ROOT, copy_pack, run_cli, scalar
 
 from brandbase import migrate, pack
-from tests.helpers import ROOT, copy_pack, run_cli, scalar
 
 
 def apply(dsn: str, root=ROOT) -> migrate.Plan:

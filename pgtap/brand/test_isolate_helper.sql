@@ -11,10 +11,21 @@ create table public.posts (
     primary key (brand_id, id)
 );
 grant select, insert, update, delete on public.posts to authenticated;
-select lives_ok($$select brand.isolate('public.posts', 'content.read', 'content.write')$$, 'isolate() a user table');
-select lives_ok($$select brand.isolate('public.posts', 'content.read', 'content.write')$$, 'isolate() is idempotent');
-select is((select count(*)::int from pg_policies where tablename = 'posts'), 5, 'five policies, none duplicated');
-insert into public.posts (brand_id, title) values (tests.brand('acme'), 'acme post'), (tests.brand('bolt'), 'bolt post');
+select
+    lives_ok(
+        $$select brand.isolate('public.posts', 'content.read', 'content.write')$$, 'isolate() a user table'
+    );
+select
+    lives_ok(
+        $$select brand.isolate('public.posts', 'content.read', 'content.write')$$, 'isolate() is idempotent'
+    );
+select
+    is((
+        select count(*)::int from pg_policies
+        where tablename = 'posts'
+    ), 5, 'five policies, none duplicated');
+insert into public.posts (brand_id, title) values (tests.brand('acme'), 'acme post'),
+(tests.brand('bolt'), 'bolt post');
 
 create function tests.post_checks(mine text, theirs text)
 returns setof text
@@ -40,15 +51,21 @@ select * from tests.post_checks('acme', 'bolt');
 select * from tests.post_checks('bolt', 'acme');
 
 select tests.authenticate_as(tests.uid('viewer@acme'));
-select throws_ok(format('insert into public.posts (brand_id, title) values (%L, ''x'')', tests.brand('acme')),
-    '42501', null, 'viewers (no content.write) cannot write');
+select throws_ok(
+    format('insert into public.posts (brand_id, title) values (%L, ''x'')', tests.brand('acme')),
+    '42501', null, 'viewers (no content.write) cannot write'
+);
 select tests.clear_authentication();
 
 create table public.no_brand (id int primary key);
-select throws_ok($$select brand.isolate('public.no_brand', 'content.read')$$, '42703', null,
-    'a table without brand_id is refused');
-select throws_ok($$select brand.isolate('public.posts', 'content.reed')$$, '22023',
-    'unknown permission "content.reed"', 'a misspelt permission is refused');
+select throws_ok(
+    $$select brand.isolate('public.no_brand', 'content.read')$$, '42703', null,
+    'a table without brand_id is refused'
+);
+select throws_ok(
+    $$select brand.isolate('public.posts', 'content.reed')$$, '22023',
+    'unknown permission "content.reed"', 'a misspelt permission is refused'
+);
 
 select * from finish();
 rollback;

@@ -34,25 +34,34 @@ $$;
 comment on function brand.claims() is
 'The request''s JWT claims as a JSON object ({} when none); 28000 if malformed.';
 
+-- caller_id() and caller_is_service() are plain SQL without SET options, so the planner
+-- inlines them: they run once per statement in policies at the cost of a cast. Malformed
+-- claims make them fail with 22P02; brand.brands_with() and friends catch that and let
+-- brand.claims() explain it.
 create or replace function brand.caller_id()
 returns uuid
 language sql
 stable
-set search_path = ''
 as $$
-    select (brand.claims() ->> 'sub')::uuid
+    select (
+        nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+        ->> 'sub'
+    )::uuid
 $$;
 
 comment on function brand.caller_id() is
-'The calling user''s id from the JWT''s sub claim; null when anonymous.';
+'The calling user''s id from the JWT''s sub claim; null when anonymous. Inlined by the planner.';
 
 create or replace function brand.caller_is_service()
 returns boolean
 language sql
 stable
-set search_path = ''
 as $$
-    select coalesce(brand.claims() ->> 'role' = 'service_role', false)
+    select coalesce(
+        nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb
+        ->> 'role' = 'service_role',
+        false
+    )
 $$;
 
 comment on function brand.caller_is_service() is
@@ -65,7 +74,7 @@ stable
 set search_path = ''
 as $$
 declare
-    uid uuid := brand.caller_id();
+    uid uuid := (brand.claims() ->> 'sub')::uuid;
 begin
     if uid is null then
         raise exception 'not authenticated'

@@ -30,13 +30,21 @@ rows 10
 set search_path = ''
 as $$
 begin
-    perform brand.assert_permission(permission);
     return query
         select m.brand_id
         from brand.members as m
         inner join brand.tier_permissions as tp
-            on tp.tier = m.tier and tp.permission = brands_with.permission
+            on m.tier = tp.tier and tp.permission = brands_with.permission
         where m.user_id = brand.caller_id();
+    -- The hot path above is one index lookup; only an empty answer pays to be explained
+    -- (a misspelt permission or malformed claims are errors, not "no brands").
+    if not found then
+        perform brand.assert_permission(permission);
+        perform brand.claims();
+    end if;
+exception when invalid_text_representation then
+    perform brand.claims();  -- raises the clear 28000 for malformed claims
+    raise;
 end
 $$;
 
@@ -51,15 +59,24 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+    allowed boolean;
 begin
     perform brand.assert_permission(permission);
-    return brand.caller_is_service() or exists (
+    allowed := brand.caller_is_service() or exists (
         select
         from brand.members as m
         inner join brand.tier_permissions as tp
-            on tp.tier = m.tier and tp.permission = has_permission.permission
+            on m.tier = tp.tier and tp.permission = has_permission.permission
         where m.brand_id = has_permission.brand_id and m.user_id = brand.caller_id()
     );
+    if not allowed then
+        perform brand.claims();  -- a denial caused by malformed claims says so
+    end if;
+    return allowed;
+exception when invalid_text_representation then
+    perform brand.claims();  -- raises the clear 28000 for malformed claims
+    raise;
 end
 $$;
 

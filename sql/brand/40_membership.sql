@@ -72,7 +72,9 @@ $$;
 comment on function brand.create_brand(text, text, text) is
 'Creates a brand with the caller as its owner.';
 
-create or replace function brand.update_brand(brand_id uuid, name text default null, settings jsonb default null)
+create or replace function brand.update_brand(
+    brand_id uuid, name text default null, settings jsonb default null
+)
 returns brand.brands
 language plpgsql
 security definer

@@ -47,7 +47,9 @@ select
     p.permission,
     p.module,
     p.description,
-    (select min(tp.tier) from brand.tier_permissions as tp where tp.permission = p.permission)
+    (
+        select min(tp.tier) from brand.tier_permissions as tp
+        where tp.permission = p.permission)
         as lowest_tier
 from brand.permissions as p;
 
@@ -77,7 +79,9 @@ language sql
 set search_path = ''
 as $$ select brand.create_brand(slug, name) $$;
 
-create or replace function api.update_brand(brand_id uuid, name text default null, settings jsonb default null)
+create or replace function api.update_brand(
+    brand_id uuid, name text default null, settings jsonb default null
+)
 returns brand.brands
 language sql
 set search_path = ''

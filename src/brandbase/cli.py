@@ -167,7 +167,7 @@ def status(obj: Ctx, dsn: str | None) -> None:
     with connect(obj.dsn(dsn)) as conn:
         done = engine.applied(conn)
         rows = engine.history(conn)
-    for version, module, name, kind, by, at, ms in rows:
+    for version, module, name, _kind, by, at, ms in rows:
         click.echo(f"  {version:>4}  {module:<10} {name:<58} {by} {at:%Y-%m-%d %H:%M} {ms} ms")
     todo = engine.plan(pack, done)
     for f in todo.files:

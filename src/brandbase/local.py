@@ -242,6 +242,24 @@ class LocalCluster:
             log(f"note: extension {ext} is not installed; the features that use it are off")
 
 
+    def create_database(self, name: str, template: str | None = None) -> str:
+        """A (re)created database owned by the non-superuser owner, prepared as a
+        superuser would (extensions in place); returns the owner's DSN for it."""
+        ident = sql.Identifier(name)
+        clone = sql.SQL("template {}").format(sql.Identifier(template)) if template else sql.SQL("")
+        with psycopg.connect(self.url(superuser=True, dbname="postgres"), autocommit=True) as c:
+            c.execute(sql.SQL("drop database if exists {} with (force)").format(ident))
+            c.execute(sql.SQL("create database {} owner {} {}").format(
+                ident, sql.Identifier(OWNER), clone))
+        if not template:
+            prepare_database(self.url(superuser=True, dbname=name), OWNER)
+        return self.url(dbname=name)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(self.url(superuser=True, dbname="postgres"), autocommit=True) as c:
+            c.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+
+
 def _reachable_by(path: Path, user: str) -> bool:
     pw_ent = pwd.getpwnam(user)
     probe = subprocess.run(["test", "-x", str(path)], user=pw_ent.pw_uid,

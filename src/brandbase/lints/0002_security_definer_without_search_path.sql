@@ -8,7 +8,8 @@ select
     format('alter function %s set search_path = '''';', p.oid::regprocedure) as remediation
 from pg_proc as p
 inner join pg_namespace as n on p.pronamespace = n.oid
-where p.prosecdef
+where
+    p.prosecdef
     and n.nspname = any($1::text[])
     and not exists (
         select from unnest(coalesce(p.proconfig, '{}')) as cfg

@@ -7,7 +7,11 @@ select
     'alter table ... add primary key (brand_id, id);' as remediation
 from pg_class as c
 inner join pg_namespace as n on c.relnamespace = n.oid
-where c.relkind in ('r', 'p')
+where
+    c.relkind in ('r', 'p')
     and not c.relispartition
     and n.nspname = any($1::text[])
-    and not exists (select from pg_index as i where i.indrelid = c.oid and i.indisprimary)
+    and not exists (
+        select from pg_index as i
+        where i.indrelid = c.oid and i.indisprimary
+    )

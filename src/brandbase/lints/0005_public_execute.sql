@@ -8,9 +8,13 @@ select
     format('revoke all on function %s from public;', p.oid::regprocedure) as remediation
 from pg_proc as p
 inner join pg_namespace as n on p.pronamespace = n.oid
-where n.nspname = any($1::text[])
+where
+    n.nspname = any($1::text[])
     and n.nspname <> 'auth'
-    and not exists (select from pg_depend as d where d.objid = p.oid and d.deptype = 'e')
+    and not exists (
+        select from pg_depend as d
+        where d.objid = p.oid and d.deptype = 'e'
+    )
     and (p.proacl is null or exists (
         select from aclexplode(p.proacl) as acl
         where acl.grantee = 0 and acl.privilege_type = 'EXECUTE'

@@ -9,9 +9,12 @@ select
         as remediation
 from pg_class as c
 inner join pg_namespace as n on c.relnamespace = n.oid
-where c.relkind = 'v'
+where
+    c.relkind = 'v'
     and n.nspname = any($1::text[])
     and not coalesce(c.reloptions @> array['security_invoker=true'], false)
     and not coalesce(c.reloptions @> array['security_invoker=on'], false)
-    and (has_table_privilege('anon', c.oid, 'select')
-        or has_table_privilege('authenticated', c.oid, 'select'))
+    and (
+        has_table_privilege('anon', c.oid, 'select')
+        or has_table_privilege('authenticated', c.oid, 'select')
+    )

@@ -11,7 +11,8 @@ from pg_class as c
 inner join pg_namespace as n on c.relnamespace = n.oid
 inner join pg_index as i on c.oid = i.indrelid and i.indisprimary
 inner join pg_attribute as a on c.oid = a.attrelid and a.attnum = i.indkey[0]
-where c.relkind in ('r', 'p')
+where
+    c.relkind in ('r', 'p')
     and n.nspname = any($1::text[])
     and a.attname <> 'brand_id'
     and exists (

@@ -5,14 +5,23 @@ select
     'ERROR' as level,
     format('%s (%s)', con.conrelid::regclass, con.conname) as object,
     'foreign key between brand-scoped tables does not include brand_id' as description,
-    format('alter table %s add foreign key (brand_id, ...) references %s (brand_id, ...);',
-        con.conrelid::regclass, con.confrelid::regclass) as remediation
+    format(
+        'alter table %s add foreign key (brand_id, ...) references %s (brand_id, ...);',
+        con.conrelid::regclass, con.confrelid::regclass
+    ) as remediation
 from pg_constraint as con
 inner join pg_namespace as n on con.connamespace = n.oid
-where con.contype = 'f'
+where
+    con.contype = 'f'
     and n.nspname = any($1::text[])
-    and exists (select from pg_attribute where attrelid = con.conrelid and attname = 'brand_id')
-    and exists (select from pg_attribute where attrelid = con.confrelid and attname = 'brand_id')
+    and exists (
+        select from pg_attribute as src
+        where src.attrelid = con.conrelid and src.attname = 'brand_id'
+    )
+    and exists (
+        select from pg_attribute as dst
+        where dst.attrelid = con.confrelid and dst.attname = 'brand_id'
+    )
     and not exists (
         select from unnest(con.conkey) as k (attnum)
         inner join pg_attribute as a on a.attrelid = con.conrelid and k.attnum = a.attnum

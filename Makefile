@@ -1,0 +1,27 @@
+# Every target bootstraps what it needs first (apt packages as root, .venv), so each
+# works on a fresh machine. PostgreSQL itself is started by the commands, never by hand.
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: bootstrap demo test lint bench clean
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap  ## start the local cluster, apply every module, print the summary
+	$(BIN)/brandbase up
+
+test: bootstrap  ## pgTAP + pytest against a real PostgreSQL started by the suite
+	$(BIN)/pytest
+
+lint: bootstrap  ## sqlfluff over all SQL, ruff over all Python
+	$(BIN)/sqlfluff lint migrations sql pgtap src/brandbase/lints --processes 2
+	$(BIN)/ruff check src tests bench conftest.py
+
+bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
+	$(BIN)/python bench/install.py
+	$(BIN)/python bench/rls.py
+
+clean:
+	-$(BIN)/brandbase local destroy --yes
+	rm -rf $(VENV)
