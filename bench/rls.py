@@ -15,10 +15,10 @@ import statistics
 import time
 
 import psycopg
+from common import cluster, header, table
 from psycopg import sql
 
 from brandbase import migrate, pack
-from common import cluster, header, table
 
 SETUP = """
 create table public.items (
