@@ -37,25 +37,18 @@ begin
 end
 $$;
 
-create or replace function tests.authenticate_as_service_role()
+-- anon or service_role, with the claims PostgREST would set for them.
+create or replace function tests.authenticate_as_role(api_role text)
 returns text
 language plpgsql
 as $$
 begin
-    perform set_config('request.jwt.claims', '{"role": "service_role"}', true);
-    set local role service_role;
-    return '# acting as service_role';
-end
-$$;
-
-create or replace function tests.authenticate_as_anon()
-returns text
-language plpgsql
-as $$
-begin
-    perform set_config('request.jwt.claims', '{"role": "anon"}', true);
-    set local role anon;
-    return '# acting as anon';
+    if api_role not in ('anon', 'service_role') then
+        raise exception 'use tests.authenticate_as(user_id) for authenticated users';
+    end if;
+    perform set_config('request.jwt.claims', json_build_object('role', api_role)::text, true);
+    execute format('set local role %I', api_role);
+    return '# acting as ' || api_role;
 end
 $$;
 

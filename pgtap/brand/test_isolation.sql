@@ -51,7 +51,7 @@ $$;
 select * from tests.isolation_checks('acme', 'bolt');
 select * from tests.isolation_checks('bolt', 'acme');
 
-select tests.authenticate_as_anon();
+select tests.authenticate_as_role('anon');
 select throws_ok('select count(*) from api.my_brands', '42501', null, 'anon cannot read brands at all');
 
 select * from finish();

@@ -93,7 +93,7 @@ select set_eq(
     $$select permission from brand.permissions$$,
     'api.my_permissions lists the owner''s permissions'
 );
-select tests.authenticate_as_service_role();
+select tests.authenticate_as_role('service_role');
 select ok(
     brand.has_permission(tests.brand('bolt'), 'brand.delete'),
     'service_role holds every permission in every brand'

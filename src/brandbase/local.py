@@ -167,6 +167,9 @@ class LocalCluster:
         state = self.state
         self.stop()
         shutil.rmtree(state.pgdata, ignore_errors=True)
+        fallback = Path(state.pgdata).parent
+        if fallback.parent == FALLBACK_ROOT:
+            shutil.rmtree(fallback, ignore_errors=True)
         shutil.rmtree(self.home, ignore_errors=True)
 
     def _init(self, log) -> State:
