@@ -15,6 +15,7 @@ where
     c.relkind in ('r', 'p')
     and n.nspname = any($1::text[])
     and not c.relrowsecurity
+    and not c.relispartition  -- partitions are reached through their parent's policies
     and (
         exists (
             select from pg_attribute as a

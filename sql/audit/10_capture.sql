@@ -1,0 +1,129 @@
+-- audit: capture. One generic statement-level trigger function reads the transition
+-- tables, so a bulk statement writes its entries in one INSERT ... SELECT. PL/pgSQL
+-- compiles trigger functions per trigger, so each tracked table gets cached plans.
+
+create or replace function audit.tg_capture()
+returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates
+    brand_col text := tg_argv[0];
+    keys text[] := tg_argv[1]::text[];
+    excluded text[] := tg_argv[2]::text[];
+    skip_noop boolean := tg_argv[3]::boolean;
+    tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+    stamp timestamptz := brandbase.now();
+    ctx record := brand.request_context();
+    nil uuid := '00000000-0000-0000-0000-000000000000';
+begin
+    if tg_op = 'INSERT' then
+        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, new_data,
+                                actor_id, actor_role, request_id, client_ip)
+        select coalesce((r ->> brand_col)::uuid, nil), stamp, tbl, brand.row_key(r, keys), 'INSERT',
+               r - excluded, ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
+        from (select to_jsonb(n) as r from new_rows as n) as s;
+    elsif tg_op = 'DELETE' then
+        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                actor_id, actor_role, request_id, client_ip)
+        select coalesce((r ->> brand_col)::uuid, nil), stamp, tbl, brand.row_key(r, keys), 'DELETE',
+               r - excluded, ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
+        from (select to_jsonb(o) as r from old_rows as o) as s;
+    elsif tg_op = 'UPDATE' then
+        -- Pair old and new rows by key; a row whose key changed has no partner and is
+        -- logged whole on the side it exists.
+        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                new_data, actor_id, actor_role, request_id, client_ip)
+        select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), stamp, tbl,
+               coalesce(n.k, o.k), 'UPDATE', d.old_values, d.new_values,
+               ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
+        from (select r, brand.row_key(r, keys) as k
+              from (select to_jsonb(o) as r from old_rows as o) as x) as o
+        full join (select r, brand.row_key(r, keys) as k
+                   from (select to_jsonb(n) as r from new_rows as n) as y) as n on o.k = n.k
+        cross join lateral (
+            select
+                case when n.r is null then o.r - excluded
+                     when o.r is null then null
+                     else jsonb_object_agg(e.key, o.r -> e.key) end as old_values,
+                case when o.r is null then n.r - excluded
+                     when n.r is null then null
+                     else jsonb_object_agg(e.key, e.value) end as new_values
+            from jsonb_each(coalesce(n.r, '{}') - excluded) as e
+            where o.r is null or n.r is null or (o.r -> e.key) is distinct from e.value
+        ) as d
+        where not (skip_noop and d.old_values is null and d.new_values is null);
+    else  -- TRUNCATE
+        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation,
+                                actor_id, actor_role, request_id, client_ip)
+        values (nil, stamp, tbl, '{}', 'TRUNCATE',
+                ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip);
+    end if;
+    return null;
+end
+$$;
+
+comment on function audit.tg_capture() is
+'Statement-level trigger that writes audit.logs entries from the transition tables.';
+
+create or replace function audit.track(
+    target regclass,
+    exclude_columns text [] default '{}',
+    skip_noop_updates boolean default true,
+    brand_column name default 'brand_id'
+)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+    keys text[] := brand.key_columns(target);
+    brand_col text := brand_column;
+begin
+    perform brand.assert_columns(target, exclude_columns);
+    if not exists (
+        select from pg_catalog.pg_attribute as a
+        where a.attrelid = target and a.attname = brand_column and not a.attisdropped
+    ) then
+        if brand_column <> 'brand_id' then
+            perform brand.assert_columns(target, array[brand_column::text]);
+        end if;
+        brand_col := '';  -- a table without brands: entries go to the nil brand
+    end if;
+    perform brand.install_capture_triggers(
+        target, 'audit_capture', 'audit.tg_capture'::regproc,
+        array[brand_col, keys::text, coalesce(exclude_columns, '{}')::text, skip_noop_updates::text],
+        with_truncate => true
+    );
+    insert into audit.tracked (table_name, key_columns, excluded_columns, brand_column, skip_noop_updates)
+    values (target::text, keys, coalesce(exclude_columns, '{}'), nullif(brand_col, ''), skip_noop_updates)
+    on conflict (table_name) do update
+    set key_columns = excluded.key_columns, excluded_columns = excluded.excluded_columns,
+        brand_column = excluded.brand_column, skip_noop_updates = excluded.skip_noop_updates;
+end
+$$;
+
+comment on function audit.track(regclass, text [], boolean, name) is
+'Starts (or re-configures) auditing a table with a primary key: inserts, updates (changed '
+'columns only), deletes and truncates. Idempotent.';
+
+create or replace function audit.untrack(target regclass)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    perform brand.drop_capture_triggers(target, 'audit_capture');
+    delete from audit.tracked where table_name = target::text;
+end
+$$;
+
+comment on function audit.untrack(regclass) is 'Stops auditing a table; its entries stay. Idempotent.';
+
+revoke all on function
+audit.tg_capture(),
+audit.track(regclass, text [], boolean, name),
+audit.untrack(regclass)
+from public;

@@ -1,0 +1,103 @@
+-- audit: the log is append-only. Normal DML cannot change or remove entries, not even
+-- the owner's; retention drops whole monthly partitions, which is DDL and leaves a trace
+-- in the chain (audit.verify reports nothing as removed before the retention floor).
+
+create or replace function audit.tg_logs__refuse_change()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    raise exception 'audit.logs is append-only: % refused', tg_op
+        using errcode = '42501',
+              hint = 'Entries are never changed; retention drops whole months with audit.drop_before().';
+end
+$$;
+
+comment on function audit.tg_logs__refuse_change() is 'Refuses UPDATE, DELETE and TRUNCATE on audit.logs.';
+
+drop trigger if exists logs_10_refuse_change on audit.logs;
+create trigger logs_10_refuse_change
+before update or delete on audit.logs
+for each row execute function audit.tg_logs__refuse_change();
+
+drop trigger if exists logs_10_refuse_truncate on audit.logs;
+create trigger logs_10_refuse_truncate
+before truncate on audit.logs
+for each statement execute function audit.tg_logs__refuse_change();
+
+create or replace function audit.ensure_partitions(months_ahead integer default 3)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+    first_month date := date_trunc('month', brandbase.now())::date;
+    month_start date;
+    part text;
+    created integer := 0;
+begin
+    for month_start in
+        select generate_series(first_month, first_month + make_interval(months => months_ahead), '1 month')::date
+    loop
+        part := 'logs_' || to_char(month_start, 'YYYY"m"MM');
+        continue when to_regclass('audit.' || part) is not null;
+        if exists (
+            select from audit.logs_default
+            where occurred_at >= month_start and occurred_at < month_start + interval '1 month'
+        ) then
+            raise warning 'audit.logs_default holds entries of %; partition % not created',
+                to_char(month_start, 'YYYY-MM'), part;
+            continue;
+        end if;
+        execute pg_catalog.format(
+            'create table audit.%I partition of audit.logs for values from (%L) to (%L)',
+            part, month_start, month_start + interval '1 month');
+        execute pg_catalog.format(
+            'create trigger logs_10_refuse_truncate before truncate on audit.%I '
+            'for each statement execute function audit.tg_logs__refuse_change()', part);
+        created := created + 1;
+    end loop;
+    return created;
+end
+$$;
+
+comment on function audit.ensure_partitions(integer) is
+'Creates the monthly partitions of audit.logs from this month to months_ahead; returns how many.';
+
+create or replace function audit.drop_before(cutoff date)
+returns integer
+language plpgsql
+set search_path = ''
+as $$
+declare
+    part record;
+    dropped integer := 0;
+begin
+    for part in
+        select c.oid::regclass as rel,
+               (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz as upper_bound
+        from pg_catalog.pg_inherits as i
+        inner join pg_catalog.pg_class as c on i.inhrelid = c.oid
+        where i.inhparent = 'audit.logs'::regclass and c.relname <> 'logs_default'
+    loop
+        continue when part.upper_bound is null or part.upper_bound > cutoff;
+        execute pg_catalog.format('drop table %s', part.rel);
+        delete from audit.chain where entry_occurred_at < part.upper_bound;
+        dropped := dropped + 1;
+    end loop;
+    return dropped;
+end
+$$;
+
+comment on function audit.drop_before(date) is
+'Retention: drops every monthly partition that ends on or before cutoff (and its seals); '
+'returns how many. Nothing else ever removes entries.';
+
+select audit.ensure_partitions();
+
+revoke all on function
+audit.tg_logs__refuse_change(),
+audit.ensure_partitions(integer),
+audit.drop_before(date)
+from public;

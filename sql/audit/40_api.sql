@@ -1,0 +1,54 @@
+-- audit: reading the trail. The app reads through api functions (brand-scoped, permission
+-- audit.read, newest first, keyset-paginated by (occurred_at, id)); RLS guards the table.
+
+select brand.isolate('audit.logs', 'audit.read');
+select brand.isolate('audit.chain', 'audit.read');
+revoke all on audit.logs, audit.chain, audit.tracked, audit.seal_rounds from public, anon, authenticated;
+grant select on audit.logs, audit.chain to authenticated;
+grant select on audit.logs, audit.chain, audit.tracked, audit.seal_rounds to service_role;
+
+create or replace function api.audit_activity(
+    brand_id uuid,
+    actor_id uuid default null,
+    table_name text default null,
+    record_key jsonb default null,
+    before_at timestamptz default null,
+    before_id bigint default null,
+    page_size integer default 50
+)
+returns setof audit.logs
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+    perform brand.require_permission(brand_id, 'audit.read');
+    if page_size not between 1 and 1000 then
+        raise exception 'page_size must be between 1 and 1000, got %', page_size
+            using errcode = '22023', hint = 'Page with before_at/before_id from the last row.';
+    end if;
+    if record_key is not null and audit_activity.table_name is null then
+        raise exception 'record_key needs table_name'
+            using errcode = '22023', hint = 'Pass the schema-qualified table name too.';
+    end if;
+    return query
+        select l.*
+        from audit.logs as l
+        where l.brand_id = audit_activity.brand_id
+            and (audit_activity.actor_id is null or l.actor_id = audit_activity.actor_id)
+            and (audit_activity.table_name is null or l.table_name = audit_activity.table_name)
+            and (audit_activity.record_key is null or l.record_key = audit_activity.record_key)
+            and (before_at is null or (l.occurred_at, l.id) < (before_at, coalesce(before_id, 9223372036854775807)))
+        order by l.occurred_at desc, l.id desc
+        limit page_size;
+end
+$$;
+
+comment on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer) is
+'A brand''s audit trail, newest first: everything, one user''s actions (actor_id) or one '
+'record''s history (table_name + record_key). Next page: pass the last row''s occurred_at '
+'and id as before_at / before_id. Permission audit.read.';
+
+revoke all on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer) from public;
+grant execute on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer)
+to authenticated, service_role;
