@@ -1,12 +1,13 @@
 -- audit: capture. One generic statement-level trigger function reads the transition
 -- tables, so a bulk statement writes its entries in one INSERT ... SELECT. PL/pgSQL
--- compiles trigger functions per trigger, so each tracked table gets cached plans.
+-- compiles trigger functions per trigger, so each tracked table gets its own cached plans.
 
 create or replace function audit.tg_capture()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates
@@ -15,52 +16,45 @@ declare
     excluded text[] := tg_argv[2]::text[];
     skip_noop boolean := tg_argv[3]::boolean;
     tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    stamp timestamptz := brandbase.now();
     ctx record := brand.request_context();
     nil uuid := '00000000-0000-0000-0000-000000000000';
+    olds jsonb[];
+    news jsonb[];
 begin
-    if tg_op = 'INSERT' then
-        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, new_data,
-                                actor_id, actor_role, request_id, client_ip)
-        select coalesce((r ->> brand_col)::uuid, nil), stamp, tbl, brand.row_key(r, keys), 'INSERT',
-               r - excluded, ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-        from (select to_jsonb(n) as r from new_rows as n) as s;
-    elsif tg_op = 'DELETE' then
-        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                actor_id, actor_role, request_id, client_ip)
-        select coalesce((r ->> brand_col)::uuid, nil), stamp, tbl, brand.row_key(r, keys), 'DELETE',
-               r - excluded, ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-        from (select to_jsonb(o) as r from old_rows as o) as s;
-    elsif tg_op = 'UPDATE' then
-        -- Pair old and new rows by key; a row whose key changed has no partner and is
-        -- logged whole on the side it exists.
-        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                new_data, actor_id, actor_role, request_id, client_ip)
-        select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), stamp, tbl,
-               coalesce(n.k, o.k), 'UPDATE', d.old_values, d.new_values,
-               ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-        from (select r, brand.row_key(r, keys) as k
-              from (select to_jsonb(o) as r from old_rows as o) as x) as o
-        full join (select r, brand.row_key(r, keys) as k
-                   from (select to_jsonb(n) as r from new_rows as n) as y) as n on o.k = n.k
-        cross join lateral (
-            select
-                case when n.r is null then o.r - excluded
-                     when o.r is null then null
-                     else jsonb_object_agg(e.key, o.r -> e.key) end as old_values,
-                case when o.r is null then n.r - excluded
-                     when n.r is null then null
-                     else jsonb_object_agg(e.key, e.value) end as new_values
-            from jsonb_each(coalesce(n.r, '{}') - excluded) as e
-            where o.r is null or n.r is null or (o.r -> e.key) is distinct from e.value
-        ) as d
-        where not (skip_noop and d.old_values is null and d.new_values is null);
-    else  -- TRUNCATE
+    -- Queries that read transition tables are planned at every call, so they stay
+    -- trivial; the real work reads plain variables and runs on a cached plan.
+    if tg_op in ('UPDATE', 'DELETE') then
+        olds := (select array_agg(to_jsonb(t) - excluded) from old_rows as t);
+    end if;
+    if tg_op in ('UPDATE', 'INSERT') then
+        news := (select array_agg(to_jsonb(t) - excluded) from new_rows as t);
+    end if;
+    if tg_op = 'TRUNCATE' then
         insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation,
                                 actor_id, actor_role, request_id, client_ip)
-        values (nil, stamp, tbl, '{}', 'TRUNCATE',
+        values (nil, brandbase.now(), tbl, '{}', 'TRUNCATE',
                 ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip);
+        return null;
     end if;
+    -- Pair old and new rows by key. INSERT has no old side and DELETE no new side; an
+    -- UPDATE that changed a row's key leaves both unpaired, each logged whole.
+    insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                            new_data, actor_id, actor_role, request_id, client_ip)
+    select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), brandbase.now(), tbl,
+           coalesce(n.k, o.k), tg_op, d.old_values, d.new_values,
+           ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
+    from (select r, brand.row_key(r, keys) as k from unnest(olds) as r) as o
+    full join (select r, brand.row_key(r, keys) as k from unnest(news) as r) as n on o.k = n.k
+    cross join lateral (
+        select
+            case when n.r is null then o.r
+                 when o.r is not null then jsonb_object_agg(e.key, o.r -> e.key) end as old_values,
+            case when o.r is null then n.r
+                 when n.r is not null then jsonb_object_agg(e.key, e.value) end as new_values
+        from jsonb_each(case when o.r is not null then n.r end) as e
+        where (o.r -> e.key) is distinct from e.value
+    ) as d
+    where not (skip_noop and d.old_values is null and d.new_values is null);
     return null;
 end
 $$;
@@ -83,6 +77,11 @@ declare
     brand_col text := brand_column;
 begin
     perform brand.assert_columns(target, exclude_columns);
+    if exclude_columns && (keys || brand_column::text) then
+        raise exception 'cannot exclude key or brand columns (%) from the audit of %',
+            array_to_string(exclude_columns, ', '), target
+            using errcode = '22023', hint = 'Entries identify rows by these columns.';
+    end if;
     if not exists (
         select from pg_catalog.pg_attribute as a
         where a.attrelid = target and a.attname = brand_column and not a.attisdropped

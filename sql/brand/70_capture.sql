@@ -54,16 +54,36 @@ $$;
 comment on function brand.assert_columns(regclass, text []) is
 'Raises 42703 naming every listed column the table does not have.';
 
-create or replace function brand.row_key(row_data jsonb, key_columns text [])
+create or replace function brand.row_key_wide(row_data jsonb, key_columns text [])
 returns jsonb
 language sql
 immutable
 parallel safe
 as $$
-    select case
-        when cardinality(key_columns) = 1
-            then jsonb_build_object(key_columns[1], row_data -> key_columns[1])
-        else (select jsonb_object_agg(c, row_data -> c) from unnest(key_columns) as c)
+    select jsonb_object_agg(c, row_data -> c) from unnest(key_columns) as c
+$$;
+
+comment on function brand.row_key_wide(jsonb, text []) is
+'brand.row_key() for keys of more than three columns.';
+
+-- row_key() stays inlinable for keys of up to three columns, the common case: no
+-- sub-select, and stable like jsonb_build_object (an immutable label would block inlining).
+create or replace function brand.row_key(row_data jsonb, key_columns text [])
+returns jsonb
+language sql
+stable
+parallel safe
+as $$
+    select case cardinality(key_columns)
+        when 1 then jsonb_build_object(key_columns[1], row_data -> key_columns[1])
+        when 2 then jsonb_build_object(
+            key_columns[1], row_data -> key_columns[1], key_columns[2], row_data -> key_columns[2]
+        )
+        when 3 then jsonb_build_object(
+            key_columns[1], row_data -> key_columns[1], key_columns[2], row_data -> key_columns[2],
+            key_columns[3], row_data -> key_columns[3]
+        )
+        else brand.row_key_wide(row_data, key_columns)
     end
 $$;
 
@@ -78,26 +98,27 @@ stable
 set search_path = ''
 as $$
 declare
+    claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
+    raw_headers text := nullif(pg_catalog.current_setting('request.headers', true), '');
     headers jsonb;
     forwarded text;
 begin
-    actor_id := brand.caller_id();
-    actor_role := coalesce(
-        nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'role',
-        current_user::text
-    );
-    headers := nullif(pg_catalog.current_setting('request.headers', true), '')::jsonb;
-    if headers is null then
+    actor_id := (claims ->> 'sub')::uuid;
+    actor_role := coalesce(claims ->> 'role', current_user::text);
+    if raw_headers is null then
         return;
     end if;
+    begin
+        headers := raw_headers::jsonb;
+    exception when invalid_text_representation then
+        return;  -- unreadable headers never block a write; the evidence is simply absent
+    end;
     request_id := left(coalesce(headers ->> 'x-request-id', headers ->> 'x-correlation-id'), 200);
     -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
     forwarded := btrim(split_part(coalesce(headers ->> 'x-forwarded-for', headers ->> 'x-real-ip', ''), ',', 1));
-    if forwarded ~ '^[0-9a-fA-F:.]{2,45}$' then
+    if forwarded ~ '^([0-9]{1,3}\.){3}[0-9]{1,3}$' or forwarded ~ '^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$' then
         client_ip := forwarded::inet;
     end if;
-exception when invalid_text_representation then
-    return;  -- unreadable headers never block a write; the evidence is simply absent
 end
 $$;
 
@@ -163,6 +184,7 @@ revoke all on function
 brand.key_columns(regclass),
 brand.assert_columns(regclass, text []),
 brand.row_key(jsonb, text []),
+brand.row_key_wide(jsonb, text []),
 brand.request_context(),
 brand.install_capture_triggers(regclass, text, regproc, text [], boolean),
 brand.drop_capture_triggers(regclass, text)
