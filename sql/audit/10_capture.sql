@@ -43,8 +43,9 @@ begin
     select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), brandbase.now(), tbl,
            coalesce(n.k, o.k), tg_op, d.old_values, d.new_values,
            ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-    from (select r, brand.row_key(r, keys) as k from unnest(olds) as r) as o
-    full join (select r, brand.row_key(r, keys) as k from unnest(news) as r) as n on o.k = n.k
+    from (select r, pos, brand.row_key(r, keys) as k from unnest(olds) with ordinality as u (r, pos)) as o
+    full join (select r, pos, brand.row_key(r, keys) as k from unnest(news) with ordinality as u (r, pos)) as n
+        on o.k = n.k
     cross join lateral (
         select
             case when n.r is null then o.r
@@ -54,7 +55,8 @@ begin
         from jsonb_each(case when o.r is not null then n.r end) as e
         where (o.r -> e.key) is distinct from e.value
     ) as d
-    where not (skip_noop and d.old_values is null and d.new_values is null);
+    where not (skip_noop and d.old_values is null and d.new_values is null)
+    order by coalesce(n.pos, o.pos);  -- entries keep the statement's row order
     return null;
 end
 $$;

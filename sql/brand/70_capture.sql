@@ -172,7 +172,12 @@ declare
     event text;
 begin
     foreach event in array array['insert', 'update', 'delete', 'truncate'] loop
-        execute pg_catalog.format('drop trigger if exists %I on %s', prefix || '_' || event, target);
+        if exists (
+            select from pg_catalog.pg_trigger
+            where tgrelid = target and tgname = prefix || '_' || event
+        ) then
+            execute pg_catalog.format('drop trigger %I on %s', prefix || '_' || event, target);
+        end if;
     end loop;
 end
 $$;

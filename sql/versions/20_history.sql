@@ -1,0 +1,259 @@
+-- versions: reading and changing history. Every function resolves the record through
+-- versions.record() (tracked table, normalised key, brand from the key) and checks the
+-- caller's permission in that brand: content.read to read, content.restore to restore,
+-- content.publish to publish.
+
+create or replace function versions.record(
+    target regclass, key jsonb, permission text,
+    out tracked versions.tracked, out record_key jsonb, out brand_id uuid
+)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+    select * into tracked from versions.tracked as t where t.table_name = target::text;
+    if not found then
+        raise exception 'table % is not versioned', target
+            using errcode = '42P01', hint = 'Start with versions.track(table).';
+    end if;
+    record_key := brand.row_key(key, tracked.key_columns);
+    if exists (select from jsonb_each(record_key) as e where e.value = 'null') then
+        raise exception 'key % lacks column(s) of the primary key (%)', key,
+            array_to_string(tracked.key_columns, ', ')
+            using errcode = '22023', hint = 'Pass every primary key column.';
+    end if;
+    brand_id := (record_key ->> tracked.brand_column)::uuid;
+    perform brand.require_permission(brand_id, permission);
+end
+$$;
+
+comment on function versions.record(regclass, jsonb, text) is
+'Resolves a versioned record (tracked table, normalised key, brand) and checks the caller''s permission.';
+
+create or replace function versions.list(target regclass, key jsonb)
+returns table (
+    version integer, operation text, state text, author_id uuid, created_at timestamptz,
+    is_published boolean
+)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select v.version, v.operation, v.state, v.author_id, v.created_at,
+           coalesce(p.version = v.version, false)
+    from versions.record(target, key, 'content.read') as r
+    inner join versions.content_versions as v
+        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+    left join versions.published as p
+        on v.brand_id = p.brand_id and v.table_name = p.table_name and v.record_key = p.record_key
+    order by v.version desc
+$$;
+
+comment on function versions.list(regclass, jsonb) is 'A record''s versions, newest first.';
+
+create or replace function versions.get(target regclass, key jsonb, n integer)
+returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+    r record := versions.record(target, key, 'content.read');
+    found_data jsonb;
+begin
+    select v.data into found_data from versions.content_versions as v
+    where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name
+        and v.record_key = r.record_key and v.version = n;
+    if not found then
+        raise exception 'version % of % % does not exist', n, target, r.record_key
+            using errcode = 'P0002', hint = 'See versions.list() for the versions there are.';
+    end if;
+    return found_data;
+end
+$$;
+
+comment on function versions.get(regclass, jsonb, integer) is 'The row as it was at version n.';
+
+create or replace function versions.at(target regclass, key jsonb, at_time timestamptz)
+returns jsonb
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select case when v.operation = 'DELETE' then null else v.data end
+    from versions.record(target, key, 'content.read') as r
+    inner join versions.content_versions as v
+        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+    where v.created_at <= at_time
+    order by v.version desc
+    limit 1
+$$;
+
+comment on function versions.at(regclass, jsonb, timestamptz) is
+'The row as it was at a point in time; null if it did not exist then.';
+
+create or replace function versions.diff(target regclass, key jsonb, a integer, b integer)
+returns table (column_name text, old_value jsonb, new_value jsonb)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select coalesce(o.key, n.key), o.value, n.value
+    from jsonb_each(versions.get(diff.target, diff.key, diff.a)) as o
+    full join jsonb_each(versions.get(diff.target, diff.key, diff.b)) as n on o.key = n.key
+    where o.value is distinct from n.value
+    order by 1
+$$;
+
+comment on function versions.diff(regclass, jsonb, integer, integer) is
+'Per column, the value at version a and at version b, for the columns that differ.';
+
+create or replace function versions.restore(target regclass, key jsonb, n integer)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    r record := versions.record(target, key, 'content.restore');
+    snapshot jsonb := versions.get(target, key, n);
+    gone text[];
+    lacking text[];
+    cols text;
+    keys text;
+    settable text;
+begin
+    -- The table may have changed since the version was stored: refuse rather than guess.
+    select array_agg(k) into gone from jsonb_object_keys(snapshot) as k
+    where not exists (select from pg_catalog.pg_attribute as a
+                      where a.attrelid = target and a.attname = k and a.attnum > 0 and not a.attisdropped);
+    select array_agg(a.attname) into lacking from pg_catalog.pg_attribute as a
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attnotnull
+        and not a.atthasdef and a.attidentity = '' and a.attgenerated = '' and not snapshot ? a.attname;
+    if gone is not null or lacking is not null then
+        raise exception 'cannot restore version % of %: the table''s columns changed since (dropped: %, new required: %)',
+            n, target, coalesce(array_to_string(gone, ', '), 'none'), coalesce(array_to_string(lacking, ', '), 'none')
+            using errcode = '55000',
+                  hint = 'Restore it by hand from versions.get(), or give the new columns defaults.';
+    end if;
+
+    select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into cols
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+        and snapshot ? a.attname;
+    select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into settable
+    from pg_catalog.pg_attribute as a
+    where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
+        and a.attidentity <> 'a' and snapshot ? a.attname and a.attname <> all((r.tracked).key_columns);
+    select string_agg(pg_catalog.quote_ident(k), ', ') into keys from unnest((r.tracked).key_columns) as k;
+
+    execute pg_catalog.format(
+        'update %1$s set (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, $1)) '
+        'where (%3$s) = (select %3$s from jsonb_populate_record(null::%1$s, $1))',
+        target, coalesce(settable, keys), keys) using snapshot;
+    if not found then  -- deleted since: bring it back
+        execute pg_catalog.format(
+            'insert into %1$s (%2$s) overriding system value select %2$s from jsonb_populate_record(null::%1$s, $1)',
+            target, cols) using snapshot;
+    end if;
+    return (select max(v.version) from versions.content_versions as v
+            where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name and v.record_key = r.record_key);
+end
+$$;
+
+comment on function versions.restore(regclass, jsonb, integer) is
+'Writes version n back into the table (re-creating a deleted row), which stores a new '
+'version; returns the record''s latest version number. Permission content.restore.';
+
+create or replace function versions.publish(target regclass, key jsonb, n integer default null)
+returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    r record := versions.record(target, key, 'content.publish');
+    chosen integer;
+begin
+    select v.version into chosen from versions.content_versions as v
+    where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name
+        and v.record_key = r.record_key and (n is null or v.version = n) and v.operation <> 'DELETE'
+    order by v.version desc limit 1;
+    if chosen is null then
+        raise exception 'no publishable version % of % %', coalesce(n::text, '(latest)'), target, r.record_key
+            using errcode = 'P0002', hint = 'Deleted rows cannot be published; restore them first.';
+    end if;
+    insert into versions.published (brand_id, table_name, record_key, version, published_at, published_by)
+    values (r.brand_id, (r.tracked).table_name, r.record_key, chosen, brandbase.now(), brand.caller_id())
+    on conflict (brand_id, table_name, record_key) do update
+    set version = excluded.version, published_at = excluded.published_at, published_by = excluded.published_by;
+    return chosen;
+end
+$$;
+
+comment on function versions.publish(regclass, jsonb, integer) is
+'Records version n (default: the latest) as the live one. Permission content.publish.';
+
+create or replace function versions.prune()
+returns integer
+language sql
+set search_path = ''
+as $$
+    with ranked as (
+        select v.brand_id, v.table_name, v.record_key, v.version, v.created_at, t.keep_last, t.keep_for,
+               row_number() over (
+                   partition by v.brand_id, v.table_name, v.record_key order by v.version desc
+               ) as age
+        from versions.content_versions as v
+        inner join versions.tracked as t on v.table_name = t.table_name
+        where t.keep_last is not null or t.keep_for is not null
+    ),
+    doomed as (
+        delete from versions.content_versions as v
+        using ranked as r
+        where v.brand_id = r.brand_id and v.table_name = r.table_name
+            and v.record_key = r.record_key and v.version = r.version
+            and r.age > coalesce(r.keep_last, 1)
+            and (r.keep_for is null or r.created_at < brandbase.now() - r.keep_for)
+            and not exists (
+                select from versions.published as p
+                where p.brand_id = v.brand_id and p.table_name = v.table_name
+                    and p.record_key = v.record_key and p.version = v.version
+            )
+        returning 1
+    )
+    select count(*)::integer from doomed
+$$;
+
+comment on function versions.prune() is
+'Retention: deletes versions that are neither among the last keep_last of their record nor '
+'newer than keep_for; never the latest nor the published one. Returns how many.';
+
+revoke all on function
+versions.record(regclass, jsonb, text),
+versions.list(regclass, jsonb),
+versions.get(regclass, jsonb, integer),
+versions.at(regclass, jsonb, timestamptz),
+versions.diff(regclass, jsonb, integer, integer),
+versions.restore(regclass, jsonb, integer),
+versions.publish(regclass, jsonb, integer),
+versions.prune()
+from public;
+
+grant execute on function
+versions.record(regclass, jsonb, text),
+versions.list(regclass, jsonb),
+versions.get(regclass, jsonb, integer),
+versions.at(regclass, jsonb, timestamptz),
+versions.diff(regclass, jsonb, integer, integer),
+versions.restore(regclass, jsonb, integer),
+versions.publish(regclass, jsonb, integer)
+to authenticated, service_role;
+
+select brand.schedule('versions-prune', '41 3 * * *', 'select versions.prune()');
