@@ -18,10 +18,10 @@ import time
 from pathlib import Path
 
 import psycopg
+from common import cluster, header, table
 
 from brandbase import migrate, pack
 from brandbase.local import find_bindir
-from common import cluster, header, table
 
 BRAND = "0b0b0b0b-0000-4000-8000-000000000001"
 ROWS = 100_000
@@ -89,7 +89,8 @@ def run(module: str, track_sql: str, storage_sql: str, rounds: int = 3, seconds:
                 started = time.perf_counter()
                 conn.execute(
                     f"insert into public.{tbl} select '{BRAND}', g, 0, 'title ' || g, "
-                    f"repeat('lorem ipsum ', 10), now() from generate_series({first}, {first + ROWS - 1}) as g")
+                    f"repeat('lorem ipsum ', 10), now() "
+                    f"from generate_series({first}, {first + ROWS - 1}) as g")
                 results.setdefault(("bulk", tbl), []).append(time.perf_counter() - started)
 
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -53,8 +53,8 @@ alter table audit.logs enable row level security;
 
 create table audit.tracked (
     table_name text primary key,
-    key_columns text [] not null check (cardinality(key_columns) > 0),
-    excluded_columns text [] not null default '{}',
+    key_columns text[] not null check (cardinality(key_columns) > 0),
+    excluded_columns text[] not null default '{}',
     brand_column text,
     skip_noop_updates boolean not null default true,
     tracked_at timestamptz not null default now()

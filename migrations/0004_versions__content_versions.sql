@@ -7,7 +7,7 @@ grant usage on schema versions to authenticated, service_role;
 
 create table versions.tracked (
     table_name text primary key,
-    key_columns text [] not null check (cardinality(key_columns) > 0),
+    key_columns text[] not null check (cardinality(key_columns) > 0),
     brand_column text not null,
     state_column text,
     keep_last integer check (keep_last > 0),

@@ -32,17 +32,34 @@ select tests.authenticate_as(tests.uid('admin@acme'));
 create temp table page1 as select * from api.audit_activity(tests.brand('acme'), page_size => 3);
 grant select on page1 to authenticated;
 select is((select count(*)::int from page1), 3, 'a page holds page_size entries');
-select ok((select count(*) = 0 from api.audit_activity(tests.brand('acme'), page_size => 3,
-    before_at => (select min(occurred_at) from page1), before_id => (select min(id) from page1)) as p
-    where p.id in (select id from page1)), 'the next page continues after the last row');
-select is((select count(*)::int from api.audit_activity(tests.brand('acme'), actor_id => tests.uid('owner@acme'))),
-    (select count(*)::int from audit.logs where brand_id = tests.brand('acme') and actor_id = tests.uid('owner@acme')),
-    'one user''s activity');
-select ok((select bool_and(record_key = jsonb_build_object('id', tests.brand('acme')))
-    from api.audit_activity(tests.brand('acme'), table_name => 'brand.brands', record_key => jsonb_build_object('id', tests.brand('acme')))),
-    'one record''s history');
-select throws_ok(format('select * from api.audit_activity(%L, page_size => 0)', tests.brand('acme')), '22023', null,
-    'a bad page size is refused');
+select ok((select count(*) = 0 from
+    api.audit_activity(
+        tests.brand('acme'), page_size => 3,
+        before_at => (select min(occurred_at) from page1), before_id => (select min(id) from page1)
+    ) as p
+where p.id in (select page1.id from page1)), 'the next page continues after the last row');
+select is(
+    (select count(*)::int from api.audit_activity(tests.brand('acme'), actor_id => tests.uid('owner@acme'))),
+    (
+        select count(*)::int from audit.logs
+        where brand_id = tests.brand('acme') and actor_id = tests.uid('owner@acme')
+    ),
+    'one user''s activity'
+);
+select ok((
+    select bool_and(record_key = jsonb_build_object('id', tests.brand('acme')))
+    from
+        api.audit_activity(
+            tests.brand('acme'),
+            table_name => 'brand.brands',
+            record_key => jsonb_build_object('id', tests.brand('acme'))
+        )
+),
+'one record''s history');
+select throws_ok(
+    format('select * from api.audit_activity(%L, page_size => 0)', tests.brand('acme')), '22023', null,
+    'a bad page size is refused'
+);
 
 select * from finish();
 rollback;

@@ -66,7 +66,7 @@ comment on function audit.tg_capture() is
 
 create or replace function audit.track(
     target regclass,
-    exclude_columns text [] default '{}',
+    exclude_columns text[] default '{}',
     skip_noop_updates boolean default true,
     brand_column name default 'brand_id'
 )
@@ -106,7 +106,7 @@ begin
 end
 $$;
 
-comment on function audit.track(regclass, text [], boolean, name) is
+comment on function audit.track(regclass, text[], boolean, name) is
 'Starts (or re-configures) auditing a table with a primary key: inserts, updates (changed '
 'columns only), deletes and truncates. Idempotent.';
 
@@ -125,6 +125,6 @@ comment on function audit.untrack(regclass) is 'Stops auditing a table; its entr
 
 revoke all on function
 audit.tg_capture(),
-audit.track(regclass, text [], boolean, name),
+audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)
 from public;

@@ -33,8 +33,8 @@ comment on function audit.chain_step(bytea, bytea) is
 'One link of the chain: sha256(previous chain hash || entry hash); the first link is the entry hash.';
 
 drop aggregate if exists audit.hash_chain(bytea);
-create aggregate audit.hash_chain(bytea) (sfunc = audit.chain_step, stype = bytea);
-comment on aggregate audit.hash_chain(bytea) is
+create aggregate audit.hash_chain (bytea)(sfunc = audit.chain_step, stype = bytea);
+comment on aggregate audit.hash_chain (bytea) is
 'Running hash chain, as a window aggregate ordered by sealing order.';
 
 create or replace function audit.seal()

@@ -4,7 +4,7 @@
 -- per row.
 
 create or replace function brand.key_columns(target regclass)
-returns text []
+returns text[]
 language plpgsql
 stable
 set search_path = ''
@@ -29,7 +29,7 @@ $$;
 comment on function brand.key_columns(regclass) is
 'The primary key columns of a table, in key order; 42P16 when it has none.';
 
-create or replace function brand.assert_columns(target regclass, cols text [])
+create or replace function brand.assert_columns(target regclass, cols text[])
 returns void
 language plpgsql
 stable
@@ -51,10 +51,10 @@ begin
 end
 $$;
 
-comment on function brand.assert_columns(regclass, text []) is
+comment on function brand.assert_columns(regclass, text[]) is
 'Raises 42703 naming every listed column the table does not have.';
 
-create or replace function brand.row_key_wide(row_data jsonb, key_columns text [])
+create or replace function brand.row_key_wide(row_data jsonb, key_columns text[])
 returns jsonb
 language sql
 immutable
@@ -63,12 +63,12 @@ as $$
     select jsonb_object_agg(c, row_data -> c) from unnest(key_columns) as c
 $$;
 
-comment on function brand.row_key_wide(jsonb, text []) is
+comment on function brand.row_key_wide(jsonb, text[]) is
 'brand.row_key() for keys of more than three columns.';
 
 -- row_key() stays inlinable for keys of up to three columns, the common case: no
 -- sub-select, and stable like jsonb_build_object (an immutable label would block inlining).
-create or replace function brand.row_key(row_data jsonb, key_columns text [])
+create or replace function brand.row_key(row_data jsonb, key_columns text[])
 returns jsonb
 language sql
 stable
@@ -87,7 +87,7 @@ as $$
     end
 $$;
 
-comment on function brand.row_key(jsonb, text []) is
+comment on function brand.row_key(jsonb, text[]) is
 'The key of a row given as jsonb: {"col": value, ...} over the key columns.';
 
 create or replace function brand.request_context(
@@ -127,7 +127,7 @@ comment on function brand.request_context() is
 'request id and client IP from PostgREST''s request.headers when present.';
 
 create or replace function brand.install_capture_triggers(
-    target regclass, prefix text, handler regproc, args text [], with_truncate boolean default false
+    target regclass, prefix text, handler regproc, args text[], with_truncate boolean default false
 )
 returns void
 language plpgsql
@@ -159,7 +159,7 @@ begin
 end
 $$;
 
-comment on function brand.install_capture_triggers(regclass, text, regproc, text [], boolean) is
+comment on function brand.install_capture_triggers(regclass, text, regproc, text[], boolean) is
 '(Re)creates statement-level AFTER triggers <prefix>_insert|update|delete[|truncate] with '
 'transition tables new_rows / old_rows, calling handler(args).';
 
@@ -187,10 +187,10 @@ comment on function brand.drop_capture_triggers(regclass, text) is
 
 revoke all on function
 brand.key_columns(regclass),
-brand.assert_columns(regclass, text []),
-brand.row_key(jsonb, text []),
-brand.row_key_wide(jsonb, text []),
+brand.assert_columns(regclass, text[]),
+brand.row_key(jsonb, text[]),
+brand.row_key_wide(jsonb, text[]),
 brand.request_context(),
-brand.install_capture_triggers(regclass, text, regproc, text [], boolean),
+brand.install_capture_triggers(regclass, text, regproc, text[], boolean),
 brand.drop_capture_triggers(regclass, text)
 from public;

@@ -128,6 +128,7 @@ declare
     cols text;
     keys text;
     settable text;
+    updated integer;
 begin
     -- The table may have changed since the version was stored: refuse rather than guess.
     select array_agg(k) into gone from jsonb_object_keys(snapshot) as k
@@ -157,7 +158,8 @@ begin
         'update %1$s set (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, $1)) '
         'where (%3$s) = (select %3$s from jsonb_populate_record(null::%1$s, $1))',
         target, coalesce(settable, keys), keys) using snapshot;
-    if not found then  -- deleted since: bring it back
+    get diagnostics updated = row_count;
+    if updated = 0 then  -- deleted since: bring it back
         execute pg_catalog.format(
             'insert into %1$s (%2$s) overriding system value select %2$s from jsonb_populate_record(null::%1$s, $1)',
             target, cols) using snapshot;

@@ -64,7 +64,9 @@ language sql
 set search_path = ''
 as $$ select versions.restore(versions.resolve(table_name), record_key, version) $$;
 
-create or replace function api.publish_version(table_name text, record_key jsonb, version integer default null)
+create or replace function api.publish_version(
+    table_name text, record_key jsonb, version integer default null
+)
 returns integer
 language sql
 set search_path = ''

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -233,6 +234,76 @@ def lint(obj: Ctx, dsn: str | None, schemas: tuple[str, ...], level: str) -> Non
     summary.print_findings(findings)
     if any(f.level == "ERROR" for f in findings):
         sys.exit(1)
+
+
+# -- audit -----------------------------------------------------------------------------------
+@main.group(cls=FriendlyGroup)
+def audit() -> None:
+    """Read, seal and verify the audit trail (as the database owner: every brand)."""
+
+
+@audit.command("tail")
+@dsn_option
+@click.option("--brand", "brand_id", default=None, help="Only this brand's entries.")
+@click.option("--table", "table_name", default=None, help="Only this table (schema.table).")
+@click.option("-n", "limit", default=20, show_default=True, help="How many entries.")
+@pass_ctx
+def audit_tail(obj: Ctx, dsn: str | None, brand_id: str | None, table_name: str | None,
+               limit: int) -> None:
+    """The newest entries, newest last."""
+    with connect(obj.dsn(dsn)) as conn:
+        rows = conn.execute(
+            "select id, occurred_at, brand_id, table_name, operation, record_key, actor_id "
+            "from audit.logs where (%(b)s::uuid is null or brand_id = %(b)s::uuid) "
+            "and (%(t)s::text is null or table_name = %(t)s) order by occurred_at desc, id desc "
+            "limit %(n)s", {"b": brand_id, "t": table_name, "n": limit}).fetchall()
+    for r in reversed(rows):
+        click.echo(f"{r[0]:>8} {r[1]:%Y-%m-%d %H:%M:%S} {r[2]} {r[3]:<24} {r[4]:<8} "
+                   f"{json.dumps(r[5])} by {r[6] or '-'}")
+
+
+@audit.command("show")
+@click.argument("entry_id", type=int)
+@dsn_option
+@pass_ctx
+def audit_show(obj: Ctx, entry_id: int, dsn: str | None) -> None:
+    """One entry, whole, as JSON."""
+    with connect(obj.dsn(dsn)) as conn:
+        row = conn.execute("select to_jsonb(l) from audit.logs as l where id = %s",
+                           (entry_id,)).fetchone()
+    if row is None:
+        raise click.ClickException(f"no audit entry {entry_id}")
+    click.echo(json.dumps(row[0], indent=2, sort_keys=True))
+
+
+@audit.command("seal")
+@dsn_option
+@pass_ctx
+def audit_seal(obj: Ctx, dsn: str | None) -> None:
+    """Seal what finished since the last round (pg_cron does this every minute)."""
+    with connect(obj.dsn(dsn)) as conn:
+        sealed = conn.execute("select audit.seal()").fetchone()[0]
+    click.echo(f"sealed {sealed} entries")
+
+
+@audit.command("verify")
+@dsn_option
+@click.option("--brand", "brand_id", default=None, help="One brand (default: every brand).")
+@pass_ctx
+def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
+    """Check the log against its seals; exit 1 naming every altered, removed or
+    out-of-band entry."""
+    with connect(obj.dsn(dsn)) as conn:
+        rows = conn.execute(
+            "select b.brand_id, v.entry_id, v.problem, v.detail "
+            "from (select distinct brand_id from audit.chain where %(b)s::uuid is null "
+            "      or brand_id = %(b)s::uuid) as b, audit.verify(b.brand_id) as v",
+            {"b": brand_id}).fetchall()
+    for brand, entry, problem, detail in rows:
+        click.echo(f"  {brand} entry {entry}: {problem} - {detail}", err=True)
+    if rows:
+        raise click.ClickException(f"{len(rows)} problem(s) in the audit trail")
+    click.echo("intact: every sealed entry matches its seal")
 
 
 @main.command()
