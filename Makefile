@@ -21,6 +21,8 @@ lint: bootstrap  ## sqlfluff over all SQL, ruff over all Python
 bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/install.py
 	$(BIN)/python bench/rls.py
+	$(BIN)/python bench/audit.py
+	$(BIN)/python bench/versions.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes
