@@ -18,8 +18,15 @@ def test_maintenance_is_scheduled_with_pg_cron(cluster):
             pytest.fail("the local cluster should preload pg_cron (make test installs it)")
         migrate.migrate(conn, pack.load(ROOT))
         jobs = dict(conn.execute("select jobname, schedule from cron.job").fetchall())
+        conn.execute("select audit.keep_for('13 months')")
+        retention = conn.execute(
+            "select command from cron.job where jobname = 'audit-retention'").fetchone()[0]
+        conn.execute("select audit.keep_for(null)")
+        left = conn.execute("select count(*) from cron.job where jobname = 'audit-retention'").fetchone()[0]
     assert jobs["audit-seal"] == "* * * * *"
     assert {"audit-partitions", "versions-prune"} <= set(jobs)
+    assert "audit.drop_before" in retention and "'1 year 1 mon'" in retention
+    assert left == 0
 
 
 def test_without_pg_cron_the_install_still_succeeds(new_database):

@@ -94,10 +94,34 @@ comment on function audit.drop_before(date) is
 'Retention: drops every monthly partition that ends on or before cutoff (and its seals); '
 'returns how many. Nothing else ever removes entries.';
 
+create or replace function audit.keep_for(retention interval)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if retention is null then
+        perform brand.unschedule('audit-retention');
+        return;
+    end if;
+    if retention < interval '1 month' then
+        raise exception 'audit retention must be at least a month, got %', retention
+            using errcode = '22023', hint = 'Entries are dropped by whole monthly partitions.';
+    end if;
+    perform brand.schedule('audit-retention', '23 3 * * *', pg_catalog.format(
+        'select audit.drop_before((brandbase.now() - %L::interval)::date)', retention));
+end
+$$;
+
+comment on function audit.keep_for(interval) is
+'Sets the audit retention: a daily job drops the months older than this (null: keep forever, '
+'the default). Needs pg_cron, or run audit.drop_before() yourself.';
+
 select audit.ensure_partitions();
 
 revoke all on function
 audit.tg_logs__refuse_change(),
 audit.ensure_partitions(integer),
-audit.drop_before(date)
+audit.drop_before(date),
+audit.keep_for(interval)
 from public;

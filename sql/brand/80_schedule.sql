@@ -21,4 +21,20 @@ $$;
 comment on function brand.schedule(text, text, text) is
 'Schedules maintenance SQL with pg_cron when present; returns whether pg_cron took it.';
 
-revoke all on function brand.schedule(text, text, text) from public;
+create or replace function brand.unschedule(job_name text)
+returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then
+        execute 'select cron.unschedule(jobid) from cron.job where jobname = $1' using job_name;
+        return true;
+    end if;
+    return false;
+end
+$$;
+
+comment on function brand.unschedule(text) is 'Removes a schedule made with brand.schedule(); idempotent.';
+
+revoke all on function brand.schedule(text, text, text), brand.unschedule(text) from public;
