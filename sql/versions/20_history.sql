@@ -32,6 +32,22 @@ $$;
 comment on function versions.record(regclass, jsonb, text) is
 'Resolves a versioned record (tracked table, normalised key, brand) and checks the caller''s permission.';
 
+create or replace function versions.history(target regclass, key jsonb, permission text)
+returns setof versions.content_versions
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+    select v.*
+    from versions.record(target, key, permission) as r
+    inner join versions.content_versions as v
+        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+$$;
+
+comment on function versions.history(regclass, jsonb, text) is
+'Every stored version of a record, once the caller''s permission is checked.';
+
 create or replace function versions.list(target regclass, key jsonb)
 returns table (
     version integer, operation text, state text, author_id uuid, created_at timestamptz,
@@ -44,9 +60,7 @@ set search_path = ''
 as $$
     select v.version, v.operation, v.state, v.author_id, v.created_at,
            coalesce(p.version = v.version, false)
-    from versions.record(target, key, 'content.read') as r
-    inner join versions.content_versions as v
-        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+    from versions.history(target, key, 'content.read') as v
     left join versions.published as p
         on v.brand_id = p.brand_id and v.table_name = p.table_name and v.record_key = p.record_key
     order by v.version desc
@@ -62,14 +76,12 @@ security definer
 set search_path = ''
 as $$
 declare
-    r record := versions.record(target, key, 'content.read');
     found_data jsonb;
 begin
-    select v.data into found_data from versions.content_versions as v
-    where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name
-        and v.record_key = r.record_key and v.version = n;
+    select v.data into found_data from versions.history(target, key, 'content.read') as v
+    where v.version = n;
     if not found then
-        raise exception 'version % of % % does not exist', n, target, r.record_key
+        raise exception 'version % of % % does not exist', n, target, key
             using errcode = 'P0002', hint = 'See versions.list() for the versions there are.';
     end if;
     return found_data;
@@ -86,9 +98,7 @@ security definer
 set search_path = ''
 as $$
     select case when v.operation = 'DELETE' then null else v.data end
-    from versions.record(target, key, 'content.read') as r
-    inner join versions.content_versions as v
-        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+    from versions.history(target, key, 'content.read') as v
     where v.created_at <= at_time
     order by v.version desc
     limit 1
@@ -164,8 +174,7 @@ begin
             'insert into %1$s (%2$s) overriding system value select %2$s from jsonb_populate_record(null::%1$s, $1)',
             target, cols) using snapshot;
     end if;
-    return (select max(v.version) from versions.content_versions as v
-            where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name and v.record_key = r.record_key);
+    return (select max(v.version) from versions.history(target, key, 'content.restore') as v);
 end
 $$;
 
@@ -183,9 +192,8 @@ declare
     r record := versions.record(target, key, 'content.publish');
     chosen integer;
 begin
-    select v.version into chosen from versions.content_versions as v
-    where v.brand_id = r.brand_id and v.table_name = (r.tracked).table_name
-        and v.record_key = r.record_key and (n is null or v.version = n) and v.operation <> 'DELETE'
+    select v.version into chosen from versions.history(target, key, 'content.publish') as v
+    where (n is null or v.version = n) and v.operation <> 'DELETE'
     order by v.version desc limit 1;
     if chosen is null then
         raise exception 'no publishable version % of % %', coalesce(n::text, '(latest)'), target, r.record_key
@@ -239,6 +247,7 @@ comment on function versions.prune() is
 
 revoke all on function
 versions.record(regclass, jsonb, text),
+versions.history(regclass, jsonb, text),
 versions.list(regclass, jsonb),
 versions.get(regclass, jsonb, integer),
 versions.at(regclass, jsonb, timestamptz),
@@ -250,6 +259,7 @@ from public;
 
 grant execute on function
 versions.record(regclass, jsonb, text),
+versions.history(regclass, jsonb, text),
 versions.list(regclass, jsonb),
 versions.get(regclass, jsonb, integer),
 versions.at(regclass, jsonb, timestamptz),
