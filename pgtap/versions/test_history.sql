@@ -1,7 +1,7 @@
 -- versions.track(): numbered versions on insert/update, none for no-op updates, a
 -- tombstone on delete; list, get, at, diff, restore (also of deleted rows), publish.
 begin;
-select plan(20);
+select plan(21);
 select tests.seed_two_brands();
 
 create table public.pages (
@@ -13,8 +13,15 @@ create table public.pages (
 );
 grant select, insert, update, delete on public.pages to authenticated;
 select brand.isolate('public.pages', 'content.read', 'content.write');
-select lives_ok($$select versions.track('public.pages', state_column => 'status')$$, 'track a table');
-select lives_ok($$select versions.track('public.pages', state_column => 'status')$$, 'idempotently');
+select lives_ok($$select versions.track('public.pages')$$, 'track a table');
+select lives_ok($$select versions.track('public.pages')$$, 'idempotently');
+select is(
+    (
+        select state_column from versions.tracked
+        where table_name = 'public.pages'
+    ), 'status',
+    'a status column is found as the draft/published state'
+);
 
 create temp table k as select jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1) as key;
 grant select on k to authenticated;

@@ -58,6 +58,12 @@ set search_path = ''
 as $$
 declare
     keys text[] := brand.key_columns(target);
+    -- The draft/published state: the named column, else a column called status or state.
+    state_col text := coalesce(state_column, (
+        select a.attname from pg_catalog.pg_attribute as a
+        where a.attrelid = target and a.attname in ('status', 'state') and not a.attisdropped
+        order by a.attname = 'status' desc limit 1
+    ));
 begin
     perform brand.assert_columns(target, array_remove(array[brand_column::text, state_column::text], null));
     if not brand_column::text = any(keys) then
@@ -71,10 +77,10 @@ begin
     end if;
     perform brand.install_capture_triggers(
         target, 'versions_capture', 'versions.tg_capture'::regproc,
-        array[brand_column::text, keys::text, coalesce(state_column::text, '')]
+        array[brand_column::text, keys::text, coalesce(state_col, '')]
     );
     insert into versions.tracked (table_name, key_columns, brand_column, state_column, keep_last, keep_for)
-    values (target::text, keys, brand_column, state_column, keep_last, keep_for)
+    values (target::text, keys, brand_column, state_col, keep_last, keep_for)
     on conflict (table_name) do update
     set key_columns = excluded.key_columns, brand_column = excluded.brand_column,
         state_column = excluded.state_column, keep_last = excluded.keep_last,
@@ -84,7 +90,8 @@ $$;
 
 comment on function versions.track(regclass, integer, interval, name, name) is
 'Starts (or re-configures) versioning a brand-scoped table: every insert/update stores a '
-'numbered version; retention keeps the last keep_last versions or those newer than keep_for.';
+'numbered version; retention keeps the last keep_last versions or those newer than keep_for; '
+'the state column defaults to one named status or state.';
 
 create or replace function versions.untrack(target regclass)
 returns void
