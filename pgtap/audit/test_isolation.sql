@@ -1,7 +1,7 @@
 -- The audit trail, both ways: a brand's entries are visible only to its own members with
 -- audit.read, through the table and through api.audit_activity; keyset pagination.
 begin;
-select plan(15);
+select plan(19);
 select tests.seed_two_brands();
 
 create function tests.audit_checks(mine text, theirs text)
@@ -19,6 +19,10 @@ begin
         'other brand''s entries invisible in the table' || msg);
     return next is((select count(*)::int from audit.chain where brand_id = tests.brand(theirs)), 0,
         'other brand''s seals invisible' || msg);
+    return next is((select count(*)::int from api.audit_log where brand_id = tests.brand(theirs)), 0,
+        'other brand''s entries invisible in api.audit_log' || msg);
+    return next ok((select count(*) > 0 from api.audit_log where brand_id = tests.brand(mine)),
+        'own entries visible in api.audit_log' || msg);
     perform tests.authenticate_as(tests.uid('editor@' || mine));
     return next throws_ok(format('select * from api.audit_activity(%L)', tests.brand(mine)), '42501', null,
         'editors (no audit.read) are refused' || msg);

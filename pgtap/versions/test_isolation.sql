@@ -1,7 +1,7 @@
 -- Versions, both ways: another brand's versions cannot be read, listed, diffed, restored
 -- or published, through the tables or the api functions.
 begin;
-select plan(17);
+select plan(19);
 select tests.seed_two_brands();
 
 create table public.posts (
@@ -29,6 +29,8 @@ begin
         'other brand''s versions invisible in the table' || msg);
     return next throws_ok(format('select * from api.list_versions(''public.posts'', %L)', other), '42501', null,
         'list refused' || msg);
+    return next is((select count(*)::int from api.content_versions where brand_id = tests.brand(theirs)), 0,
+        'other brand''s versions invisible in api.content_versions' || msg);
     return next throws_ok(format('select api.get_version(''public.posts'', %L, 1)', other), '42501', null,
         'get refused' || msg);
     return next throws_ok(format('select * from api.diff_versions(''public.posts'', %L, 1, 2)', other), '42501', null,

@@ -7,6 +7,30 @@ revoke all on audit.logs, audit.chain, audit.tracked, audit.seal_rounds from pub
 grant select on audit.logs, audit.chain to authenticated;
 grant select on audit.logs, audit.chain, audit.tracked, audit.seal_rounds to service_role;
 
+create or replace view api.audit_log
+with (security_invoker = true) as
+select
+    l.brand_id,
+    l.id,
+    l.occurred_at,
+    l.table_name,
+    l.record_key,
+    l.operation,
+    l.old_data,
+    l.new_data,
+    l.actor_id,
+    l.actor_role,
+    l.request_id,
+    l.client_ip
+from audit.logs as l;
+
+comment on view api.audit_log is
+'The audit trail for PostgREST filtering (?brand_id=eq.…&order=occurred_at.desc,id.desc); '
+'RLS shows only brands where the caller holds audit.read.';
+
+revoke all on api.audit_log from public, anon;
+grant select on api.audit_log to authenticated, service_role;
+
 create or replace function api.audit_activity(
     brand_id uuid,
     actor_id uuid default null,

@@ -8,6 +8,26 @@ from public, anon, authenticated;
 grant select on versions.content_versions, versions.published to authenticated;
 grant select on versions.content_versions, versions.published, versions.tracked to service_role;
 
+create or replace view api.content_versions
+with (security_invoker = true) as
+select
+    v.brand_id,
+    v.table_name,
+    v.record_key,
+    v.version,
+    v.operation,
+    v.data,
+    v.state,
+    v.author_id,
+    v.created_at
+from versions.content_versions as v;
+
+comment on view api.content_versions is
+'Stored versions for PostgREST filtering; RLS shows only brands where the caller holds content.read.';
+
+revoke all on api.content_versions from public, anon;
+grant select on api.content_versions to authenticated, service_role;
+
 create or replace function versions.resolve(table_name text)
 returns regclass
 language plpgsql
