@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from . import bundle as bundle_mod
+from . import health as health_mod
 from . import lint as lint_mod
 from . import migrate as engine
 from . import pack as pack_mod
@@ -234,6 +235,50 @@ def lint(obj: Ctx, dsn: str | None, schemas: tuple[str, ...], level: str) -> Non
     summary.print_findings(findings)
     if any(f.level == "ERROR" for f in findings):
         sys.exit(1)
+
+
+# -- health and metrics ----------------------------------------------------------------------
+@main.command()
+@dsn_option
+@click.option("--json", "as_json", is_flag=True, help="Print health.check()'s JSON document.")
+@pass_ctx
+def health(obj: Ctx, dsn: str | None, as_json: bool) -> None:
+    """Run every health probe; exit 0 ok, 1 degraded, 2 down (for uptime monitors)."""
+    try:
+        conn = connect(obj.dsn(dsn))
+    except click.ClickException as exc:  # unreachable is down, not a usage error
+        click.echo(f"DOWN {exc.message}", err=True)
+        sys.exit(health_mod.EXIT_CODES["down"])
+    with conn:
+        doc = health_mod.check(conn)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, default=str))
+    else:
+        summary.print_checks(doc)
+    sys.exit(health_mod.EXIT_CODES[doc["status"]])
+
+
+@main.command()
+@dsn_option
+@click.option("--serve", "address", default=None, metavar="HOST:PORT",
+              help="Serve /metrics over HTTP instead of printing once.")
+@pass_ctx
+def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
+    """Prometheus metrics: health checks and core PostgreSQL figures."""
+    from prometheus_client import CollectorRegistry, generate_latest, start_http_server
+
+    registry = CollectorRegistry()
+    registry.register(health_mod.PackCollector(obj.dsn(dsn)))
+    if address is None:
+        click.echo(generate_latest(registry).decode(), nl=False)
+        return
+    host, _, port = address.rpartition(":")
+    server, _thread = start_http_server(int(port), addr=host or "127.0.0.1", registry=registry)
+    click.echo(f"serving metrics on http://{host or '127.0.0.1'}:{server.server_port}/metrics", err=True)
+    try:
+        server.serve_forever()  # already serving in a thread; block here until interrupted
+    except KeyboardInterrupt:
+        server.shutdown()
 
 
 # -- audit -----------------------------------------------------------------------------------

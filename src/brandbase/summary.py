@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import click
 import psycopg
 
+from . import health as health_mod
 from . import lint as lint_mod
 from . import migrate as engine
 from .db import redact
@@ -28,12 +29,14 @@ class Report:
     seconds: float
     modules: list[tuple[str, int, int]]
     checks: list[Check]
+    health: dict
     findings: list[lint_mod.Finding]
 
     @property
     def failed(self) -> bool:
-        return not all(c.ok for c in self.checks if c.name != "extensions") or any(
-            f.level == "ERROR" for f in self.findings)
+        return (not all(c.ok for c in self.checks if c.name != "extensions")
+                or self.health["status"] == "down"
+                or any(f.level == "ERROR" for f in self.findings))
 
 
 def _checks(conn: psycopg.Connection, pack: Pack) -> list[Check]:
@@ -60,7 +63,20 @@ def _checks(conn: psycopg.Connection, pack: Pack) -> list[Check]:
 def collect(conn: psycopg.Connection, pack: Pack, done: engine.Plan, seconds: float) -> Report:
     modules = [(m, sum(f.module == m for f in pack.versioned),
                 sum(f.module == m for f in pack.repeatable)) for m in pack.modules]
-    return Report(done, seconds, modules, _checks(conn, pack), lint_mod.run(conn))
+    return Report(done, seconds, modules, _checks(conn, pack), health_mod.check(conn),
+                  lint_mod.run(conn))
+
+
+STATUS_STYLE = {"ok": ("ok  ", "green"), "degraded": ("WARN", "yellow"), "down": ("DOWN", "red")}
+
+
+def print_checks(doc: dict) -> None:
+    label, color = STATUS_STYLE[doc["status"]]
+    click.echo(f"  {click.style(label, fg=color)} overall")
+    for c in doc["checks"]:
+        label, color = STATUS_STYLE[c["status"]]
+        value = "" if c.get("value") is None else f"{c['value']} {c.get('unit', '')}"
+        click.echo(f"  {click.style(label, fg=color)} {c['name']:<22} {value:<16} {c.get('detail', '')}")
 
 
 def print_findings(findings: list[lint_mod.Finding]) -> None:
@@ -81,6 +97,7 @@ def print_report(r: Report, dsn: str) -> None:
     click.echo("\nhealth:")
     for c in r.checks:
         mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
-        click.echo(f"  {mark} {c.name:<20} {c.detail}")
+        click.echo(f"  {mark} {c.name:<22} {c.detail}")
+    print_checks(r.health)
     click.echo("\nlint:")
     print_findings(r.findings)

@@ -1,4 +1,4 @@
--- brandbase 0004 (versions): numbered versions of tracked rows, and which one is live.
+-- brandbase 0005 (versions): numbered versions of tracked rows, and which one is live.
 
 create schema versions;
 comment on schema versions is

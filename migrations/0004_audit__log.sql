@@ -1,4 +1,4 @@
--- brandbase 0003 (audit): the append-only audit log, partitioned by month, and the hash
+-- brandbase 0004 (audit): the append-only audit log, partitioned by month, and the hash
 -- chain that seals it in the background.
 
 create schema audit;

@@ -1,0 +1,91 @@
+"""Health and metrics from the database: `brandbase health` (exit 0 ok / 1 degraded /
+2 down) and `brandbase metrics` (Prometheus text exposition, or served over HTTP)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+EXIT_CODES = {"ok": 0, "degraded": 1, "down": 2}
+STATUS_VALUE = EXIT_CODES  # the same ordering, exported as a gauge
+
+
+def check(conn: psycopg.Connection) -> dict:
+    """health.check()'s document; a database without the health module is down."""
+    installed = conn.execute("select to_regprocedure('health.check()') is not null").fetchone()[0]
+    if not installed:
+        return {"status": "down", "checks": [{"name": "health_module", "status": "down",
+                                              "detail": "brandbase is not installed here"}]}
+    return conn.execute("select health.check()").fetchone()[0]
+
+
+DATABASE_FIGURES = """
+select numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks,
+       pg_database_size(datname), age(datfrozenxid)
+from pg_stat_database join pg_database using (datname)
+where datname = current_database()
+"""
+
+
+class PackCollector(Collector):
+    """Collects on every scrape, over one reused connection (re-opened after a failure)."""
+
+    def __init__(self, dsn: str):
+        self.dsn = dsn
+        self.conn: psycopg.Connection | None = None
+
+    def _connection(self) -> psycopg.Connection:
+        if self.conn is None or self.conn.closed:
+            self.conn = psycopg.connect(self.dsn, autocommit=True, application_name="brandbase-metrics")
+        return self.conn
+
+    def collect(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("brandbase_up", "1 when the database answered this scrape")
+        try:
+            conn = self._connection()
+            doc = check(conn)
+            figures = conn.execute(DATABASE_FIGURES).fetchone()
+        except psycopg.Error:
+            self.conn = None
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
+        yield from self._health(doc)
+        yield from self._database(figures)
+
+    @staticmethod
+    def _health(doc: dict) -> Iterator[Metric]:
+        overall = GaugeMetricFamily("brandbase_health_status",
+                                    "Overall health: 0 ok, 1 degraded, 2 down")
+        overall.add_metric([], STATUS_VALUE[doc["status"]])
+        status = GaugeMetricFamily("brandbase_health_check_status",
+                                   "Per check: 0 ok, 1 degraded, 2 down", labels=["check", "module"])
+        value = GaugeMetricFamily("brandbase_health_check_value",
+                                  "Per check: the measured value, in the check's unit",
+                                  labels=["check", "module", "unit"])
+        for c in doc["checks"]:
+            status.add_metric([c["name"], c.get("module", "")], STATUS_VALUE[c["status"]])
+            if c.get("value") is not None:
+                value.add_metric([c["name"], c.get("module", ""), c.get("unit", "")], float(c["value"]))
+        yield from (overall, status, value)
+
+    @staticmethod
+    def _database(figures: tuple) -> Iterator[Metric]:
+        backends, commits, rollbacks, reads, hits, deadlocks, size, xid_age = figures
+        yield GaugeMetricFamily("brandbase_pg_backends", "Sessions connected to this database",
+                                value=backends)
+        yield CounterMetricFamily("brandbase_pg_transactions_committed", "Committed transactions",
+                                  value=commits)
+        yield CounterMetricFamily("brandbase_pg_transactions_rolled_back", "Rolled-back transactions",
+                                  value=rollbacks)
+        yield CounterMetricFamily("brandbase_pg_blocks_read", "Blocks read from disk", value=reads)
+        yield CounterMetricFamily("brandbase_pg_blocks_hit", "Blocks found in shared buffers", value=hits)
+        yield CounterMetricFamily("brandbase_pg_deadlocks", "Deadlocks detected", value=deadlocks)
+        yield GaugeMetricFamily("brandbase_pg_database_size_bytes", "Size of this database", value=size)
+        yield GaugeMetricFamily("brandbase_pg_xid_age", "Transactions since the oldest unfrozen xid",
+                                value=xid_age)

@@ -1,0 +1,58 @@
+"""`brandbase health` exit codes, `brandbase metrics` as Prometheus text and over HTTP."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import urllib.request
+
+import psycopg
+from prometheus_client.parser import text_string_to_metric_families
+from tests.helpers import run_cli
+
+
+def set_connections_thresholds(dsn: str, degraded: float, down: float) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("update health.probes set degraded_at = %s, down_at = %s "
+                     "where name = 'connections'", (degraded, down))
+
+
+def test_health_exit_codes_follow_the_worst_check(owner_dsn):
+    assert run_cli("health", "--dsn", owner_dsn).returncode == 0
+    set_connections_thresholds(owner_dsn, 0, 0.99)
+    degraded = run_cli("health", "--dsn", owner_dsn)
+    assert degraded.returncode == 1 and "WARN connections" in degraded.stdout
+    set_connections_thresholds(owner_dsn, 0, 0)
+    down = run_cli("health", "--dsn", owner_dsn, "--json")
+    assert down.returncode == 2 and '"status": "down"' in down.stdout
+
+
+def test_an_unreachable_database_is_down():
+    result = run_cli("health", "--dsn", "postgresql://x:y@127.0.0.1:1/none")
+    assert result.returncode == 2 and "DOWN cannot connect" in result.stderr
+
+
+def test_metrics_are_valid_prometheus_text(owner_dsn):
+    result = run_cli("metrics", "--dsn", owner_dsn)
+    assert result.returncode == 0, result.stderr
+    families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+    assert families["brandbase_up"].samples[0].value == 1
+    assert families["brandbase_health_status"].samples[0].value == 0
+    checks = {s.labels["check"] for s in families["brandbase_health_check_status"].samples}
+    assert {"connections", "wraparound", "audit_seal_lag"} <= checks
+    assert families["brandbase_pg_transactions_committed"].type == "counter"
+    assert families["brandbase_pg_database_size_bytes"].samples[0].value > 0
+
+
+def test_metrics_served_over_http(owner_dsn):
+    server = subprocess.Popen([sys.executable, "-m", "brandbase.cli", "metrics", "--dsn", owner_dsn,
+                               "--serve", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)
+    try:
+        line = server.stderr.readline()
+        url = line.split(" on ")[1].strip()
+        with urllib.request.urlopen(url, timeout=10) as response:
+            body = response.read().decode()
+        assert response.status == 200 and "brandbase_up 1.0" in body
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
