@@ -23,6 +23,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/versions.py
+	$(BIN)/python bench/health.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes
