@@ -55,9 +55,36 @@ def test_lints_cover_the_pack_schemas(owner_dsn):
      "create unique index on brand.a (id); create index on brand.b (a_id);"
      "alter table brand.b add constraint b_a_fk foreign key (a_id) references brand.a (id)",
      ("foreign_key_without_brand_id", "brand.b (b_a_fk)")),
+    ("create table brand.p (brand_id uuid, id int, primary key (brand_id, id));"
+     "alter table brand.p enable row level security;"
+     "create policy \"per row\" on brand.p for select to authenticated "
+     "using (brand.has_permission(brand_id, 'brand.read'))",
+     ("policy_evaluates_per_row", "brand.p (per row)")),
+    ("create table brand.q (brand_id uuid, id int, owner uuid, primary key (brand_id, id));"
+     "alter table brand.q enable row level security;"
+     "create policy \"uid per row\" on brand.q for select to authenticated using (owner = auth.uid())",
+     ("policy_evaluates_per_row", "brand.q (uid per row)")),
+    ("create index members_user_again on brand.members (user_id, brand_id)",
+     ("duplicate_index", "brand.members: brand.members_user_id_idx = brand.members_user_again")),
+    ("create policy \"second reader\" on brand.members for select to authenticated using (true)",
+     ("multiple_permissive_policies", "brand.members SELECT for authenticated")),
+    ("create table api.accounts (id int primary key, api_key text);"
+     "grant select on api.accounts to authenticated",
+     ("sensitive_column_exposed", "api.accounts.api_key")),
 ])
+
 def test_each_lint_catches_its_problem(owner_dsn, ddl, expected):
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         conn.execute(ddl)
         found = {(f.name, f.object) for f in lint.run(conn)}
     assert expected in found
+
+
+def test_a_policy_in_the_set_form_is_not_flagged(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("create table brand.ok (brand_id uuid, id int, owner uuid, primary key (brand_id, id));"
+                     "alter table brand.ok enable row level security;"
+                     "create policy \"once\" on brand.ok for select to authenticated "
+                     "using (owner = (select auth.uid()))")
+        found = {(f.name, f.object) for f in lint.run(conn)}
+    assert ("policy_evaluates_per_row", "brand.ok (once)") not in found
