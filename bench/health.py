@@ -11,11 +11,11 @@ import statistics
 import time
 
 import psycopg
+from common import cluster, header, table
 from prometheus_client import CollectorRegistry, generate_latest
 
 from brandbase import migrate, pack
 from brandbase.health import PackCollector
-from common import cluster, header, table
 
 
 def timed(fn, runs: int) -> list[float]:
