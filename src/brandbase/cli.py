@@ -15,6 +15,7 @@ from . import health as health_mod
 from . import lint as lint_mod
 from . import migrate as engine
 from . import pack as pack_mod
+from . import slow as slow_mod
 from . import summary
 from .db import connect
 from .local import LocalCluster, LocalError
@@ -279,6 +280,33 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
         server.serve_forever()  # already serving in a thread; block here until interrupted
     except KeyboardInterrupt:
         server.shutdown()
+
+
+# -- slow queries ------------------------------------------------------------------------------
+@main.command()
+@dsn_option
+@click.option("--by", type=click.Choice(list(slow_mod.ORDERS)), default="total", show_default=True)
+@click.option("-n", "limit", default=15, show_default=True, help="How many statements.")
+@click.option("--save", "save_to", type=click.Path(path_type=Path, dir_okay=False),
+              help="Also save this snapshot to FILE.")
+@click.option("--since", "since", type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Only what ran since the snapshot in FILE.")
+@pass_ctx
+def slow(obj: Ctx, dsn: str | None, by: str, limit: int, save_to: Path | None,
+         since: Path | None) -> None:
+    """The heaviest statements (pg_stat_statements), optionally since a saved snapshot."""
+    with connect(obj.dsn(dsn)) as conn:
+        try:
+            now = slow_mod.snapshot(conn)
+        except slow_mod.NoStatements as exc:
+            raise click.ClickException(str(exc)) from None
+    if save_to:
+        slow_mod.save(now, save_to)
+    shown = slow_mod.diff(slow_mod.load(since), now) if since else now
+    click.echo(f"{'calls':>9} {'total ms':>11} {'mean ms':>9} {'rows':>9}  query")
+    for s in slow_mod.top(shown, by, limit):
+        query = " ".join(s.query.split())
+        click.echo(f"{s.calls:>9} {s.total_ms:>11.1f} {s.mean_ms:>9.3f} {s.rows:>9}  {query[:100]}")
 
 
 # -- audit -----------------------------------------------------------------------------------
