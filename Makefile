@@ -15,7 +15,7 @@ test: bootstrap  ## pgTAP + pytest against a real PostgreSQL started by the suit
 	$(BIN)/pytest
 
 lint: bootstrap  ## sqlfluff over all SQL, ruff over all Python
-	$(BIN)/sqlfluff lint migrations sql pgtap src/brandbase/lints --processes 2
+	$(BIN)/sqlfluff lint migrations sql pgtap catalog src/brandbase/lints --processes 2
 	$(BIN)/ruff check src tests bench conftest.py
 
 bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand

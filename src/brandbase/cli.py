@@ -11,10 +11,12 @@ from pathlib import Path
 import click
 
 from . import bundle as bundle_mod
+from . import explain as explain_mod
 from . import health as health_mod
 from . import lint as lint_mod
 from . import migrate as engine
 from . import pack as pack_mod
+from . import seed as seed_mod
 from . import slow as slow_mod
 from . import summary
 from .db import connect
@@ -280,6 +282,64 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
         server.serve_forever()  # already serving in a thread; block here until interrupted
     except KeyboardInterrupt:
         server.shutdown()
+
+
+# -- explain -----------------------------------------------------------------------------------
+@main.command("explain")
+@dsn_option
+@click.option("--catalog", "use_catalog", is_flag=True, help="The pack's query catalogue (default).")
+@click.option("--file", "files", multiple=True, type=click.Path(path_type=Path, exists=True, dir_okay=False),
+              help="Also a SQL file of your own queries (same headers).")
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
+              show_default=True)
+@click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE.")
+@pass_ctx
+def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path, ...], fmt: str,
+                output: Path | None) -> None:
+    """EXPLAIN (ANALYZE, BUFFERS) each query as the app's role, rolled back; exit 1 on an
+    error or a finding other than a row-estimate miss."""
+    queries = []
+    if use_catalog or not files:
+        queries += explain_mod.load_catalog(pack_mod.default_root() if obj.root is None else obj.root)
+    for f in files:
+        try:
+            queries += explain_mod.parse_catalog(f)
+        except pack_mod.PackError as exc:  # a broken file is reported; the rest still runs
+            click.echo(f"skipped {f}: {exc}", err=True)
+    with connect(obj.dsn(dsn), autocommit=False) as conn:
+        reports = explain_mod.run(conn, queries, explain_mod.parameters(conn))
+    render = {"text": explain_mod.as_text, "json": explain_mod.as_json, "html": explain_mod.as_html,
+              "markdown": lambda r: explain_mod.as_text(r, markdown=True)}[fmt]
+    out = render(reports)
+    if output:
+        output.write_text(out)
+        click.echo(f"wrote {output}", err=True)
+    else:
+        click.echo(out, nl=False)
+    if any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings) for r in reports):
+        sys.exit(1)
+
+
+# -- seed --------------------------------------------------------------------------------------
+@main.command("seed")
+@dsn_option
+@click.option("--brands", default=1000, show_default=True, help="How many brands.")
+@click.option("--scale", default=1.0, show_default=True, help="Multiplies the rows per module.")
+@click.option("--seed", "seed_value", default=42, show_default=True, help="Same seed, same data.")
+@pass_ctx
+def seed_cmd(obj: Ctx, dsn: str | None, brands: int, scale: float, seed_value: int) -> None:
+    """Fill every installed module with representative, skewed, deterministic data."""
+    if brands < 1 or scale <= 0:
+        raise click.BadParameter("--brands must be at least 1 and --scale positive")
+    plan = seed_mod.Plan(brands, scale, seed_value)
+    total = plan.brands + plan.members + plan.audit_entries + plan.versions
+    with connect(obj.dsn(dsn)) as conn, click.progressbar(length=total, label="seeding",
+                                                           file=sys.stderr) as bar:
+        try:
+            counts = seed_mod.seed(conn, plan, lambda step, n: bar.update(n))
+        except seed_mod.AlreadySeeded as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(", ".join(f"{n:,} {what}" for what, n in counts.items()))
 
 
 # -- slow queries ------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ def default_root() -> Path:
 class Statement:
     sql: str
     line: int  # 1-based line of the statement's first character in its file
+    start: int = 0  # offset of that character
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class SqlFile:
             message, location = (exc.args + (0,))[:2]
             line = self.text[: max(location, 0)].count("\n") + 1
             raise PackError(f"{self.name}:{line}: {message}") from None
-        return [Statement(self.text[s], self.text[: s.start].count("\n") + 1) for s in slices]
+        return [Statement(self.text[s], self.text[: s.start].count("\n") + 1, s.start) for s in slices]
 
 
 @dataclass(frozen=True)
