@@ -24,6 +24,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/versions.py
 	$(BIN)/python bench/health.py
+	$(BIN)/python bench/advise.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

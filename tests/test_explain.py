@@ -70,3 +70,35 @@ def test_a_broken_file_is_skipped_and_the_rest_reported(seeded, tmp_path):
     page = out.read_text()
     assert page.startswith("<!doctype html>") and "<details open><summary><b>" in page
     assert "audit.brand_activity" in page
+
+
+def _fixture(dsn: str, tmp_path) -> str:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("create table public.orders (brand_id uuid not null, id int not null, status text, "
+                     "created_at timestamptz, primary key (brand_id, id))")
+        conn.execute("insert into public.orders select md5((g % 50)::text)::uuid, g, "
+                     "(array['open', 'paid', 'refunded', 'shipped'])[1 + g % 4], "
+                     "now() - (g % 300) * interval '1 day' from generate_series(1, 40000) g")
+        conn.execute("analyze public.orders")
+    mine = tmp_path / "orders.sql"
+    mine.write_text("-- query: orders.recent_refunds\n-- as: owner\n"
+                    "select * from public.orders where status = 'refunded' "
+                    "and created_at > now() - interval '3 days' order by created_at desc limit 20;\n")
+    return str(mine)
+
+
+def test_advice_proposes_a_composite_index_proven_with_hypopg(owner_dsn, tmp_path):
+    result = run_cli("explain", "--dsn", owner_dsn, "--file", _fixture(owner_dsn, tmp_path), "--advise")
+    assert result.returncode == 1  # the sequential scan is a finding
+    advice = [line for line in result.stderr.splitlines() if line.startswith("advice orders.recent_refunds")]
+    assert advice, result.stderr
+    assert 'create index on public.orders ("status", "created_at" desc)' in advice[0]
+    assert " -> " in advice[0]
+
+
+def test_without_hypopg_advice_says_so_and_the_report_still_runs(db, owner_dsn, tmp_path):
+    db.execute("drop extension hypopg")
+    db.commit()
+    result = run_cli("explain", "--dsn", owner_dsn, "--file", _fixture(owner_dsn, tmp_path), "--advise")
+    assert "hypopg is not installed" in result.stderr
+    assert "orders.recent_refunds" in result.stdout and "seq_scan_on_large_table" in result.stdout

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from . import advise as advise_mod
 from . import bundle as bundle_mod
 from . import explain as explain_mod
 from . import health as health_mod
@@ -293,9 +294,12 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE.")
+@click.option("--advise", is_flag=True,
+              help="Propose indexes for flagged queries (proven with hypopg); report unindexed "
+                   "foreign keys, duplicate and unused indexes.")
 @pass_ctx
 def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path, ...], fmt: str,
-                output: Path | None) -> None:
+                output: Path | None, advise: bool) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) each query as the app's role, rolled back; exit 1 on an
     error or a finding other than a row-estimate miss."""
     queries = []
@@ -307,7 +311,10 @@ def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path,
         except pack_mod.PackError as exc:  # a broken file is reported; the rest still runs
             click.echo(f"skipped {f}: {exc}", err=True)
     with connect(obj.dsn(dsn), autocommit=False) as conn:
-        reports = explain_mod.run(conn, queries, explain_mod.parameters(conn))
+        params = explain_mod.parameters(conn)
+        reports = explain_mod.run(conn, queries, params)
+        if advise:
+            _print_advice(conn, reports, params)
     render = {"text": explain_mod.as_text, "json": explain_mod.as_json, "html": explain_mod.as_html,
               "markdown": lambda r: explain_mod.as_text(r, markdown=True)}[fmt]
     out = render(reports)
@@ -318,6 +325,24 @@ def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path,
         click.echo(out, nl=False)
     if any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings) for r in reports):
         sys.exit(1)
+
+
+def _print_advice(conn, reports, params) -> None:
+    echo = lambda m: click.echo(m, err=True)  # noqa: E731 - the report itself goes to stdout
+    if advise_mod.hypopg_schema(conn):
+        for a in advise_mod.advise(conn, reports, params):
+            echo(f"advice {a.query}: {a.index};  -- cost {a.cost_before:,.0f} -> {a.cost_after:,.0f} "
+                 f"({a.gain:,.0f}x)")
+    else:
+        echo("advice: hypopg is not installed here, so proposals cannot be proven "
+             "(Debian: apt-get install postgresql-15-hypopg; then create extension hypopg)")
+    with conn.transaction():
+        schemas = lint_mod.pack_schemas(conn) + ["public"]
+        for f in lint_mod.run(conn, schemas):
+            if f.name in ("unindexed_foreign_key", "duplicate_index"):
+                echo(f"{f.name}: {f.object};  fix: {f.remediation}")
+        for index, table, size in advise_mod.unused_indexes(conn, schemas):
+            echo(f"unused_index: {index} on {table} ({size:,} bytes, never scanned since stats reset)")
 
 
 # -- seed --------------------------------------------------------------------------------------

@@ -127,16 +127,21 @@ def run(conn: psycopg.Connection, queries: list[Query], params: dict[str, object
     return [explain_one(conn, q, params) for q in queries]
 
 
+def set_role(conn: psycopg.Connection, role: str, params: dict[str, object]) -> None:
+    """Inside a transaction: act as the catalogue entry's role, as PostgREST would."""
+    if role == "authenticated":
+        claims = json.dumps({"sub": str(params["user_id"]), "role": "authenticated"})
+        conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
+        conn.execute("set local role authenticated")
+
+
 def explain_one(conn: psycopg.Connection, q: Query, params: dict[str, object]) -> Report:
     report = Report(q)
     started = time.perf_counter()
     try:
         with conn.transaction(force_rollback=True):
             conn.execute("set transaction read only")  # a DML entry fails instead of writing
-            if q.role == "authenticated":
-                claims = json.dumps({"sub": str(params["user_id"]), "role": "authenticated"})
-                conn.execute("select set_config('request.jwt.claims', %s, true)", (claims,))
-                conn.execute("set local role authenticated")
+            set_role(conn, q.role, params)
             statement = sql.SQL("explain (analyze, buffers, format json) ") + bind(q.text, params)
             plan = conn.execute(statement).fetchone()[0][0]
             # Plans name relations without their schema: keep the largest per name.
