@@ -102,3 +102,14 @@ def test_without_hypopg_advice_says_so_and_the_report_still_runs(db, owner_dsn, 
     result = run_cli("explain", "--dsn", owner_dsn, "--file", _fixture(owner_dsn, tmp_path), "--advise")
     assert "hypopg is not installed" in result.stderr
     assert "orders.recent_refunds" in result.stdout and "seq_scan_on_large_table" in result.stdout
+
+
+def test_from_stats_explains_the_heaviest_statements_without_parameters(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        for _ in range(3):
+            conn.execute("select count(*) as bb_stats_marker from brand.permissions")
+    result = run_cli("explain", "--dsn", owner_dsn, "--from-stats", "100", "--format", "json")
+    reports = json.loads(result.stdout)
+    marked = [r for r in reports if "bb_stats_marker" in r["query"]["text"]]
+    assert marked and marked[0]["query"]["source"] == "pg_stat_statements"
+    assert marked[0]["error"] is None and marked[0]["plan"] is not None

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import urllib.request
 
 import psycopg
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from tests.helpers import run_cli
 
@@ -56,3 +58,35 @@ def test_metrics_served_over_http(owner_dsn):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn):
+    import http.server
+    import threading
+
+    class Sink(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the stdlib's name
+            self.send_response(200 if self.path == "/up" else 503)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_port}"
+    try:
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            conn.execute("select health.watch('email', %s)", (base + "/up",))
+            conn.execute("select health.watch('payments', %s, 1000)", (base + "/down",))
+        result = run_cli("health", "--dsn", owner_dsn, "--probe-external", "--json")
+    finally:
+        server.shutdown()
+    assert "probed email: up (200" in result.stderr and "probed payments: DOWN (503" in result.stderr
+    assert result.returncode == 1  # one service down degrades the whole
+    doc = json.loads(result.stdout)
+    external = next(c for c in doc["checks"] if c["name"] == "external_services")
+    assert external["status"] == "degraded" and "payments: 503" in external["detail"]
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            conn.execute("select health.watch('Bad Name', 'ftp://x')")

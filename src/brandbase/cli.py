@@ -245,8 +245,10 @@ def lint(obj: Ctx, dsn: str | None, schemas: tuple[str, ...], level: str) -> Non
 @main.command()
 @dsn_option
 @click.option("--json", "as_json", is_flag=True, help="Print health.check()'s JSON document.")
+@click.option("--probe-external", is_flag=True,
+              help="First probe the watched external services (health.watch) and record the results.")
 @pass_ctx
-def health(obj: Ctx, dsn: str | None, as_json: bool) -> None:
+def health(obj: Ctx, dsn: str | None, as_json: bool, probe_external: bool) -> None:
     """Run every health probe; exit 0 ok, 1 degraded, 2 down (for uptime monitors)."""
     try:
         conn = connect(obj.dsn(dsn))
@@ -254,6 +256,9 @@ def health(obj: Ctx, dsn: str | None, as_json: bool) -> None:
         click.echo(f"DOWN {exc.message}", err=True)
         sys.exit(health_mod.EXIT_CODES["down"])
     with conn:
+        if probe_external:
+            for name, ok, what in health_mod.probe_external(conn):
+                click.echo(f"  probed {name}: {'up' if ok else 'DOWN'} ({what})", err=True)
         doc = health_mod.check(conn)
     if as_json:
         click.echo(json.dumps(doc, indent=2, default=str))
@@ -294,12 +299,14 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json", "html"]), default="text",
               show_default=True)
 @click.option("--output", "-o", type=click.Path(path_type=Path, dir_okay=False), help="Write to FILE.")
+@click.option("--from-stats", "from_stats", type=int, default=0, metavar="N",
+              help="Also the N heaviest statements from pg_stat_statements.")
 @click.option("--advise", is_flag=True,
               help="Propose indexes for flagged queries (proven with hypopg); report unindexed "
                    "foreign keys, duplicate and unused indexes.")
 @pass_ctx
 def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path, ...], fmt: str,
-                output: Path | None, advise: bool) -> None:
+                output: Path | None, from_stats: int, advise: bool) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) each query as the app's role, rolled back; exit 1 on an
     error or a finding other than a row-estimate miss."""
     queries = []
@@ -311,6 +318,16 @@ def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path,
         except pack_mod.PackError as exc:  # a broken file is reported; the rest still runs
             click.echo(f"skipped {f}: {exc}", err=True)
     with connect(obj.dsn(dsn), autocommit=False) as conn:
+        if from_stats:
+            try:
+                stats, skipped = explain_mod.from_stats(conn, from_stats)
+                queries += stats
+                if skipped:
+                    click.echo(f"skipped {skipped} normalised statement(s) with $n parameters "
+                               "(PostgreSQL 15 cannot plan them without values)", err=True)
+            except slow_mod.NoStatements as exc:
+                click.echo(f"--from-stats: {exc}", err=True)
+            conn.rollback()
         params = explain_mod.parameters(conn)
         reports = explain_mod.run(conn, queries, params)
         if advise:

@@ -94,6 +94,26 @@ def load_catalog(root: Path) -> list[Query]:
     return [q for f in sorted((root / "catalog").glob("*.sql")) for q in parse_catalog(f)]
 
 
+def from_stats(conn: psycopg.Connection, limit: int) -> tuple[list[Query], int]:
+    """The heaviest statements pg_stat_statements saw, as catalogue entries run as the
+    owner. PostgreSQL 15 cannot plan a normalised statement ($1 …) without values, so
+    those are counted and skipped; returns (queries, skipped)."""
+    from .slow import snapshot, top  # a report without pg_stat_statements raises NoStatements
+
+    queries, skipped = [], 0
+    for s in top(snapshot(conn), "total", limit * 4):
+        text = s.query.strip().rstrip(";")
+        if not re.match(r"(?is)^\s*(select|with)\b", text) or "explain" in text.lower()[:20]:
+            continue
+        if re.search(r"\$\d", text):
+            skipped += 1
+            continue
+        queries.append(Query(f"stats.{s.queryid}", "owner", text, "pg_stat_statements"))
+        if len(queries) == limit:
+            break
+    return queries, skipped
+
+
 def parameters(conn: psycopg.Connection) -> dict[str, object]:
     """The largest brand (by members), its owner, and one of its versioned records."""
     row = conn.execute("""

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 
 import psycopg
@@ -20,6 +23,29 @@ def check(conn: psycopg.Connection) -> dict:
         return {"status": "down", "checks": [{"name": "health_module", "status": "down",
                                               "detail": "brandbase is not installed here"}]}
     return conn.execute("select health.check()").fetchone()[0]
+
+
+def probe_external(conn: psycopg.Connection) -> list[tuple[str, bool, str]]:
+    """GET every watched URL once, record each result; returns (name, ok, what happened).
+    2xx and 3xx are up; anything else, a timeout or a refused connection is down."""
+    results = []
+    for name, url, timeout_ms in conn.execute(
+            "select name, url, timeout_ms from health.external_checks order by name").fetchall():
+        started = time.perf_counter()
+        code, error = None, None
+        try:
+            with urllib.request.urlopen(url, timeout=timeout_ms / 1000) as response:  # noqa: S310
+                code = response.status
+        except urllib.error.HTTPError as exc:
+            code = exc.code
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            error = str(getattr(exc, "reason", exc))
+        latency = round((time.perf_counter() - started) * 1000, 1)
+        ok = code is not None and code < 400
+        conn.execute("select health.record_external(%s, %s, %s::integer, %s::numeric, %s)",
+                     (name, ok, code, latency, error))
+        results.append((name, ok, f"{code or error} in {latency} ms"))
+    return results
 
 
 DATABASE_FIGURES = """
