@@ -113,3 +113,14 @@ def test_from_stats_explains_the_heaviest_statements_without_parameters(owner_ds
     marked = [r for r in reports if "bb_stats_marker" in r["query"]["text"]]
     assert marked and marked[0]["query"]["source"] == "pg_stat_statements"
     assert marked[0]["error"] is None and marked[0]["plan"] is not None
+
+
+def test_insufficient_privileges_are_reported_per_query(owner_dsn, tmp_path):
+    mine = tmp_path / "privileges.sql"
+    mine.write_text("-- query: mine.forbidden\n-- as: authenticated\nselect * from auth.users;\n\n"
+                    "-- query: mine.allowed\n-- as: authenticated\nselect * from api.permissions;\n")
+    result = run_cli("explain", "--dsn", owner_dsn, "--file", str(mine))
+    lines = {line.split()[0]: line for line in result.stdout.splitlines()}
+    assert "permission denied for table users" in lines["mine.forbidden"]
+    assert lines["mine.allowed"].rstrip().endswith("ok")
+    assert result.returncode == 1

@@ -87,6 +87,6 @@ def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn)
     doc = json.loads(result.stdout)
     external = next(c for c in doc["checks"] if c["name"] == "external_services")
     assert external["status"] == "degraded" and "payments: 503" in external["detail"]
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            conn.execute("select health.watch('Bad Name', 'ftp://x')")
+    bad = pytest.raises(psycopg.errors.InvalidParameterValue)
+    with psycopg.connect(owner_dsn, autocommit=True) as conn, bad:
+        conn.execute("select health.watch('Bad Name', 'ftp://x')")
