@@ -19,12 +19,14 @@ lint: bootstrap  ## sqlfluff over all SQL, ruff over all Python
 	$(BIN)/ruff check src tests bench conftest.py
 
 bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
+	@scripts/bench-deps.sh
 	$(BIN)/python bench/install.py
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/versions.py
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/advise.py
+	$(BIN)/python bench/gate.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

@@ -8,7 +8,7 @@ import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
-from brandbase.local import LocalCluster
+from brandbase.local import LocalCluster, free_port  # noqa: F401 - re-exported for benches
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,90 @@
+"""Rate limiter throughput: ratelimit.check() with pgbench, 8 clients, 10,000 distinct keys,
+against a Redis GCRA limiter (a Lua script with the same limits, EVALSHA) driven the
+same way by redis-benchmark, in the same run. Target: >= 15,000 checks/s.
+
+    scripts/bench-deps.sh && .venv/bin/python bench/gate.py [--seconds 15]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import psycopg
+from capture import pgbench
+from common import cluster, free_port, header, table
+
+from brandbase import migrate, pack
+
+KEYS = 10_000
+CLIENTS = 8
+# rate 100 per second, burst 10: emission 10 ms, tolerance 110 ms, cost 1.
+CHECK = (f"\\set k random(1, {KEYS})\n"
+         "select allowed from ratelimit.check('key:' || :k, 100, '1 second', 10);\n")
+GCRA_LUA = """
+local t = redis.call('TIME')
+local now = t[1] * 1000 + t[2] / 1000
+local emission, tolerance, increment = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1])) or now
+local new_tat = math.max(tat, now) + increment
+if new_tat - tolerance <= now then
+  redis.call('SET', KEYS[1], new_tat, 'PX', math.ceil(new_tat - now))
+  return 1
+end
+return 0
+"""
+
+
+def redis_rate(seconds: int) -> float | None:
+    if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
+        return None
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
+                                   "--save", "", "--appendonly", "no", "--dir", tmp],
+                                  stdout=subprocess.DEVNULL)
+        try:
+            time.sleep(0.5)
+            sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", GCRA_LUA],
+                                 capture_output=True, text=True, check=True).stdout.strip()
+            requests = 60_000 * seconds  # bounded; about as long as the pgbench run
+            out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(CLIENTS), "-n",
+                                  str(requests), "-r", str(KEYS), "-q", "EVALSHA", sha, "1",
+                                  "key:__rand_int__", "10", "110", "10"],
+                                 capture_output=True, text=True, check=True).stdout
+            return float(re.findall(r"([\d.]+) requests per second", out)[-1])
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seconds", type=int, default=15)
+    args = ap.parse_args()
+    c = cluster()
+    dsn = c.create_database("bench_gate")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load())
+    select1, _ = pgbench(dsn, "select 1;\n", CLIENTS, args.seconds)
+    pg_tps, pg_latency = pgbench(dsn, CHECK, CLIENTS, args.seconds)
+    redis = redis_rate(args.seconds)
+    header(f"Rate limiter: {CLIENTS} clients, {KEYS:,} keys, {args.seconds} s")
+    rows = [["select 1 (the server's ceiling, same pgbench)", f"{select1:,.0f}", "-", "-"],
+            ["ratelimit.check() (pgbench -M prepared)", f"{pg_tps:,.0f}", f"{pg_latency:.3f} ms",
+             ">= 15,000/s"]]
+    if redis:
+        rows.append(["Redis GCRA Lua script (redis-benchmark EVALSHA)", f"{redis:,.0f}", "-", "-"])
+        rows.append(["ratio brandbase / Redis", f"{pg_tps / redis:.2f}", "-", "-"])
+    else:
+        rows.append(["Redis", "not installed (scripts/bench-deps.sh)", "-", "-"])
+    table(["limiter", "checks/s", "mean latency", "target"], rows)
+    c.drop_database("bench_gate")
+
+
+if __name__ == "__main__":
+    main()
