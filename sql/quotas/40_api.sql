@@ -1,0 +1,48 @@
+-- quotas: what brands see. Members read their usage against their limits (quotas.read);
+-- limits and overrides are the operator's (service_role): a brand never raises its own.
+
+select brand.isolate('quotas.usage', 'quotas.read');
+select brand.isolate('quotas.alerts', 'quotas.read');
+select brand.isolate('quotas.brand_quotas', 'quotas.read');
+revoke all on quotas.usage, quotas.alerts, quotas.brand_quotas, quotas.plan_limits, quotas.metrics
+from public, anon;
+grant select on quotas.usage, quotas.alerts, quotas.brand_quotas, quotas.plan_limits, quotas.metrics
+to authenticated;
+grant select, insert, update, delete on quotas.brand_quotas, quotas.plan_limits, quotas.metrics
+to service_role;
+grant select on quotas.usage, quotas.alerts to service_role;
+
+create or replace view api.quota_usage
+with (security_invoker = true) as
+select
+    b.id as brand_id,
+    m.metric,
+    m.unit,
+    coalesce(o.soft_limit, p.soft_limit) as soft_limit,
+    coalesce(o.hard_limit, p.hard_limit) as hard_limit,
+    coalesce(p.period, 'month') as period,
+    w.period_start,
+    coalesce(t.used, 0) as used
+from brand.brands as b
+cross join quotas.metrics as m
+left join quotas.plan_limits as p on b.plan = p.plan and m.metric = p.metric
+left join quotas.brand_quotas as o on b.id = o.brand_id and m.metric = o.metric
+cross join
+    lateral (
+        select
+            quotas.period_start(b.id, coalesce(p.period, 'month'), brandbase.now()) as period_start,
+            case
+                when p.period = 'rolling' then brandbase.now() - p.rolling_window
+                else quotas.period_start(b.id, coalesce(p.period, 'month'), brandbase.now())
+            end as counted_from
+    ) as w
+left join lateral (
+    select sum(u.used) as used from quotas.usage as u
+    where u.brand_id = b.id and u.metric = m.metric and u.period_start >= w.counted_from
+) as t on true;
+
+comment on view api.quota_usage is
+'Usage against limits for the caller''s brands, per metric, in the current period (quotas.read).';
+
+revoke all on api.quota_usage from public, anon;
+grant select on api.quota_usage to authenticated, service_role;
