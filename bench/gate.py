@@ -62,6 +62,46 @@ def redis_rate(seconds: int) -> float | None:
             server.wait(timeout=10)
 
 
+RULES = """
+insert into access.ip_rules (brand_id, network, action)
+select '00000000-0000-0000-0000-000000000000', set_masklen(
+           ((g % 223 + 1) || '.' || (g * 7 % 256) || '.' || (g * 13 % 256) || '.0')::inet,
+           24)::cidr, 'deny'
+from generate_series(1, 100000) as g
+on conflict do nothing
+"""
+
+
+LOOKUPS = """
+select count(*) from generate_series(1, %s) as g,
+lateral access.decide(null, ((g * 7919 %% 223 + 1) || '.' || (g %% 256) || '.' || (g * 31 %% 256) || '.9')::inet,
+                      null) as d
+"""
+
+
+def ip_lookup_ms(dsn: str, runs: int = 20000) -> tuple[float, float, int]:
+    """access.decide() with 100,000 rules: server time per call (a loop of lookups inside
+    one statement) and the median round trip of single prepared calls from a client."""
+    import random
+    import statistics
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(RULES)
+        conn.execute("analyze access.ip_rules")
+        rules = conn.execute("select count(*) from access.ip_rules").fetchone()[0]
+        started = time.perf_counter()
+        conn.execute(LOOKUPS, (runs,))
+        per_call = (time.perf_counter() - started) * 1000 / runs
+        rng = random.Random(7)
+        samples = []
+        for _ in range(2000):
+            ip = f"{rng.randint(1, 223)}.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+            started = time.perf_counter()
+            conn.execute("select allowed from access.decide(null, %s::inet, null)", (ip,), prepare=True)
+            samples.append((time.perf_counter() - started) * 1000)
+    return per_call, statistics.median(samples), rules
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=15)
@@ -73,6 +113,7 @@ def main() -> None:
     select1, _ = pgbench(dsn, "select 1;\n", CLIENTS, args.seconds)
     pg_tps, pg_latency = pgbench(dsn, CHECK, CLIENTS, args.seconds)
     redis = redis_rate(args.seconds)
+    per_call, round_trip, rules = ip_lookup_ms(dsn)
     header(f"Rate limiter: {CLIENTS} clients, {KEYS:,} keys, {args.seconds} s")
     rows = [["select 1 (the server's ceiling, same pgbench)", f"{select1:,.0f}", "-", "-"],
             ["ratelimit.check() (pgbench -M prepared)", f"{pg_tps:,.0f}", f"{pg_latency:.3f} ms",
@@ -83,6 +124,8 @@ def main() -> None:
     else:
         rows.append(["Redis", "not installed (scripts/bench-deps.sh)", "-", "-"])
     table(["limiter", "checks/s", "mean latency", "target"], rows)
+    table(["IP rule lookup", "rules", "server time per call", "median round trip", "target"],
+          [["access.decide()", f"{rules:,}", f"{per_call:.3f} ms", f"{round_trip:.3f} ms", "< 0.2 ms"]])
     c.drop_database("bench_gate")
 
 

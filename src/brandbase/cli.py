@@ -13,6 +13,7 @@ import click
 from . import advise as advise_mod
 from . import bundle as bundle_mod
 from . import explain as explain_mod
+from . import geoip as geoip_mod
 from . import health as health_mod
 from . import lint as lint_mod
 from . import migrate as engine
@@ -360,6 +361,27 @@ def _print_advice(conn, reports, params) -> None:
                 echo(f"{f.name}: {f.object};  fix: {f.remediation}")
         for index, table, size in advise_mod.unused_indexes(conn, schemas):
             echo(f"unused_index: {index} on {table} ({size:,} bytes, never scanned since stats reset)")
+
+
+# -- geoip ---------------------------------------------------------------------------------------
+@main.group(cls=FriendlyGroup)
+def geoip() -> None:
+    """IP-to-country data for geo rules."""
+
+
+@geoip.command("load")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@dsn_option
+@pass_ctx
+def geoip_load(obj: Ctx, file: Path, dsn: str | None) -> None:
+    """Load a GeoLite2-style CSV (network, country_iso_code) into access.geoip."""
+    with connect(obj.dsn(dsn)) as conn, click.progressbar(length=max(file.stat().st_size // 30, 1),
+                                                           label="loading", file=sys.stderr) as bar:
+        try:
+            loaded, skipped = geoip_mod.load(conn, file, bar.update)
+        except geoip_mod.GeoipError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(f"{loaded:,} blocks loaded, {skipped:,} skipped (malformed network or unknown country)")
 
 
 # -- seed --------------------------------------------------------------------------------------

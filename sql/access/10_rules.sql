@@ -1,0 +1,252 @@
+-- access: who may come in. The client address comes only from what trusted proxies
+-- say; deny rules win; an allow rule in a scope (global or the brand) turns that scope
+-- into an allowlist. Geo rules work the same by country.
+
+create or replace function access.client_ip(headers jsonb)
+returns inet
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+    hops text[] := string_to_array(coalesce(headers ->> 'x-forwarded-for', ''), ',');
+    address inet;
+begin
+    -- X-Forwarded-For lists client, proxy1, proxy2…; each proxy appends what it saw. Walk
+    -- from the right and stop at the first address that is not a trusted proxy: anything
+    -- left of it was written by the client and may be spoofed.
+    for i in reverse coalesce(array_upper(hops, 1), 0)..1 loop
+        begin
+            address := btrim(hops[i])::inet;
+        exception when invalid_text_representation then
+            return null;  -- garbage in the chain: no trustworthy client address
+        end;
+        if not exists (select from access.trusted_proxies as p where p.network >>= address) then
+            return address;
+        end if;
+    end loop;
+    return null;
+end
+$$;
+
+comment on function access.client_ip(jsonb) is
+'The client address: the right-most X-Forwarded-For entry that is not a trusted proxy; null '
+'when there is none.';
+
+create or replace function access.country_of(ip inet, headers jsonb)
+returns char(2)
+language sql
+stable
+set search_path = ''
+as $$
+    -- A trusted proxy's country header (settings.country_header) wins; else the GeoIP data.
+    select coalesce(
+        (select upper(headers ->> s.value) from access.settings as s where s.name = 'country_header'
+         and upper(headers ->> s.value) in (select c.code from access.countries as c)),
+        (select g.country from access.geoip as g where g.network >>= ip order by masklen(g.network) desc limit 1)
+    )
+$$;
+
+comment on function access.country_of(inet, jsonb) is
+'The client''s country from the trusted country header, else from the loaded GeoIP blocks.';
+
+create or replace function access.decide(
+    brand_id uuid, ip inet, country text, out allowed boolean, out reason text
+)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+    -- Each test is an index probe: GiST (network >>= ip) for matches, a partial index for
+    -- "does this scope have an allowlist". PL/pgSQL keeps the plan between calls.
+    with scope (brand_id) as (
+        values (coalesce(decide.brand_id, '00000000-0000-0000-0000-000000000000'::uuid)),
+               ('00000000-0000-0000-0000-000000000000'::uuid)
+    ),
+    verdict as (
+        select case
+            when exists (
+                select from access.ip_rules as r
+                where r.network >>= decide.ip and r.action = 'deny' and r.brand_id in (select s.brand_id from scope as s)
+            ) then 'ip denied'
+            when exists (
+                select from access.ip_rules as r
+                where r.action = 'allow' and r.brand_id in (select s.brand_id from scope as s)
+            ) and not exists (
+                select from access.ip_rules as r
+                where r.network >>= decide.ip and r.action = 'allow' and r.brand_id in (select s.brand_id from scope as s)
+            ) then 'ip not allowed'
+            when exists (
+                select from access.geo_rules as g
+                where g.country = decide.country and g.action = 'deny' and g.brand_id in (select s.brand_id from scope as s)
+            ) then 'country denied'
+            when exists (
+                select from access.geo_rules as g
+                where g.action = 'allow' and g.brand_id in (select s.brand_id from scope as s)
+            ) and not exists (
+                select from access.geo_rules as g
+                where g.country = decide.country and g.action = 'allow' and g.brand_id in (select s.brand_id from scope as s)
+            ) then 'country not allowed'
+        end as reason
+    )
+    select v.reason is null, v.reason into allowed, reason from verdict as v;
+end
+$$;
+
+comment on function access.decide(uuid, inet, text) is
+'Whether a client may reach a brand (null brand: global rules only), and why not.';
+
+create or replace function access.check(
+    brand_id uuid, ip inet, country text, out allowed boolean, out reason text
+)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    select d.allowed, d.reason into allowed, reason
+    from access.decide(coalesce(brand_id, '00000000-0000-0000-0000-000000000000'), ip, country) as d;
+    if not allowed then
+        insert into access.denials as n (brand_id, day, reason, denied)
+        values (coalesce(brand_id, '00000000-0000-0000-0000-000000000000'), brandbase.now()::date, reason, 1)
+        on conflict on constraint denials_pkey do update set denied = n.denied + 1;
+    end if;
+end
+$$;
+
+comment on function access.check(
+    uuid, inet, text
+) is 'access.decide(), counting denials per brand, day and reason.';
+
+-- Managing rules (permission access.manage; the nil brand's rules are service_role's).
+create or replace function access.add_ip_rule(
+    brand_id uuid, network text, action text, note text default null
+)
+returns bigint
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+    parsed cidr;
+    created bigint;
+begin
+    perform brand.require_permission(brand_id, 'access.manage');
+    begin
+        parsed := network::cidr;
+    exception when invalid_text_representation or invalid_parameter_value then
+        raise exception 'malformed network "%"', network
+            using errcode = '22023', hint = 'A cidr like 203.0.113.0/24, 2001:db8::/32 or a single address.';
+    end;
+    if action not in ('allow', 'deny') or action is null then
+        raise exception 'action must be allow or deny, got %', action using errcode = '22023';
+    end if;
+    insert into access.ip_rules (brand_id, network, action, note)
+    values (add_ip_rule.brand_id, parsed, add_ip_rule.action, add_ip_rule.note)
+    returning id into created;
+    return created;
+end
+$$;
+
+create or replace function access.set_geo_rule(brand_id uuid, country text, action text)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform brand.require_permission(brand_id, 'access.manage');
+    if not exists (select from access.countries as c where c.code = upper(country)) then
+        raise exception 'unknown country code "%"', country
+            using errcode = '22023', hint = 'Use an ISO 3166-1 alpha-2 code such as DE or US.';
+    end if;
+    if action is null then
+        delete from access.geo_rules as g where g.brand_id = set_geo_rule.brand_id and g.country = upper(set_geo_rule.country);
+        return;
+    end if;
+    if action not in ('allow', 'deny') then
+        raise exception 'action must be allow, deny or null (remove), got %', action using errcode = '22023';
+    end if;
+    insert into access.geo_rules as g (brand_id, country, action)
+    values (set_geo_rule.brand_id, upper(set_geo_rule.country), set_geo_rule.action)
+    on conflict on constraint geo_rules_pkey do update set action = excluded.action;
+end
+$$;
+
+create or replace function access.remove_ip_rule(brand_id uuid, id bigint)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    perform brand.require_permission(brand_id, 'access.manage');
+    delete from access.ip_rules as r where r.brand_id = remove_ip_rule.brand_id and r.id = remove_ip_rule.id;
+end
+$$;
+
+comment on function access.add_ip_rule(
+    uuid, text, text, text
+) is 'Adds an IP rule; returns its id (access.manage).';
+comment on function access.set_geo_rule(
+    uuid, text, text
+) is 'Sets (or, with a null action, removes) a country rule.';
+comment on function access.remove_ip_rule(uuid, bigint) is 'Removes an IP rule (access.manage).';
+
+select brand.isolate('access.ip_rules', 'access.read');
+select brand.isolate('access.geo_rules', 'access.read');
+select brand.isolate('access.denials', 'access.read');
+revoke all on access.ip_rules, access.geo_rules, access.denials, access.countries, access.trusted_proxies,
+access.geoip, access.settings from public, anon;
+grant select on access.ip_rules, access.geo_rules, access.denials, access.countries to authenticated;
+grant select, insert, update, delete on access.ip_rules, access.geo_rules, access.trusted_proxies,
+access.geoip, access.settings to service_role;
+grant select on access.denials, access.countries to service_role;
+
+create or replace function api.add_ip_rule(brand_id uuid, network text, action text, note text default null)
+returns bigint
+language sql
+set search_path = ''
+as $$ select access.add_ip_rule(brand_id, network, action, note) $$;
+
+create or replace function api.remove_ip_rule(brand_id uuid, id bigint)
+returns void
+language sql
+set search_path = ''
+as $$ select access.remove_ip_rule(brand_id, id) $$;
+
+create or replace function api.set_geo_rule(brand_id uuid, country text, action text)
+returns void
+language sql
+set search_path = ''
+as $$ select access.set_geo_rule(brand_id, country, action) $$;
+
+comment on function api.add_ip_rule(uuid, text, text, text) is 'Add an allow/deny IP rule for a brand.';
+comment on function api.remove_ip_rule(uuid, bigint) is 'Remove an IP rule.';
+comment on function api.set_geo_rule(uuid, text, text) is 'Allow or deny a country (null action: remove).';
+
+revoke all on function
+access.client_ip(jsonb),
+access.country_of(inet, jsonb),
+access.decide(uuid, inet, text),
+access.check(uuid, inet, text),
+access.add_ip_rule(uuid, text, text, text),
+access.set_geo_rule(uuid, text, text),
+access.remove_ip_rule(uuid, bigint),
+api.add_ip_rule(uuid, text, text, text),
+api.remove_ip_rule(uuid, bigint),
+api.set_geo_rule(uuid, text, text)
+from public;
+grant execute on function
+access.add_ip_rule(uuid, text, text, text),
+access.set_geo_rule(uuid, text, text),
+access.remove_ip_rule(uuid, bigint),
+api.add_ip_rule(uuid, text, text, text),
+api.remove_ip_rule(uuid, bigint),
+api.set_geo_rule(uuid, text, text)
+to authenticated, service_role;
+grant execute on function
+access.client_ip(jsonb), access.country_of(inet, jsonb), access.decide(uuid, inet, text),
+access.check(uuid, inet, text)
+to service_role;
