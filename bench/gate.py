@@ -74,8 +74,9 @@ on conflict do nothing
 
 LOOKUPS = """
 select count(*) from generate_series(1, %s) as g,
-lateral access.decide(null, ((g * 7919 %% 223 + 1) || '.' || (g %% 256) || '.' || (g * 31 %% 256) || '.9')::inet,
-                      null) as d
+lateral access.decide(
+    null, ((g * 7919 %% 223 + 1) || '.' || (g %% 256) || '.' || (g * 31 %% 256) || '.9')::inet, null
+) as d
 """
 
 
