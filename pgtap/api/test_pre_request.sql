@@ -1,0 +1,115 @@
+-- api.pre_request(), called as PostgREST calls it: version headers and 410, access 403,
+-- rate limit headers and 429, the brand's API-call quota.
+begin;
+select plan(14);
+select tests.seed_two_brands();
+select tests.freeze_time('2030-06-01 12:00+00');
+
+create function tests.request(api_role text, headers jsonb, method text default 'GET')
+returns text
+language plpgsql
+as $$
+begin
+    perform set_config('request.headers', headers::text, true);
+    perform set_config('request.method', method, true);
+    perform set_config('response.headers', '', true);
+    if api_role = 'anon' then
+        perform tests.authenticate_as_role('anon');
+    else
+        perform tests.authenticate_as(tests.uid(api_role));
+    end if;
+    perform api.pre_request();
+    perform tests.clear_authentication();
+    return current_setting('response.headers', true);
+end
+$$;
+
+select ok(
+    tests.request('anon', '{"x-forwarded-for": "198.51.100.7"}')::jsonb @> '[{"X-RateLimit-Limit": "31"}]',
+    'an anonymous request gets RateLimit headers (burst 30 + 1)'
+);
+select ok(
+    tests.request('anon', '{"x-forwarded-for": "198.51.100.7"}')::jsonb
+    @> '[{"RateLimit-Policy": "60;w=60;burst=30"}]',
+    'and the policy'
+);
+
+update ratelimit.policies set rate = 1, burst = 0
+where api_role = 'anon';
+select
+    lives_ok(
+        $$select tests.request('anon', '{"x-forwarded-for": "198.51.100.8"}')$$, 'the first request passes'
+    );
+select throws_ok(
+    $$select tests.request('anon', '{"x-forwarded-for": "198.51.100.8"}')$$, 'PT429', 'rate limit exceeded',
+    'the second is refused with 429'
+);
+select tests.clear_authentication();
+select lives_ok(
+    $$select tests.request('anon', '{"x-forwarded-for": "198.51.100.9"}')$$,
+    'anonymous callers are limited per client IP'
+);
+select lives_ok(
+    $$select tests.request('anon', '{"x-forwarded-for": "198.51.100.8, 203.0.113.1"}')$$,
+    'a spoofed X-Forwarded-For cannot borrow another IP''s allowance: the real hop counts'
+);
+select tests.clear_authentication();
+
+select ok(
+    tests.request('member@acme', jsonb_build_object('x-brand-id', tests.brand('acme')))::jsonb
+    @> '[{"X-RateLimit-Limit": "101"}]', 'signed-in callers have their own policy'
+);
+select is(
+    (
+        select used from quotas.usage
+        where brand_id = tests.brand('acme') and metric = 'api_calls'
+    ), 1::bigint,
+    'a request names its brand and counts against its API-call quota'
+);
+insert into quotas.brand_quotas (brand_id, metric, hard_limit) values (tests.brand('acme'), 'api_calls', 1);
+select throws_ok(
+    format(
+        'select tests.request(''member@acme'', %L)', jsonb_build_object('x-brand-id', tests.brand('acme'))
+    ),
+    'PT429', null, 'a used-up quota refuses with 429'
+);
+select tests.clear_authentication();
+
+insert into access.ip_rules (brand_id, network, action) values (tests.brand('bolt'), '192.0.2.0/24', 'deny');
+select throws_ok(format(
+    'select tests.request(''anon'', %L)',
+    jsonb_build_object('x-brand-id', tests.brand('bolt'), 'x-forwarded-for', '192.0.2.44')
+),
+'PT403', 'access denied: ip denied', 'a denied address gets 403 with the reason');
+select tests.clear_authentication();
+select
+    throws_ok(
+        $$select tests.request('anon', '{"x-brand-id": "nope"}')$$, 'PT400', null, 'a malformed brand id: 400'
+    );
+select tests.clear_authentication();
+
+insert into api.versions (schema_name, version, deprecated_at, sunset_at, guide_url)
+values ('api_v0', 'v0', '2030-01-01', '2030-12-31', 'https://docs.example.test/v1-migration'),
+('api_old', 'v-1', '2029-01-01', '2029-06-30', null);
+select ok(
+    tests.request('anon', '{"accept-profile": "api_v0", "x-forwarded-for": "198.51.100.20"}')::jsonb
+    @> jsonb_build_array(
+        jsonb_build_object('Deprecation', '@1893456000'),
+        jsonb_build_object('Sunset', 'Tue, 31 Dec 2030 00:00:00 GMT'),
+        jsonb_build_object('Link', '<https://docs.example.test/v1-migration>; rel="deprecation"')
+    ),
+    'a deprecated version answers with Deprecation, Sunset and Link'
+);
+select tests.clear_authentication();
+select throws_ok(
+    $$select tests.request('anon', '{"accept-profile": "api_old"}')$$, 'PT410', null,
+    'a sunset version answers 410'
+);
+select tests.clear_authentication();
+select throws_ok(
+    $$select tests.request('anon', '{"content-profile": "api_old"}', 'POST')$$, 'PT410', null,
+    'writes select the version with Content-Profile'
+);
+
+select * from finish();
+rollback;
