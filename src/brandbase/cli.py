@@ -508,7 +508,8 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
 @pass_ctx
 def up(obj: Ctx, dsn: str | None) -> None:
     """Start the local cluster (without --dsn), apply everything, print a summary."""
-    if not dsn:
+    local_cluster = not dsn
+    if local_cluster:
         obj.cluster.start(log=lambda m: click.echo(m, err=True))
         dsn = obj.cluster.url()
     pack = obj.pack()
@@ -516,6 +517,9 @@ def up(obj: Ctx, dsn: str | None) -> None:
     with connect(dsn) as conn:
         report = summary.collect(conn, pack, done, seconds)
     summary.print_report(report, dsn)
+    if local_cluster:
+        click.echo(f"\nconnect: psql \"$(brandbase --home {obj.home} local url)\"   "
+                   "stop: brandbase local stop")
     if report.failed:
         sys.exit(1)
 
