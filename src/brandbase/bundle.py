@@ -15,7 +15,7 @@ from pathlib import Path
 from psycopg import sql
 
 from .migrate import HISTORY_DDL
-from .pack import Pack, PackError, SqlFile
+from .pack import Pack, PackError, SqlFile, checksum
 
 BUNDLED_RE = re.compile(r"^(?P<ts>\d{14})_brandbase_(?P<key>[a-z0-9_]+)\.sql$")
 
@@ -50,7 +50,7 @@ def bundle(pack: Pack, out: Path, now: datetime | None = None) -> list[Path]:
     # Like `migrate`, re-apply the code after any new migration, which may have dropped
     # what it depends on: the key covers the code and the newest migration.
     last = pack.versioned[-1].name if pack.versioned else ""
-    code_key = "code_" + SqlFile("code", "repeatable", "-", last + code).checksum[:12]
+    code_key = "code_" + checksum(last + code)[:12]
     if code_key not in existing:
         wanted.append((code_key, code))
 

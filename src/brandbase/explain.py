@@ -143,8 +143,16 @@ def bind(text: str, params: dict[str, object]) -> sql.Composable:
     return sql.Composed(pieces)
 
 
+def table_sizes(conn: psycopg.Connection) -> dict[str, float]:
+    """Rows per table name; plans name relations without their schema, so the largest wins."""
+    with conn.transaction():
+        return dict(conn.execute("select c.relname::text, max(c.reltuples) from pg_class as c "
+                                 "where c.relkind in ('r', 'p') group by c.relname").fetchall())
+
+
 def run(conn: psycopg.Connection, queries: list[Query], params: dict[str, object]) -> list[Report]:
-    return [explain_one(conn, q, params) for q in queries]
+    sizes = table_sizes(conn)
+    return [explain_one(conn, q, params, sizes) for q in queries]
 
 
 def set_role(conn: psycopg.Connection, role: str, params: dict[str, object]) -> None:
@@ -155,7 +163,8 @@ def set_role(conn: psycopg.Connection, role: str, params: dict[str, object]) -> 
         conn.execute("set local role authenticated")
 
 
-def explain_one(conn: psycopg.Connection, q: Query, params: dict[str, object]) -> Report:
+def explain_one(conn: psycopg.Connection, q: Query, params: dict[str, object],
+                sizes: dict[str, float]) -> Report:
     report = Report(q)
     started = time.perf_counter()
     try:
@@ -164,9 +173,6 @@ def explain_one(conn: psycopg.Connection, q: Query, params: dict[str, object]) -
             set_role(conn, q.role, params)
             statement = sql.SQL("explain (analyze, buffers, format json) ") + bind(q.text, params)
             plan = conn.execute(statement).fetchone()[0][0]
-            # Plans name relations without their schema: keep the largest per name.
-            sizes = dict(conn.execute("select c.relname::text, max(c.reltuples) from pg_class as c "
-                                      "where c.relkind in ('r', 'p') group by c.relname").fetchall())
     except (psycopg.Error, KeyError) as exc:
         report.error = getattr(getattr(exc, "diag", None), "message_primary", None) or str(exc)
         report.ms = (time.perf_counter() - started) * 1000

@@ -12,8 +12,8 @@ import psycopg
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+# The exit code of `brandbase health` and the value of the status gauges alike.
 EXIT_CODES = {"ok": 0, "degraded": 1, "down": 2}
-STATUS_VALUE = EXIT_CODES  # the same ordering, exported as a gauge
 
 
 def check(conn: psycopg.Connection) -> dict:
@@ -88,14 +88,14 @@ class PackCollector(Collector):
     def _health(doc: dict) -> Iterator[Metric]:
         overall = GaugeMetricFamily("brandbase_health_status",
                                     "Overall health: 0 ok, 1 degraded, 2 down")
-        overall.add_metric([], STATUS_VALUE[doc["status"]])
+        overall.add_metric([], EXIT_CODES[doc["status"]])
         status = GaugeMetricFamily("brandbase_health_check_status",
                                    "Per check: 0 ok, 1 degraded, 2 down", labels=["check", "module"])
         value = GaugeMetricFamily("brandbase_health_check_value",
                                   "Per check: the measured value, in the check's unit",
                                   labels=["check", "module", "unit"])
         for c in doc["checks"]:
-            status.add_metric([c["name"], c.get("module", "")], STATUS_VALUE[c["status"]])
+            status.add_metric([c["name"], c.get("module", "")], EXIT_CODES[c["status"]])
             if c.get("value") is not None:
                 value.add_metric([c["name"], c.get("module", ""), c.get("unit", "")], float(c["value"]))
         yield from (overall, status, value)

@@ -203,7 +203,8 @@ class LocalCluster:
         return state
 
     def _write_conf(self, state: State) -> None:
-        preload = [lib for lib in PRELOAD if self._has_library(state, lib)]
+        libdir = self._pkglibdir(state)
+        preload = [lib for lib in PRELOAD if libdir and Path(libdir, f"{lib}.so").exists()]
         lines = [
             "listen_addresses = '127.0.0.1'",
             f"port = {state.port}",
@@ -224,11 +225,10 @@ class LocalCluster:
             os.chown(conf, pw_ent.pw_uid, pw_ent.pw_gid)
 
     @staticmethod
-    def _has_library(state: State, lib: str) -> bool:
+    def _pkglibdir(state: State) -> str:
         pkglib = subprocess.run([str(Path(state.bindir) / "pg_config"), "--pkglibdir"],
                                 capture_output=True, text=True)
-        libdir = pkglib.stdout.strip() if pkglib.returncode == 0 else ""
-        return bool(libdir) and Path(libdir, f"{lib}.so").exists()
+        return pkglib.stdout.strip() if pkglib.returncode == 0 else ""
 
     def _provision(self, state: State, log) -> None:
         """Create the owner role, the app database and the extensions, as a superuser would."""

@@ -22,6 +22,11 @@ class PackError(Exception):
     """The files on disk are not a valid pack (gap, duplicate, bad name, bad SQL)."""
 
 
+def checksum(text: str) -> str:
+    """sha256 of a file's text: what history records and verify compares."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def default_root() -> Path:
     here = Path(__file__).resolve().parent
     wheel = here / "_pack"
@@ -47,7 +52,7 @@ class SqlFile:
     checksum: str = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "checksum", hashlib.sha256(self.text.encode()).hexdigest())
+        object.__setattr__(self, "checksum", checksum(self.text))
 
     @property
     def transactional(self) -> bool:
