@@ -1,0 +1,63 @@
+-- jobs: running SQL handlers inside the database. pg_cron calls jobs.work() every minute
+-- and it keeps going for most of that minute; without pg_cron, brandbase worker calls it
+-- with max_seconds => 0 (drain what is ready, then return). Each job runs in its own
+-- subtransaction: a handler that raises rolls back only its own work and is retried.
+
+create or replace procedure jobs.work(max_seconds numeric default 0, batch_size integer default 100)
+language plpgsql
+set search_path = ''
+as $$
+declare
+    worker constant text := 'sql:' || pg_catalog.pg_backend_pid();
+    deadline constant timestamptz := pg_catalog.clock_timestamp() + max_seconds * interval '1 second';
+    sql_queues text[];
+    job jobs.job_queue;
+    handler record;
+    result jsonb;
+    claimed integer;
+begin
+    loop
+        select array_agg(q.name) into sql_queues from jobs.queues as q where q.handler is not null;
+        exit when sql_queues is null;
+        claimed := 0;
+        for job in select * from jobs.claim(worker, batch_size, sql_queues) loop
+            claimed := claimed + 1;
+            select n.nspname, p.proname, p.prorettype = 'void'::regtype as returns_void
+            into handler
+            from jobs.queues as q
+            inner join pg_catalog.pg_proc as p on q.handler = p.oid
+            inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
+            where q.name = job.queue;
+            begin
+                result := null;
+                if handler.returns_void then
+                    execute pg_catalog.format('select %I.%I($1)', handler.nspname, handler.proname)
+                    using job;
+                else
+                    execute pg_catalog.format('select %I.%I($1)', handler.nspname, handler.proname)
+                    using job into result;
+                end if;
+                perform jobs.complete(worker, array[job.id], array[result]);
+            exception when others then
+                perform jobs.fail(worker, array[job.id], array[sqlerrm]);
+            end;
+        end loop;
+        commit;
+        exit when claimed < batch_size and pg_catalog.clock_timestamp() >= deadline;
+        if claimed = 0 then
+            perform pg_catalog.pg_sleep(1);
+        end if;
+    end loop;
+end
+$$;
+
+comment on procedure jobs.work(numeric, integer) is
+'Runs ready jobs of queues with a SQL handler, committing after each batch, until nothing is '
+'ready and max_seconds have passed (idle: polls once a second).';
+
+revoke all on procedure jobs.work(numeric, integer) from public;
+grant execute on procedure jobs.work(numeric, integer) to service_role;
+
+-- With pg_cron, SQL handlers run in the database: one long-polling call a minute.
+select brand.schedule('jobs-work', '* * * * *', 'call jobs.work(55)')
+where brand.has_pg_cron();
