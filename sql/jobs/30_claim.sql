@@ -25,6 +25,7 @@ language plpgsql
 -- faster than ANALYZE follows, and a stale estimate picks a scan-and-sort of the backlog.
 set enable_bitmapscan = off
 set enable_seqscan = off
+set jit = off
 set search_path = ''
 as $$
 begin
@@ -82,6 +83,7 @@ security definer
 -- faster than ANALYZE follows, and a stale estimate picks a scan-and-sort of the backlog.
 set enable_bitmapscan = off
 set enable_seqscan = off
+set jit = off
 set search_path = ''
 as $$
 declare
@@ -127,10 +129,13 @@ comment on function jobs.claim(text, integer, text[]) is
 
 create or replace function jobs.complete(worker text, ids bigint[], results jsonb[] default null)
 returns integer
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+    settled integer;
+begin
     with done as (
         delete from jobs.job_queue as j
         where j.id = any(ids) and j.locked_by = worker
@@ -151,14 +156,16 @@ as $$
         where q.on_success = 'archive' or d.cancel_requested
     )
 
-    select count(*)::integer from done
+    select count(*) into settled from done;
+    return settled;
+end
 $$;
 
 comment on function jobs.complete(text, bigint[], jsonb[]) is
 'Marks the worker''s leased jobs done (results: one per id, optional); returns how many it '
 'held. Jobs whose lease this worker lost are left alone.';
 
-create or replace function jobs.settle_failures(ids bigint[], errors text[], worker text)
+create or replace function jobs.settle_failures(job_ids bigint[], messages text[], worker text)
 returns integer
 language plpgsql
 set search_path = ''
@@ -167,7 +174,7 @@ begin
     -- Out of attempts: to history as dead, with the whole attempt log.
     with dead as (
         delete from jobs.job_queue as j
-        using unnest(ids, errors) as f (id, error)
+        using unnest(job_ids, messages) as f (id, error)
         where j.id = f.id and j.attempts >= j.max_attempts
         returning j.*, f.error
     )
@@ -188,9 +195,9 @@ begin
         errors = j.errors || jsonb_build_object(
             'attempt', j.attempts, 'at', brandbase.now(), 'worker', worker, 'error', f.error
         )
-    from unnest(ids, errors) as f (id, error), jobs.queues as q
+    from unnest(job_ids, messages) as f (id, error), jobs.queues as q
     where j.id = f.id and q.name = j.queue;
-    return cardinality(ids);
+    return cardinality(job_ids);
 end
 $$;
 
@@ -198,7 +205,7 @@ comment on function jobs.settle_failures(bigint[], text[], text) is
 'Failed attempts of jobs the caller holds locked: dead when out of attempts, else back to '
 'waiting after a backoff. Returns how many.';
 
-create or replace function jobs.fail(worker text, ids bigint[], errors text[])
+create or replace function jobs.fail(worker text, ids bigint[], messages text[])
 returns integer
 language plpgsql
 security definer
@@ -208,17 +215,19 @@ declare
     held bigint[];
     held_errors text[];
 begin
-    if cardinality(ids) <> cardinality(errors) then
+    if cardinality(ids) is distinct from cardinality(messages) then
         raise exception 'fail() needs one error per id' using errcode = '22023';
     end if;
-    select array_agg(f.id), array_agg(coalesce(f.error, 'failed'))
-    into held, held_errors
-    from unnest(ids, errors) as f (id, error)
-    inner join jobs.job_queue as j on f.id = j.id and j.locked_by = worker;
+    select array_agg(h.id), array_agg(h.error) into held, held_errors
+    from (
+        select f.id, coalesce(f.error, 'failed') as error
+        from unnest(ids, messages) as f (id, error)
+        inner join jobs.job_queue as j on f.id = j.id and j.locked_by = worker
+        for update of j
+    ) as h;
     if held is null then
         return 0;
     end if;
-    perform from jobs.job_queue where id = any(held) for update;
     return jobs.settle_failures(held, held_errors, worker);
 end
 $$;
@@ -354,11 +363,45 @@ comment on function jobs.cancel(bigint) is
 'Cancels a waiting job at once; a running one is flagged (its worker sees it at the next '
 'heartbeat) and recorded as cancelled when it ends.';
 
+create or replace function jobs.cycle(
+    worker text,
+    max_jobs integer,
+    queue_names text[],
+    done_ids bigint[] default '{}',
+    results jsonb[] default null,
+    failed_ids bigint[] default '{}',
+    messages text[] default '{}'
+)
+returns setof jobs.job_queue
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+    -- A worker's round in one statement and one commit: settle the last batch, claim the next.
+    if cardinality(done_ids) > 0 then
+        perform jobs.complete(worker, done_ids, results);
+    end if;
+    if cardinality(failed_ids) > 0 then
+        perform jobs.fail(worker, failed_ids, messages);
+    end if;
+    if max_jobs > 0 then
+        return query select * from jobs.claim(worker, max_jobs, queue_names);
+    end if;
+end
+$$;
+
+comment on function jobs.cycle(text, integer, text[], bigint[], jsonb[], bigint[], text[]) is
+'complete() + fail() + claim() in one round trip and one transaction: what brandbase worker '
+'calls; any client can.';
+
 revoke all on function jobs.backoff(integer, interval, interval),
 jobs.claim_capped(text, integer, jobs.queues), jobs.claim(text, integer, text[]),
 jobs.complete(text, bigint[], jsonb[]), jobs.settle_failures(bigint[], text[], text),
 jobs.fail(text, bigint[], text[]), jobs.reap(), jobs.heartbeat(text, bigint[], jsonb),
-jobs.release(text, bigint[]), jobs.retry(bigint), jobs.cancel(bigint) from public;
+jobs.release(text, bigint[]), jobs.retry(bigint), jobs.cancel(bigint),
+jobs.cycle(text, integer, text[], bigint[], jsonb[], bigint[], text[]) from public;
 grant execute on function jobs.claim(text, integer, text[]), jobs.complete(text, bigint[], jsonb[]),
 jobs.fail(text, bigint[], text[]), jobs.reap(), jobs.heartbeat(text, bigint[], jsonb),
-jobs.release(text, bigint[]), jobs.retry(bigint), jobs.cancel(bigint) to service_role;
+jobs.release(text, bigint[]), jobs.retry(bigint), jobs.cancel(bigint),
+jobs.cycle(text, integer, text[], bigint[], jsonb[], bigint[], text[]) to service_role;

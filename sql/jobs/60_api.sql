@@ -14,12 +14,12 @@ with (security_invoker = true) as
 select
     q.name as queue,
     q.paused,
-    count(j.id) filter (where j.locked_until is null and j.run_at <= now()) as ready,
+    count(j.id) filter (where j.locked_until is null and j.run_at <= brandbase.now()) as ready,
     count(j.id) filter (where j.locked_until is not null) as running,
-    count(j.id) filter (where j.locked_until is null and j.run_at > now()) as scheduled,
+    count(j.id) filter (where j.locked_until is null and j.run_at > brandbase.now()) as scheduled,
     (select count(*) from jobs.job_history as h where h.queue = q.name and h.state = 'dead') as dead,
-    coalesce(extract(epoch from now() - min(j.run_at) filter (
-        where j.locked_until is null and j.run_at <= now()
+    coalesce(extract(epoch from brandbase.now() - min(j.run_at) filter (
+        where j.locked_until is null and j.run_at <= brandbase.now()
     )), 0)::numeric(12, 3) as oldest_ready_age_s
 from jobs.queues as q
 left join jobs.job_queue as j on q.name = j.queue
@@ -39,7 +39,7 @@ select
     j.queue,
     case
         when j.locked_until is not null then 'running'
-        when j.run_at > now() then 'scheduled'
+        when j.run_at > brandbase.now() then 'scheduled'
         else 'waiting'
     end as state,
     j.payload,

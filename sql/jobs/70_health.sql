@@ -7,11 +7,11 @@ stable
 set search_path = ''
 as $$
     -- Among the next 1,000 jobs in claim order (an index range, cheap at any backlog).
-    select coalesce(round(extract(epoch from now() - min(n.run_at))::numeric, 1), 0),
+    select coalesce(round(extract(epoch from brandbase.now() - min(n.run_at))::numeric, 1), 0),
            count(*) || ' ready jobs looked at (next 1,000 in claim order at most)'
     from (
         select j.run_at from jobs.job_queue as j
-        where j.locked_until is null and j.run_at <= now()
+        where j.locked_until is null and j.run_at <= brandbase.now()
         order by j.priority, j.fair_at
         limit 1000
     ) as n
@@ -26,7 +26,7 @@ set search_path = ''
 as $$
     select count(*), coalesce(string_agg(distinct h.queue, ', '), 'none') || ' (queues)'
     from jobs.job_history as h
-    where h.state = 'dead' and h.finished_at > now() - interval '1 day'
+    where h.state = 'dead' and h.finished_at > brandbase.now() - interval '1 day'
 $$;
 
 comment on function jobs.probe_dead() is 'Jobs that ran out of attempts in the last 24 hours.';

@@ -1,0 +1,270 @@
+"""`brandbase worker`: the pack's one long-running process.
+
+It runs the jobs of queues served by Python callables, and the database's background
+duties that need a process when pg_cron is absent (SQL-handler jobs, brand.schedules),
+reaps expired leases, and probes external services for health.
+
+Throughput comes from batching: each round trip settles every job finished since the
+last one and claims as many new ones as there are free slots (one pipelined exchange of
+`jobs.complete` + `jobs.claim`). LISTEN wakes an idle worker at once; a poll interval
+covers poolers that drop NOTIFY, delayed jobs and retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import signal
+import socket
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from typing import Any
+
+import psycopg
+from croniter import croniter
+from psycopg.types.json import Jsonb
+
+Handler = Callable[["Job"], Any | Awaitable[Any]]
+ENTRY_POINT_GROUP = "brandbase.handlers"
+ERROR_LIMIT = 2000  # characters of a handler's error kept per attempt
+
+
+class WorkerError(Exception):
+    """A setup problem the operator must fix (unknown queue, bad handler spec)."""
+
+
+@dataclass
+class Job:
+    """What a handler receives. `cancelled` turns true when someone cancels the job."""
+
+    id: int
+    queue: str
+    brand_id: str | None
+    payload: Any
+    attempts: int
+    max_attempts: int
+    cancelled: bool = False
+
+
+def load_handlers(specs: list[str]) -> dict[str, Handler]:
+    """Handlers by queue name from `module:attr` specs (a dict of callables, or one callable
+    named after its queue) plus the `brandbase.handlers` entry points of installed packages."""
+    handlers: dict[str, Handler] = {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
+    for spec in specs:
+        module_name, _, attr = spec.partition(":")
+        try:
+            target = getattr(importlib.import_module(module_name), attr or "HANDLERS")
+        except (ImportError, AttributeError) as exc:
+            raise WorkerError(f"cannot load handlers {spec!r}: {exc}\n"
+                              "  hint: give module:attr where attr is a dict {queue: callable}") from exc
+        if callable(target):
+            handlers[target.__name__] = target
+        elif isinstance(target, dict):
+            handlers.update(target)
+        else:
+            raise WorkerError(f"{spec!r} is neither a callable nor a dict of callables")
+    return handlers
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+@dataclass
+class Worker:
+    dsn: str
+    handlers: dict[str, Handler]
+    concurrency: int = 20
+    poll: float = 1.0
+    grace: float = 30.0
+    drain: bool = False  # exit once nothing is ready or running (tests, benchmarks, cron)
+    housekeeping: bool = True
+    id: str = field(default_factory=worker_id)
+    log: Callable[[str], None] = print
+
+    def __post_init__(self):
+        self.running: dict[int, tuple[Job, asyncio.Task]] = {}
+        self.done: list[tuple[int, Any]] = []
+        self.failed: list[tuple[int, str]] = []
+        self.wake = asyncio.Event()
+        self.stopping = asyncio.Event()
+        self.processed = 0
+
+    # -- setup ---------------------------------------------------------------------------
+
+    async def queues(self, conn: psycopg.AsyncConnection) -> dict[str, float]:
+        """The queues this worker serves, with their lease in seconds; fails on handlers
+        that name no queue or a queue with a SQL handler."""
+        rows = await (await conn.execute(
+            "select name, handler is not null, extract(epoch from lease)::float8 "
+            "from jobs.queues where name = any(%s)", (list(self.handlers),))).fetchall()
+        known = {name: (has_sql, lease) for name, has_sql, lease in rows}
+        for name in self.handlers:
+            if name not in known:
+                raise WorkerError(f"handler {name!r} has no queue\n"
+                                  f"  hint: select jobs.create_queue('{name}');")
+            if known[name][0]:
+                raise WorkerError(f"queue {name!r} has a SQL handler; the database runs it")
+        return {name: lease for name, (_, lease) in known.items()}
+
+    # -- the job loop --------------------------------------------------------------------
+
+    async def run(self) -> int:
+        """Runs until SIGTERM/SIGINT (or, with drain, until idle); returns jobs settled."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.stop)
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            leases = await self.queues(conn)
+            extras = [asyncio.create_task(self.listen())]
+            if leases:
+                extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
+            if self.housekeeping:
+                extras.append(asyncio.create_task(self.chores()))
+            try:
+                await self.loop(conn, list(leases))
+                await self.shut_down(conn)
+            finally:
+                for task in extras:
+                    task.cancel()
+                await asyncio.gather(*extras, return_exceptions=True)
+        return self.processed
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.wake.set()
+
+    async def loop(self, conn: psycopg.AsyncConnection, queues: list[str]) -> None:
+        while not self.stopping.is_set():
+            self.wake.clear()
+            claimed = await self.exchange(conn, queues, self.concurrency - len(self.running))
+            for row in claimed:
+                job = Job(*row)
+                self.running[job.id] = (job, asyncio.create_task(self.perform(job)))
+            if self.drain and not claimed and not self.running and not self.done and not self.failed:
+                break
+            if claimed and len(self.running) < self.concurrency:
+                continue  # more may be ready: claim again before sleeping
+            if not self.done and not self.failed:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.wake.wait(), self.poll)
+
+    async def exchange(self, conn: psycopg.AsyncConnection, queues: list[str], free: int) -> list:
+        """One round trip and one commit: settle what finished, claim up to `free` new jobs."""
+        done, self.done = self.done, []
+        failed, self.failed = self.failed, []
+        if self.stopping.is_set():
+            free = 0
+        cursor = await conn.execute(
+            "select id, queue, brand_id::text, payload, attempts, max_attempts "
+            "from jobs.cycle(%s, %s, %s, %s, %s, %s, %s)",
+            (self.id, free, queues, [i for i, _ in done],
+             [None if r is None else Jsonb(r) for _, r in done],
+             [i for i, _ in failed], [e for _, e in failed]))
+        self.processed += len(done) + len(failed)
+        return await cursor.fetchall()
+
+    async def perform(self, job: Job) -> None:
+        try:
+            result = self.handlers[job.queue](job)
+            if inspect.isawaitable(result):
+                result = await result
+            self.done.append((job.id, result))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a handler's failure is the job's, not ours
+            self.failed.append((job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]))
+        finally:
+            self.running.pop(job.id, None)
+            self.wake.set()
+
+    async def shut_down(self, conn: psycopg.AsyncConnection) -> None:
+        """Let running jobs finish within the grace period, settle them, hand back the rest."""
+        if self.running:
+            self.log(f"worker: finishing {len(self.running)} running job(s), up to {self.grace:g} s")
+            await asyncio.wait([task for _, task in self.running.values()], timeout=self.grace)
+        leftover = list(self.running)
+        for _, task in list(self.running.values()):
+            task.cancel()
+        await self.exchange(conn, [], 0)
+        if leftover:
+            await conn.execute("select jobs.release(%s, %s)", (self.id, leftover))
+            self.log(f"worker: released {len(leftover)} unfinished job(s) to the queue")
+
+    # -- companions ----------------------------------------------------------------------
+
+    async def listen(self) -> None:
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            await conn.execute("listen brandbase_jobs")
+            async for _ in conn.notifies():
+                self.wake.set()
+
+    async def heartbeat(self, every: float) -> None:
+        """Extends the leases of running jobs; flags the ones someone cancelled."""
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            while True:
+                await asyncio.sleep(every)
+                if not self.running:
+                    continue
+                rows = await (await conn.execute("select jobs.heartbeat(%s, %s)",
+                                                 (self.id, list(self.running)))).fetchall()
+                for (cancelled,) in rows:
+                    if cancelled in self.running:
+                        self.running[cancelled][0].cancelled = True
+
+    async def chores(self) -> None:
+        """Once per poll: reap expired leases; without pg_cron also run SQL-handler jobs
+        and due schedules. External health checks once a minute."""
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            has_cron = (await (await conn.execute("select brand.has_pg_cron()")).fetchone())[0]
+            next_probe = 0.0
+            while True:
+                await conn.execute("select jobs.reap()")
+                if not has_cron:
+                    await conn.execute("call jobs.work(0)")
+                    await run_due_schedules(conn, self.log)
+                if asyncio.get_running_loop().time() >= next_probe:
+                    next_probe = asyncio.get_running_loop().time() + 60
+                    await asyncio.to_thread(probe_external, self.dsn)
+                await asyncio.sleep(self.poll)
+
+
+def probe_external(dsn: str) -> None:
+    from .health import probe_external as probe
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        probe(conn)
+
+
+async def run_due_schedules(conn: psycopg.AsyncConnection, log: Callable[[str], None]) -> int:
+    """Runs brand.schedules entries that pg_cron would run, each at most once per due time
+    across any number of workers: a run is claimed by moving next_run_at forward first."""
+    now = datetime.now(UTC)
+    rows = await (await conn.execute(
+        "select name, cron, command, next_run_at from brand.schedules "
+        "where not via_pg_cron and (next_run_at is null or next_run_at <= now())")).fetchall()
+    ran = 0
+    for name, cron, command, due in rows:
+        following = croniter(cron, now).get_next(datetime)
+        claimed = await (await conn.execute(
+            "update brand.schedules set next_run_at = %s, last_run_at = case when %s then now() "
+            "else last_run_at end where name = %s and next_run_at is not distinct from %s returning 1",
+            (following, due is not None, name, due))).fetchone()
+        if not claimed or due is None:
+            continue  # another worker took it, or it was just seen for the first time
+        try:
+            await conn.execute(command)
+            error = None
+            ran += 1
+        except psycopg.Error as exc:
+            error = str(exc)
+            log(f"worker: schedule {name} failed: {error}")
+        await conn.execute("update brand.schedules set last_error = %s where name = %s", (error, name))
+    return ran
