@@ -102,11 +102,12 @@ class LocalCluster:
     # -- running commands as the server's OS user -----------------------------------------
     def _run(self, state: State, *args: str, check: bool = True) -> subprocess.CompletedProcess:
         cmd = [str(Path(state.bindir) / args[0]), *args[1:]]
-        kwargs: dict = {}
+        env = {**os.environ, "PGPASSFILE": str(Path(state.pgdata) / "pgpass")}
+        kwargs: dict = {"env": env}
         if state.run_as:
             pw_ent = pwd.getpwnam(state.run_as)
             kwargs = {"user": pw_ent.pw_uid, "group": pw_ent.pw_gid, "extra_groups": [],
-                      "cwd": "/", "env": {**os.environ, "HOME": pw_ent.pw_dir}}
+                      "cwd": "/", "env": {**env, "HOME": pw_ent.pw_dir}}
         proc = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
         if check and proc.returncode != 0:
             raise LocalError(f"{args[0]} failed ({proc.returncode}):\n{proc.stderr or proc.stdout}")
@@ -143,8 +144,8 @@ class LocalCluster:
             return state
         if port_in_use(state.port):
             state.port = free_port()
-            self._write_conf(state)
             self._save(state)
+        self._write_conf(state)  # every start: a newer brandbase's settings reach old clusters
         log(f"starting PostgreSQL on 127.0.0.1:{state.port} ({state.pgdata})")
         self._run(state, "pg_ctl", "-D", state.pgdata, "-l", f"{state.pgdata}/server.log",
                   "-w", "-t", "60", "start")
@@ -214,6 +215,11 @@ class LocalCluster:
             "max_connections = 200",
             "log_min_messages = warning",
         ]
+        # pg_cron runs each job over a libpq connection as the job's owner; the server
+        # finds the owner's password here (PGPASSFILE, set for pg_ctl, inside 0700 pgdata).
+        pgpass = Path(state.pgdata) / "pgpass"
+        pgpass.touch(mode=0o600)
+        pgpass.write_text(f"*:*:*:{OWNER}:{state.owner_password}\n")
         conf = Path(state.pgdata) / "brandbase.conf"
         conf.write_text("\n".join(lines) + "\n")
         main = Path(state.pgdata) / "postgresql.conf"
@@ -222,7 +228,8 @@ class LocalCluster:
             main.write_text(text + "\ninclude_if_exists = 'brandbase.conf'\n")
         if state.run_as:
             pw_ent = pwd.getpwnam(state.run_as)
-            os.chown(conf, pw_ent.pw_uid, pw_ent.pw_gid)
+            for path in (conf, pgpass):
+                os.chown(path, pw_ent.pw_uid, pw_ent.pw_gid)
 
     @staticmethod
     def _pkglibdir(state: State) -> str:

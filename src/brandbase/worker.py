@@ -30,7 +30,7 @@ import psycopg
 from croniter import croniter
 from psycopg.types.json import Jsonb
 
-Handler = Callable[["Job"], Any | Awaitable[Any]]
+Handler = Callable[["Job"], Any | Awaitable[Any]]  # async def runs in the loop, def in a thread
 ENTRY_POINT_GROUP = "brandbase.handlers"
 ERROR_LIMIT = 2000  # characters of a handler's error kept per attempt
 
@@ -173,9 +173,11 @@ class Worker:
 
     async def perform(self, job: Job) -> None:
         try:
-            result = self.handlers[job.queue](job)
-            if inspect.isawaitable(result):
-                result = await result
+            handler = self.handlers[job.queue]
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(job)
+            else:  # a blocking callable must not stall the other jobs
+                result = await asyncio.to_thread(handler, job)
             self.done.append((job.id, result))
         except asyncio.CancelledError:
             raise
@@ -221,19 +223,34 @@ class Worker:
 
     async def chores(self) -> None:
         """Once per poll: reap expired leases; without pg_cron also run SQL-handler jobs
-        and due schedules. External health checks once a minute."""
+        and due schedules. External health checks once a minute. A failing chore is logged
+        and retried at the next poll."""
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             has_cron = (await (await conn.execute("select brand.has_pg_cron()")).fetchone())[0]
             next_probe = 0.0
             while True:
-                await conn.execute("select jobs.reap()")
-                if not has_cron:
-                    await conn.execute("call jobs.work(0)")
-                    await run_due_schedules(conn, self.log)
-                if asyncio.get_running_loop().time() >= next_probe:
-                    next_probe = asyncio.get_running_loop().time() + 60
-                    await asyncio.to_thread(probe_external, self.dsn)
+                try:
+                    await conn.execute("select jobs.reap()")
+                    if not has_cron:
+                        await run_sql_jobs(conn)
+                        await run_due_schedules(conn, self.log)
+                    if asyncio.get_running_loop().time() >= next_probe:
+                        next_probe = asyncio.get_running_loop().time() + 60
+                        await asyncio.to_thread(probe_external, self.dsn)
+                except psycopg.Error as exc:  # a failing chore must not stop the others
+                    self.log(f"worker: housekeeping failed: {exc}")
                 await asyncio.sleep(self.poll)
+
+
+async def run_sql_jobs(conn: psycopg.AsyncConnection, batch: int = 100) -> int:
+    """Jobs of SQL-handler queues, a committed batch at a time (what jobs.work() does where
+    CALL may commit: not over the extended protocol drivers use)."""
+    total = 0
+    while True:
+        ran = (await (await conn.execute("select jobs.run_ready(%s)", (batch,))).fetchone())[0]
+        total += ran
+        if ran < batch:
+            return total
 
 
 def probe_external(dsn: str) -> None:

@@ -1,0 +1,202 @@
+"""The jobs module with real `brandbase worker` processes against a real server: draining,
+exactly-once completion when workers are SIGKILLed mid-batch, retries to dead, graceful
+SIGTERM, NOTIFY wake-up, SQL handlers and schedules without pg_cron."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import psycopg
+import pytest
+from tests.helpers import ROOT, run_cli, scalar
+
+from brandbase import worker as worker_mod
+
+HANDLERS = "jobs_handlers:HANDLERS"
+
+
+def setup_queues(dsn: str, lease: str = "5 minutes") -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("create table public.executions (job_id bigint not null, pid integer not null)")
+        conn.execute("select jobs.create_queue('record', lease => %s::interval)", (lease,))
+        conn.execute("select jobs.create_queue('explode', max_attempts => 3, "
+                     "backoff_base => '50 ms', backoff_max => '100 ms')")
+        conn.execute("select jobs.create_queue('blocking')")
+
+
+def enqueue(dsn: str, queue: str, payloads: list[dict]) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select count(*) from jobs.enqueue_many(%s, %s::jsonb)",
+                     (queue, psycopg.types.json.Jsonb(payloads)))
+
+
+def start_worker(dsn: str, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "JOBS_TEST_DSN": dsn}
+    return subprocess.Popen([sys.executable, "-m", "brandbase.cli", "worker", "--dsn", dsn,
+                             "--handlers", HANDLERS, *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wait_for(dsn: str, query: str, expected, timeout: float = 60.0):
+    deadline = time.monotonic() + timeout
+    while (value := scalar(dsn, query)) != expected:
+        if time.monotonic() > deadline:
+            pytest.fail(f"{query!r} is {value!r}, expected {expected!r} within {timeout} s")
+        time.sleep(0.1)
+    return value
+
+
+def stop(proc: subprocess.Popen, signal_first: bool = True) -> tuple[int, str]:
+    if signal_first and proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+def test_worker_drains_a_queue_and_archives_results(owner_dsn):
+    setup_queues(owner_dsn)
+    enqueue(owner_dsn, "record", [{"n": i} for i in range(300)])
+    enqueue(owner_dsn, "blocking", [{"numbers": [1, 2, 3]}])
+    code, err = stop(start_worker(owner_dsn, "--drain", "--concurrency", "7"), signal_first=False)
+    assert code == 0, err
+    assert "301 job(s) settled" in err
+    assert scalar(owner_dsn, "select count(*) from jobs.job_queue") == 0
+    assert scalar(owner_dsn, "select count(*) from jobs.job_history where state = 'succeeded'") == 301
+    assert scalar(owner_dsn, "select result from jobs.job_history where queue = 'blocking'") == {"sum": 6}
+    assert scalar(owner_dsn, "select count(distinct job_id) from public.executions") == 300
+
+
+def test_sigkill_mid_batch_loses_nothing_and_completes_each_job_once(owner_dsn):
+    setup_queues(owner_dsn, lease="2 seconds")
+    jobs = 600
+    enqueue(owner_dsn, "record", [{"sleep": 0.01} for _ in range(jobs)])
+    workers = [start_worker(owner_dsn, "--concurrency", "10", "--poll", "0.2") for _ in range(3)]
+    try:
+        wait_for(owner_dsn, "select count(*) >= 100 from jobs.job_history", True)
+        victim = workers[0]
+        victim.kill()  # SIGKILL: no release, no settle, leases left behind
+        victim.wait()
+        held = scalar(owner_dsn, "select count(*) from jobs.job_queue where locked_by is not null")
+        wait_for(owner_dsn, "select count(*) from jobs.job_history", jobs, timeout=90)
+    finally:
+        for proc in workers[1:]:
+            code, err = stop(proc)
+            assert code == 0, err
+    assert held > 0, "the killed worker should have died holding leases"
+    assert scalar(owner_dsn, "select count(distinct id) from jobs.job_history") == jobs
+    assert scalar(owner_dsn, "select count(*) from jobs.job_history where state <> 'succeeded'") == 0
+    # At least once: every job ran; the killed worker's in-flight jobs may have run twice.
+    assert scalar(owner_dsn, "select count(distinct job_id) from public.executions") == jobs
+
+
+def test_a_failing_handler_is_retried_with_backoff_then_dead(owner_dsn):
+    setup_queues(owner_dsn)
+    enqueue(owner_dsn, "explode", [{"x": 1}])
+    proc = start_worker(owner_dsn, "--poll", "0.05")
+    try:
+        wait_for(owner_dsn, "select count(*) from jobs.job_history where state = 'dead'", 1, timeout=30)
+    finally:
+        stop(proc)
+    errors = scalar(owner_dsn, "select errors from jobs.job_history")
+    assert [e["attempt"] for e in errors] == [1, 2, 3]
+    assert all("RuntimeError: cannot handle {'x': 1}" in e["error"] for e in errors)
+    assert scalar(owner_dsn, "select count(*) from public.executions") == 3
+    gaps = scalar(owner_dsn, "select array_agg(extract(epoch from (e->>'at')::timestamptz) "
+                             "order by (e->>'attempt')::int) from jobs.job_history, "
+                             "jsonb_array_elements(errors) as e")
+    assert gaps[1] - gaps[0] >= 0.025, "the retry waited its backoff"
+
+
+def test_sigterm_lets_running_jobs_finish(owner_dsn):
+    setup_queues(owner_dsn)
+    enqueue(owner_dsn, "record", [{"sleep": 1.0} for _ in range(4)])
+    proc = start_worker(owner_dsn, "--concurrency", "4")
+    wait_for(owner_dsn, "select count(*) from public.executions", 4)
+    code, err = stop(proc)
+    assert code == 0, err
+    assert scalar(owner_dsn, "select count(*) from jobs.job_history where state = 'succeeded'") == 4
+
+
+def test_sigterm_past_the_grace_period_releases_jobs_uncounted(owner_dsn):
+    setup_queues(owner_dsn)
+    enqueue(owner_dsn, "record", [{"sleep": 30} for _ in range(2)])
+    proc = start_worker(owner_dsn, "--concurrency", "2", "--grace", "0.2")
+    wait_for(owner_dsn, "select count(*) from public.executions", 2)
+    code, err = stop(proc)
+    assert code == 0, err
+    assert "released 2 unfinished job(s)" in err
+    assert scalar(owner_dsn, "select array_agg(attempts::text || coalesce(locked_by, '-')) "
+                             "from jobs.job_queue") == ["0-", "0-"]
+
+
+def test_notify_wakes_an_idle_worker_at_once(owner_dsn):
+    setup_queues(owner_dsn)
+    proc = start_worker(owner_dsn, "--poll", "30")  # polling alone would take 30 s
+    try:
+        time.sleep(1.5)  # let it go idle, listening
+        started = time.monotonic()
+        enqueue(owner_dsn, "record", [{}])
+        wait_for(owner_dsn, "select count(*) from jobs.job_history", 1, timeout=5)
+        assert time.monotonic() - started < 2
+    finally:
+        stop(proc)
+
+
+def test_sql_handlers_run_in_the_database_without_pg_cron(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("create table public.touched (n integer)")
+        conn.execute("""
+            create function public.touch(job jobs.job_queue) returns jsonb language plpgsql as $$
+            begin
+                insert into public.touched values ((job.payload ->> 'n')::int);
+                if job.payload ? 'fail' then raise exception 'refused %', job.payload ->> 'n'; end if;
+                return jsonb_build_object('n', job.payload -> 'n');
+            end $$""")
+        conn.execute("select jobs.create_queue('touch', handler => 'public.touch(jobs.job_queue)', "
+                     "max_attempts => 1)")
+        conn.execute("""select jobs.enqueue_many('touch', '[{"n": 1}, {"n": 2, "fail": true}]')""")
+        assert asyncio.run(run_sql_jobs(owner_dsn)) == 2
+        states = dict(conn.execute("select payload->>'n', state from jobs.job_history").fetchall())
+        touched = [n for (n,) in conn.execute("select n from public.touched").fetchall()]
+        error = conn.execute("select errors->0->>'error' from jobs.job_history where state = 'dead'").fetchone()
+    assert states == {"1": "succeeded", "2": "dead"}
+    assert touched == [1], "the failing handler's own writes were rolled back"
+    assert error[0] == "refused 2"
+
+
+async def run_sql_jobs(dsn: str) -> int:
+    async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as conn:
+        return await worker_mod.run_sql_jobs(conn)
+
+
+def test_schedules_without_pg_cron_run_once_per_due_time_across_workers(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("create table public.ticks (at timestamptz default now())")
+        conn.execute("select brand.schedule('tick', '* * * * *', 'insert into public.ticks default values')")
+        conn.execute("update brand.schedules set next_run_at = now() - interval '1 second' "
+                     "where name = 'tick'")
+
+    async def two_workers_at_once() -> list[int]:
+        conns = [await psycopg.AsyncConnection.connect(owner_dsn, autocommit=True) for _ in range(2)]
+        try:
+            return await asyncio.gather(*(worker_mod.run_due_schedules(c, print) for c in conns))
+        finally:
+            for c in conns:
+                await c.close()
+
+    assert sorted(asyncio.run(two_workers_at_once())) == [0, 1]
+    assert scalar(owner_dsn, "select count(*) from public.ticks") == 1
+    assert scalar(owner_dsn, "select next_run_at > now() from brand.schedules where name = 'tick'")
+
+
+def test_a_handler_without_a_queue_is_refused_with_a_hint(owner_dsn):
+    result = run_cli("worker", "--dsn", owner_dsn, "--handlers", HANDLERS, "--drain",
+                     env={**os.environ, "PYTHONPATH": str(ROOT / "tests")})
+    assert result.returncode == 1
+    assert "handler 'record' has no queue" in result.stderr
+    assert "jobs.create_queue('record')" in result.stderr
