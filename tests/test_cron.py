@@ -4,6 +4,8 @@ test database) the same install succeeds and only notes it."""
 
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 from tests.helpers import ROOT
@@ -24,7 +26,8 @@ def test_maintenance_is_scheduled_with_pg_cron(cluster):
         conn.execute("select audit.keep_for(null)")
         left = conn.execute("select count(*) from cron.job where jobname = 'audit-retention'").fetchone()[0]
     assert jobs["audit-seal"] == "* * * * *"
-    assert {"audit-partitions", "versions-prune"} <= set(jobs)
+    assert {"audit-partitions", "versions-prune", "jobs-work", "jobs-reap", "jobs-prune",
+            "pg-cron-history"} <= set(jobs)
     assert "audit.drop_before" in retention and "'1 year 1 mon'" in retention
     assert left == 0
 
@@ -35,3 +38,28 @@ def test_without_pg_cron_the_install_still_succeeds(new_database):
         assert not conn.execute("select count(*) from pg_extension where extname = 'pg_cron'").fetchone()[0]
         migrate.migrate(conn, pack.load(ROOT))
         assert conn.execute("select audit.seal() >= 0").fetchone()[0]
+
+
+@pytest.mark.slow
+def test_pg_cron_really_runs_the_jobs(cluster):
+    """Not only scheduled: within a minute pg_cron connects as the owner and runs them (a SQL
+    handler's job gets done with no worker running)."""
+    with psycopg.connect(cluster.url(), autocommit=True) as conn:
+        migrate.migrate(conn, pack.load(ROOT))
+        conn.execute("create or replace function public.cron_echo(job jobs.job_queue) returns jsonb "
+                     "language sql as 'select job.payload'")
+        conn.execute("select jobs.create_queue('cron_echo', handler => 'public.cron_echo(jobs.job_queue)')")
+        job = conn.execute("""select jobs.enqueue('cron_echo', '{"via": "pg_cron"}')""").fetchone()[0]
+        deadline = time.monotonic() + 75
+        while time.monotonic() < deadline:
+            done = conn.execute("select result from jobs.job_history where id = %s", (job,)).fetchone()
+            if done:
+                break
+            time.sleep(1)
+        runs = dict(conn.execute(
+            "select j.jobname, array_agg(distinct d.status) from cron.job_run_details as d "
+            "join cron.job as j using (jobid) where j.jobname in ('jobs-work', 'jobs-reap') "
+            "group by j.jobname").fetchall())
+        conn.execute("select jobs.drop_queue('cron_echo')")
+    assert done == ({"via": "pg_cron"},), f"pg_cron runs: {runs}"
+    assert "succeeded" in runs.get("jobs-reap", [])

@@ -1,10 +1,11 @@
-"""pgqueuer: one enqueue() call per chunk (array insert), then `concurrency / 10` QueueManagers,
-each on its own asyncpg connection and dequeuing batches of 10 (pgqueuer's default and its
-own benchmark's setup), so about `concurrency` jobs are in flight. Drain mode: each returns
-once the queue is empty and its jobs' statuses are flushed.
+"""pgqueuer: one enqueue() call per chunk (array insert), then one QueueManager (pgqueuer's unit:
+one asyncio worker on one asyncpg connection) dequeuing batches of `concurrency` jobs, so about
+`concurrency` jobs are in flight. Drain mode: it returns once the queue is empty and the jobs'
+statuses are flushed.
 
-(max_concurrent_tasks=20 on a single QueueManager is ~10x slower: once at the cap it
-re-polls only every 100 ms.)"""
+Measured alternatives, all slower here: max_concurrent_tasks=20 (at the cap it re-polls only
+every 100 ms, ~10x slower); several QueueManagers (their dequeues collide and come back empty,
+which again costs a 100 ms poll)."""
 
 import asyncio
 
@@ -12,21 +13,6 @@ import asyncpg
 from _peer import args, chunks, now, report
 from pgqueuer import AsyncpgDriver, Queries, QueueManager
 from pgqueuer.types import QueueExecutionMode
-
-import os
-BATCH = int(os.environ.get("B", 10))
-
-
-async def worker(dsn: str) -> None:
-    conn = await asyncpg.connect(dsn)
-    qm = QueueManager(Queries(AsyncpgDriver(conn)))
-
-    @qm.entrypoint("noop")
-    async def noop(job) -> None:
-        pass
-
-    await qm.run(batch_size=BATCH, mode=QueueExecutionMode.drain)
-    await conn.close()
 
 
 async def main() -> None:
@@ -38,8 +24,16 @@ async def main() -> None:
     for part in chunks(jobs):
         await queries.enqueue(["noop"] * len(part), [str(i).encode() for i in part], [0] * len(part))
     t1 = now()
-    await asyncio.gather(*(worker(dsn) for _ in range(int(os.environ.get("Q", max(1, concurrency // BATCH))))))
+    worker = await asyncpg.connect(dsn)
+    qm = QueueManager(Queries(AsyncpgDriver(worker)))
+
+    @qm.entrypoint("noop")
+    async def noop(job) -> None:
+        pass
+
+    await qm.run(batch_size=concurrency, mode=QueueExecutionMode.drain)
     t2 = now()
+    await worker.close()
     left = await conn.fetchval("select count(*) from pgqueuer")
     await conn.close()
     report(jobs, t1 - t0, t2 - t1, left)

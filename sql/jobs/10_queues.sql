@@ -1,5 +1,5 @@
 -- jobs: queues and their policy. A queue is served either by a SQL function (run in the
--- database by jobs.work) or by brandbase worker (a Python callable under the queue's name).
+-- database by jobs.run_ready) or by brandbase worker (a Python callable under the queue's name).
 
 create or replace function jobs.assert_handler(handler regprocedure)
 returns regprocedure

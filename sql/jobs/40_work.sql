@@ -1,9 +1,10 @@
--- jobs: running SQL handlers inside the database. jobs.run_ready() runs one batch in the
--- caller's transaction; jobs.work() loops over batches with a commit after each. pg_cron
--- calls jobs.work() every minute and it long-polls for most of that minute; without
--- pg_cron, brandbase worker calls jobs.work(0) on every poll.
--- Each job runs in its own subtransaction: a handler that raises rolls back only its own
--- writes and is retried.
+-- jobs: running SQL handlers inside the database. jobs.run_ready() claims one batch of
+-- jobs of queues with a SQL handler and runs them in the caller's transaction, each in its
+-- own subtransaction: a handler that raises rolls back only its own writes and is retried.
+-- brandbase worker calls it on every poll (a committed batch at a time); pg_cron calls it
+-- once a minute, so SQL jobs run even where no worker does. (A procedure that commits
+-- between batches cannot be called by pg_cron or by drivers: both use the extended
+-- protocol, where CALL may not commit.)
 
 create or replace function jobs.run_ready(batch_size integer default 100)
 returns integer
@@ -52,35 +53,8 @@ comment on function jobs.run_ready(integer) is
 'Runs up to batch_size ready jobs of queues with a SQL handler in this transaction; returns '
 'how many it took.';
 
-create or replace procedure jobs.work(max_seconds numeric default 0, batch_size integer default 100)
-language plpgsql
-set search_path = ''
-as $$
-declare
-    deadline constant timestamptz := pg_catalog.clock_timestamp() + max_seconds * interval '1 second';
-    claimed integer;
-begin
-    loop
-        claimed := jobs.run_ready(batch_size);
-        commit;
-        exit when claimed < batch_size and pg_catalog.clock_timestamp() >= deadline;
-        if claimed = 0 then
-            perform pg_catalog.pg_sleep(1);
-        end if;
-    end loop;
-end
-$$;
-
-comment on procedure jobs.work(numeric, integer) is
-'Runs ready SQL-handler jobs batch by batch, committing after each, until nothing is ready '
-'and max_seconds have passed (idle: polls once a second).';
-
 revoke all on function jobs.run_ready(integer) from public;
-revoke all on procedure jobs.work(numeric, integer) from public;
 grant execute on function jobs.run_ready(integer) to service_role;
-grant execute on procedure jobs.work(numeric, integer) to service_role;
 
--- Where pg_cron runs jobs in background workers (cron.use_background_workers = on, which
--- this role cannot read), re-register with 'select jobs.run_ready(1000)'; see docs/jobs.md.
-select brand.schedule('jobs-work', '* * * * *', 'call jobs.work(55)')
+select brand.schedule('jobs-work', '* * * * *', 'select jobs.run_ready(1000)')
 where brand.has_pg_cron();

@@ -1,8 +1,8 @@
 """`brandbase worker`: the pack's one long-running process.
 
-It runs the jobs of queues served by Python callables, and the database's background
-duties that need a process when pg_cron is absent (SQL-handler jobs, brand.schedules),
-reaps expired leases, and probes external services for health.
+It runs the jobs of queues served by Python callables and of queues with SQL handlers,
+the brand.schedules entries when pg_cron is absent, reaps expired leases, and probes
+external services for health.
 
 Throughput comes from batching: each round trip settles every job finished since the
 last one and claims as many new ones as there are free slots (one pipelined exchange of
@@ -222,8 +222,8 @@ class Worker:
                         self.running[cancelled][0].cancelled = True
 
     async def chores(self) -> None:
-        """Once per poll: reap expired leases; without pg_cron also run SQL-handler jobs
-        and due schedules. External health checks once a minute. A failing chore is logged
+        """Once per poll: reap expired leases, run SQL-handler jobs, and without pg_cron
+        the due schedules. External health checks once a minute. A failing chore is logged
         and retried at the next poll."""
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             has_cron = (await (await conn.execute("select brand.has_pg_cron()")).fetchone())[0]
@@ -231,8 +231,8 @@ class Worker:
             while True:
                 try:
                     await conn.execute("select jobs.reap()")
+                    await run_sql_jobs(conn)
                     if not has_cron:
-                        await run_sql_jobs(conn)
                         await run_due_schedules(conn, self.log)
                     if asyncio.get_running_loop().time() >= next_probe:
                         next_probe = asyncio.get_running_loop().time() + 60
@@ -243,8 +243,7 @@ class Worker:
 
 
 async def run_sql_jobs(conn: psycopg.AsyncConnection, batch: int = 100) -> int:
-    """Jobs of SQL-handler queues, a committed batch at a time (what jobs.work() does where
-    CALL may commit: not over the extended protocol drivers use)."""
+    """Jobs of SQL-handler queues, a committed batch at a time, until none is ready."""
     total = 0
     while True:
         ran = (await (await conn.execute("select jobs.run_ready(%s)", (batch,))).fetchone())[0]

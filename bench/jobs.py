@@ -1,0 +1,172 @@
+"""Job queue throughput: 20,000 no-op jobs, batch enqueue and drain, brandbase's pure-SQL
+claim/complete loop and `brandbase worker` (1 and 2 processes), total concurrency 20, and
+the peers (procrastinate, pgqueuer, graphile-worker, pg-boss, pgmq) against the same server
+in the same run. Every system gets a fresh database and default durability.
+
+    scripts/bench-peers.sh && .venv/bin/python bench/jobs.py [--repeats 3] [--no-peers]
+    .venv/bin/python bench/jobs.py --million   # hot-table size over 1,000,000 jobs
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+from common import ROOT, cluster, header, table
+from psycopg.types.json import Jsonb
+
+from brandbase import migrate, pack
+
+JOBS = 20_000
+CONCURRENCY = 20
+SQL_BATCH = 50  # jobs per claim in the pure-SQL loop
+HANDLERS = Path(__file__).resolve().parent / "noop_handlers.py"
+
+
+def fresh_database(c, name: str, on_success: str = "archive") -> str:
+    dsn = c.create_database(name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load(ROOT))
+        conn.execute("select jobs.create_queue('noop', on_success => %s)", (on_success,))
+    return dsn
+
+
+def enqueue(dsn: str, jobs: int = JOBS) -> float:
+    """Jobs per second for one enqueue_many call of `jobs` payloads, as a client sends it."""
+    payloads = Jsonb([{"n": i} for i in range(jobs)])
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        started = time.perf_counter()
+        conn.execute("select count(*) from jobs.enqueue_many('noop', %s)", (payloads,))
+        return jobs / (time.perf_counter() - started)
+
+
+def drain_sql(dsn: str, connections: int = CONCURRENCY, batch: int = SQL_BATCH) -> float:
+    """The pure-SQL loop: each connection settles its last batch and claims the next in one
+    jobs.cycle() call, until the queue is empty."""
+
+    def loop(n: int) -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            held: list[int] = []
+            while True:
+                held = [r[0] for r in conn.execute(
+                    "select id from jobs.cycle(%s, %s, array['noop'], %s)",
+                    (f"bench:{n}", batch, held)).fetchall()]
+                if not held:
+                    return
+
+    threads = [threading.Thread(target=loop, args=(n,)) for n in range(connections)]
+    started = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return settled(dsn) / (time.perf_counter() - started)
+
+
+def drain_worker(dsn: str, processes: int) -> float:
+    """`brandbase worker --drain`, the total concurrency split across processes; timed from
+    launch (Python start-up included) to the last process's exit."""
+    cmd = [sys.executable, "-m", "brandbase.cli", "worker", "--dsn", dsn, "--drain",
+           "--handlers", f"{HANDLERS.stem}:HANDLERS", "--concurrency", str(CONCURRENCY // processes)]
+    env = {"PYTHONPATH": str(HANDLERS.parent), "PATH": "/usr/bin:/bin"}
+    started = time.perf_counter()
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for _ in range(processes)]
+    for p in procs:
+        _, err = p.communicate(timeout=600)
+        if p.returncode:
+            raise RuntimeError(err.decode())
+    return settled(dsn) / (time.perf_counter() - started)
+
+
+def settled(dsn: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        live = conn.execute("select count(*) from jobs.job_queue").fetchone()[0]
+        if live:
+            raise RuntimeError(f"{live} jobs left undrained")
+        done = conn.execute("select count(*) from jobs.job_history").fetchone()[0]
+        return done or JOBS  # on_success => delete keeps no history
+
+
+def median_rate(samples: list[float]) -> str:
+    return f"{statistics.median(samples):,.0f}/s"
+
+
+def brandbase_rates(c, repeats: int) -> dict[str, dict[str, float]]:
+    runs: dict[str, dict[str, list[float]]] = {}
+    variants = [("brandbase SQL loop", lambda d: drain_sql(d), "archive"),
+                ("brandbase SQL loop, delete", lambda d: drain_sql(d), "delete"),
+                ("brandbase worker x1", lambda d: drain_worker(d, 1), "archive"),
+                ("brandbase worker x2", lambda d: drain_worker(d, 2), "archive")]
+    for r in range(repeats):
+        for name, drain, policy in variants:
+            dsn = fresh_database(c, f"bench_jobs_{r}", policy)
+            sample = runs.setdefault(name, {"enqueue": [], "drain": []})
+            sample["enqueue"].append(enqueue(dsn))
+            sample["drain"].append(drain(dsn))
+    return {name: {k: statistics.median(v) for k, v in s.items()} for name, s in runs.items()}
+
+
+def peer_rates(c, repeats: int) -> dict[str, dict[str, float]]:
+    sys.path.insert(0, str(ROOT))
+    from bench.peers import run_peers
+
+    counter = iter(range(10_000))
+
+    def make_dsn() -> str:
+        name = f"bench_peer_{next(counter)}"
+        c.create_database(name)
+        return c.url(superuser=True, dbname=name)
+
+    return run_peers(make_dsn, jobs=JOBS, concurrency=CONCURRENCY, repeats=repeats)
+
+
+def million(c) -> None:
+    """Runs 1,000,000 jobs through in rounds of 20,000 and reports the hot table's size."""
+    dsn = fresh_database(c, "bench_jobs_million")
+    size = ("select pg_size_pretty(pg_total_relation_size('jobs.job_queue')), "
+            "pg_total_relation_size('jobs.job_queue')")
+    rows = []
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for done in range(0, 1_000_001, JOBS):
+            if done % 200_000 == 0:
+                pretty, _ = conn.execute(size).fetchone()
+                rows.append([f"{done:,}", pretty])
+            if done < 1_000_000:
+                enqueue(dsn)
+                drain_sql(dsn)
+    header("jobs: hot table size while 1,000,000 jobs pass through (autovacuum on, defaults)")
+    table(["jobs processed", "jobs.job_queue with indexes"], rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--million", action="store_true")
+    args = parser.parse_args()
+    c = cluster()
+    if args.million:
+        million(c)
+        return
+    rates = brandbase_rates(c, args.repeats)
+    if not args.no_peers:
+        rates.update(peer_rates(c, args.repeats))
+    header(f"jobs: {JOBS:,} no-op jobs, concurrency {CONCURRENCY}, median of {args.repeats}")
+    ours = rates["brandbase worker x2"]["drain"]
+    rows = []
+    for name, r in rates.items():
+        drain, enq = r.get("drain"), r.get("enqueue")
+        rows.append([name, f"{enq:,.0f}/s" if enq else "-", f"{drain:,.0f}/s" if drain else "-",
+                     f"{ours / drain:.2f}x" if drain and not name.startswith("brandbase") else ""])
+    table(["system", "enqueue (batch)", "drain", "brandbase worker x2 / it"], rows)
+
+
+if __name__ == "__main__":
+    main()
