@@ -5,6 +5,7 @@ empty (what is left is then in other readers' hands)."""
 
 import asyncio
 import sys
+from pathlib import Path
 
 import psycopg
 from _peer import args, chunks, now, report
@@ -26,7 +27,7 @@ async def reader(dsn: str) -> None:
 
 async def main() -> None:
     dsn, jobs, concurrency = args()
-    install = open(sys.argv[4]).read()
+    install = Path(sys.argv[4]).read_text()
     async with await psycopg.AsyncConnection.connect(dsn, autocommit=True) as c:
         await c.execute(install)
         await c.execute("select pgmq.create('noop')")

@@ -77,6 +77,29 @@ def worker_id() -> str:
 
 
 @dataclass
+class Lane:
+    """One connection's share of the worker: its slots, its running jobs and what finished
+    since its last round trip. Several lanes overlap one lane's wait for the database
+    (commit included) with the others' work."""
+
+    slots: int
+    running: dict[int, tuple[Job, asyncio.Task]] = field(default_factory=dict)
+    done: list[tuple[int, Any]] = field(default_factory=list)
+    failed: list[tuple[int, str]] = field(default_factory=list)
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @property
+    def idle(self) -> bool:
+        return not (self.running or self.done or self.failed)
+
+
+def lane_slots(concurrency: int, per_lane: int = 10) -> list[int]:
+    """Splits the concurrency into lanes of about per_lane slots (batches stay large)."""
+    lanes = max(1, min(4, round(concurrency / per_lane)))
+    return [concurrency // lanes + (1 if i < concurrency % lanes else 0) for i in range(lanes)]
+
+
+@dataclass
 class Worker:
     dsn: str
     handlers: dict[str, Handler]
@@ -89,12 +112,13 @@ class Worker:
     log: Callable[[str], None] = print
 
     def __post_init__(self):
-        self.running: dict[int, tuple[Job, asyncio.Task]] = {}
-        self.done: list[tuple[int, Any]] = []
-        self.failed: list[tuple[int, str]] = []
-        self.wake = asyncio.Event()
+        self.lanes: list[Lane] = []
         self.stopping = asyncio.Event()
         self.processed = 0
+
+    @property
+    def running(self) -> dict[int, tuple[Job, asyncio.Task]]:
+        return {k: v for lane in self.lanes for k, v in lane.running.items()}
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -123,43 +147,54 @@ class Worker:
                 loop.add_signal_handler(sig, self.stop)
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             leases = await self.queues(conn)
-            extras = [asyncio.create_task(self.listen())]
-            if leases:
-                extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
-            if self.housekeeping:
-                extras.append(asyncio.create_task(self.chores()))
-            try:
-                await self.loop(conn, list(leases))
-                await self.shut_down(conn)
-            finally:
-                for task in extras:
-                    task.cancel()
-                await asyncio.gather(*extras, return_exceptions=True)
+        self.lanes = [Lane(slots) for slots in lane_slots(self.concurrency)] if leases else []
+        extras = [asyncio.create_task(self.listen())]
+        if leases:
+            extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
+        if self.housekeeping:
+            extras.append(asyncio.create_task(self.chores()))
+        try:
+            await asyncio.gather(*(self.work(lane, list(leases)) for lane in self.lanes))
+        finally:
+            for task in extras:
+                task.cancel()
+            await asyncio.gather(*extras, return_exceptions=True)
         return self.processed
 
     def stop(self) -> None:
         self.stopping.set()
-        self.wake.set()
+        self.wake_all()
 
-    async def loop(self, conn: psycopg.AsyncConnection, queues: list[str]) -> None:
+    def wake_all(self) -> None:
+        for lane in self.lanes:
+            lane.wake.set()
+
+    async def work(self, lane: Lane, queues: list[str]) -> None:
+        async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+            await self.loop(conn, lane, queues)
+            await self.shut_down(conn, lane)
+
+    async def loop(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str]) -> None:
         while not self.stopping.is_set():
-            self.wake.clear()
-            claimed = await self.exchange(conn, queues, self.concurrency - len(self.running))
+            lane.wake.clear()
+            claimed = await self.exchange(conn, lane, queues, lane.slots - len(lane.running))
             for row in claimed:
                 job = Job(*row)
-                self.running[job.id] = (job, asyncio.create_task(self.perform(job)))
-            if self.drain and not claimed and not self.running and not self.done and not self.failed:
+                lane.running[job.id] = (job, asyncio.create_task(self.perform(lane, job)))
+            if self.drain and not claimed and lane.idle:
                 break
-            if claimed and len(self.running) < self.concurrency:
+            if claimed and len(lane.running) < lane.slots:
                 continue  # more may be ready: claim again before sleeping
-            if not self.done and not self.failed:
+            if not lane.done and not lane.failed:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self.wake.wait(), self.poll)
+                    await asyncio.wait_for(lane.wake.wait(), self.poll)
+            await asyncio.sleep(0)  # let every job that is ready to finish finish: bigger batches
 
-    async def exchange(self, conn: psycopg.AsyncConnection, queues: list[str], free: int) -> list:
+    async def exchange(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str],
+                       free: int) -> list:
         """One round trip and one commit: settle what finished, claim up to `free` new jobs."""
-        done, self.done = self.done, []
-        failed, self.failed = self.failed, []
+        done, lane.done = lane.done, []
+        failed, lane.failed = lane.failed, []
         if self.stopping.is_set():
             free = 0
         cursor = await conn.execute(
@@ -171,31 +206,31 @@ class Worker:
         self.processed += len(done) + len(failed)
         return await cursor.fetchall()
 
-    async def perform(self, job: Job) -> None:
+    async def perform(self, lane: Lane, job: Job) -> None:
         try:
             handler = self.handlers[job.queue]
             if inspect.iscoroutinefunction(handler):
                 result = await handler(job)
             else:  # a blocking callable must not stall the other jobs
                 result = await asyncio.to_thread(handler, job)
-            self.done.append((job.id, result))
+            lane.done.append((job.id, result))
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the job's, not ours
-            self.failed.append((job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]))
+            lane.failed.append((job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]))
         finally:
-            self.running.pop(job.id, None)
-            self.wake.set()
+            lane.running.pop(job.id, None)
+            lane.wake.set()
 
-    async def shut_down(self, conn: psycopg.AsyncConnection) -> None:
+    async def shut_down(self, conn: psycopg.AsyncConnection, lane: Lane) -> None:
         """Let running jobs finish within the grace period, settle them, hand back the rest."""
-        if self.running:
-            self.log(f"worker: finishing {len(self.running)} running job(s), up to {self.grace:g} s")
-            await asyncio.wait([task for _, task in self.running.values()], timeout=self.grace)
-        leftover = list(self.running)
-        for _, task in list(self.running.values()):
+        if lane.running:
+            self.log(f"worker: finishing {len(lane.running)} running job(s), up to {self.grace:g} s")
+            await asyncio.wait([task for _, task in lane.running.values()], timeout=self.grace)
+        leftover = list(lane.running)
+        for _, task in list(lane.running.values()):
             task.cancel()
-        await self.exchange(conn, [], 0)
+        await self.exchange(conn, lane, [], 0)
         if leftover:
             await conn.execute("select jobs.release(%s, %s)", (self.id, leftover))
             self.log(f"worker: released {len(leftover)} unfinished job(s) to the queue")
@@ -206,7 +241,7 @@ class Worker:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             await conn.execute("listen brandbase_jobs")
             async for _ in conn.notifies():
-                self.wake.set()
+                self.wake_all()
 
     async def heartbeat(self, every: float) -> None:
         """Extends the leases of running jobs; flags the ones someone cancelled."""
@@ -215,11 +250,12 @@ class Worker:
                 await asyncio.sleep(every)
                 if not self.running:
                     continue
+                running = self.running
                 rows = await (await conn.execute("select jobs.heartbeat(%s, %s)",
-                                                 (self.id, list(self.running)))).fetchall()
+                                                 (self.id, list(running)))).fetchall()
                 for (cancelled,) in rows:
-                    if cancelled in self.running:
-                        self.running[cancelled][0].cancelled = True
+                    if cancelled in running:
+                        running[cancelled][0].cancelled = True
 
     async def chores(self) -> None:
         """Once per poll: reap expired leases, run SQL-handler jobs, and without pg_cron
