@@ -10,6 +10,8 @@ in the same run. Every system gets a fresh database and default durability.
 from __future__ import annotations
 
 import argparse
+import math
+import re
 import statistics
 import subprocess
 import sys
@@ -69,20 +71,23 @@ def drain_sql(dsn: str, connections: int = CONCURRENCY, batch: int = SQL_BATCH) 
     return settled(dsn) / (time.perf_counter() - started)
 
 
-def drain_worker(dsn: str, processes: int) -> float:
-    """`brandbase worker --drain`, the total concurrency split across processes; timed from
-    launch (Python start-up included) to the last process's exit."""
+def drain_worker(dsn: str, processes: int, prefetch: int) -> float:
+    """`brandbase worker --drain`, the total concurrency (and prefetch) split across
+    processes; timed as the peers are, from the workers' start (each reports the time from
+    its first round trip to its last settle) to the last one's end."""
     cmd = [sys.executable, "-m", "brandbase.cli", "worker", "--dsn", dsn, "--drain",
-           "--handlers", f"{HANDLERS.stem}:HANDLERS", "--concurrency", str(CONCURRENCY // processes)]
+           "--handlers", f"{HANDLERS.stem}:HANDLERS", "--concurrency", str(CONCURRENCY // processes),
+           "--prefetch", str(prefetch // processes)]
     env = {"PYTHONPATH": str(HANDLERS.parent), "PATH": "/usr/bin:/bin"}
-    started = time.perf_counter()
-    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
              for _ in range(processes)]
+    seconds = []
     for p in procs:
         _, err = p.communicate(timeout=600)
         if p.returncode:
-            raise RuntimeError(err.decode())
-    return settled(dsn) / (time.perf_counter() - started)
+            raise RuntimeError(err)
+        seconds.append(float(re.search(r"settled in ([\d.]+) s", err).group(1)))
+    return settled(dsn) / max(seconds)
 
 
 def settled(dsn: str) -> int:
@@ -98,33 +103,49 @@ def median_rate(samples: list[float]) -> str:
     return f"{statistics.median(samples):,.0f}/s"
 
 
-def brandbase_rates(c, repeats: int) -> dict[str, dict[str, float]]:
-    runs: dict[str, dict[str, list[float]]] = {}
-    variants = [("brandbase SQL loop", lambda d: drain_sql(d), "archive"),
-                ("brandbase SQL loop, delete", lambda d: drain_sql(d), "delete"),
-                ("brandbase worker x1", lambda d: drain_worker(d, 1), "archive"),
-                ("brandbase worker x2", lambda d: drain_worker(d, 2), "archive")]
-    for r in range(repeats):
-        for name, drain, policy in variants:
-            dsn = fresh_database(c, f"bench_jobs_{r}", policy)
-            sample = runs.setdefault(name, {"enqueue": [], "drain": []})
-            sample["enqueue"].append(enqueue(dsn))
-            sample["drain"].append(drain(dsn))
-    return {name: {k: statistics.median(v) for k, v in s.items()} for name, s in runs.items()}
+WORKER_PREFETCH = 500  # like graphile-worker-batched's local queue of 500
+
+VARIANTS = [  # name, drain, on_success
+    ("brandbase SQL loop", drain_sql, "archive"),
+    ("brandbase SQL loop, delete", drain_sql, "delete"),
+    ("brandbase worker x1, no prefetch", lambda d: drain_worker(d, 1, 0), "archive"),
+    ("brandbase worker x1", lambda d: drain_worker(d, 1, WORKER_PREFETCH), "archive"),
+    ("brandbase worker x2", lambda d: drain_worker(d, 2, WORKER_PREFETCH), "archive"),
+]
 
 
-def peer_rates(c, repeats: int) -> dict[str, dict[str, float]]:
+def brandbase_round(c) -> dict[str, dict[str, float]]:
+    rates = {}
+    for name, drain, policy in VARIANTS:
+        dsn = fresh_database(c, "bench_jobs", policy)
+        rates[name] = {"enqueue": enqueue(dsn), "drain": drain(dsn)}
+    return rates
+
+
+def peer_round(c) -> dict[str, dict[str, float]]:
     sys.path.insert(0, str(ROOT))
     from bench.peers import run_peers
 
-    counter = iter(range(10_000))
+    made: list[str] = []
 
     def make_dsn() -> str:
-        name = f"bench_peer_{next(counter)}"
+        name = f"bench_peer_{len(made)}"
+        made.append(name)
         c.create_database(name)
         return c.url(superuser=True, dbname=name)
 
-    return run_peers(make_dsn, jobs=JOBS, concurrency=CONCURRENCY, repeats=repeats)
+    try:
+        return run_peers(make_dsn, jobs=JOBS, concurrency=CONCURRENCY, repeats=1)
+    finally:
+        for name in made:
+            c.drop_database(name)
+
+
+def medians(rounds: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, float]]:
+    names = dict.fromkeys(name for r in rounds for name in r)
+    return {name: {k: statistics.median(r[name][k] for r in rounds if not math.isnan(r[name][k]))
+                   if any(not math.isnan(r[name][k]) for r in rounds) else math.nan
+                   for k in ("enqueue", "drain")} for name in names}
 
 
 def million(c) -> None:
@@ -155,16 +176,21 @@ def main() -> None:
     if args.million:
         million(c)
         return
-    rates = brandbase_rates(c, args.repeats)
-    if not args.no_peers:
-        rates.update(peer_rates(c, args.repeats))
+    rounds = []
+    for _ in range(args.repeats):  # brandbase and peers alternate: drift hits both alike
+        rates = brandbase_round(c)
+        if not args.no_peers:
+            rates.update(peer_round(c))
+        rounds.append(rates)
+    rates = medians(rounds)
     header(f"jobs: {JOBS:,} no-op jobs, concurrency {CONCURRENCY}, median of {args.repeats}")
     ours = rates["brandbase worker x2"]["drain"]
     rows = []
     for name, r in rates.items():
-        drain, enq = r.get("drain"), r.get("enqueue")
-        rows.append([name, f"{enq:,.0f}/s" if enq else "-", f"{drain:,.0f}/s" if drain else "-",
-                     f"{ours / drain:.2f}x" if drain and not name.startswith("brandbase") else ""])
+        drain, enq = r["drain"], r["enqueue"]
+        rows.append([name, "-" if math.isnan(enq) else f"{enq:,.0f}/s",
+                     "-" if math.isnan(drain) else f"{drain:,.0f}/s",
+                     "" if name.startswith("brandbase") or math.isnan(drain) else f"{ours / drain:.2f}x"])
     table(["system", "enqueue (batch)", "drain", "brandbase worker x2 / it"], rows)
 
 

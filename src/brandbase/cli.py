@@ -512,14 +512,17 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
                    "queue (repeatable). Entry points in group brandbase.handlers load too.")
 @click.option("--concurrency", default=20, show_default=True, type=click.IntRange(1, 1000),
               help="Jobs run at once by this process.")
+@click.option("--prefetch", default=0, show_default=True, type=click.IntRange(0, 10_000),
+              help="Jobs claimed ahead and started as slots free up: fewer, bigger round trips "
+                   "for short jobs; their leases run while they wait.")
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.01),
               help="Seconds between checks when no NOTIFY arrives.")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
               help="Seconds running jobs get to finish after SIGTERM before they are released.")
 @click.option("--drain", is_flag=True, help="Exit once no job is ready or running.")
 @pass_ctx
-def worker(obj: Ctx, dsn: str | None, specs: tuple[str, ...], concurrency: int, poll: float,
-           grace: float, drain: bool) -> None:
+def worker(obj: Ctx, dsn: str | None, specs: tuple[str, ...], concurrency: int, prefetch: int,
+           poll: float, grace: float, drain: bool) -> None:
     """Run jobs, schedules (without pg_cron) and health probes until SIGTERM."""
     import asyncio
 
@@ -527,13 +530,14 @@ def worker(obj: Ctx, dsn: str | None, specs: tuple[str, ...], concurrency: int, 
 
     try:
         runner = worker_mod.Worker(obj.dsn(dsn), worker_mod.load_handlers(list(specs)),
-                                   concurrency=concurrency, poll=poll, grace=grace, drain=drain,
+                                   concurrency=concurrency, prefetch=prefetch, poll=poll,
+                                   grace=grace, drain=drain,
                                    log=lambda m: click.echo(m, err=True))
         click.echo(f"worker {runner.id}: queues {', '.join(runner.handlers) or '(none)'}", err=True)
         settled = asyncio.run(runner.run())
     except worker_mod.WorkerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"worker {runner.id}: {settled} job(s) settled", err=True)
+    click.echo(f"worker {runner.id}: {settled} job(s) settled in {runner.seconds:.3f} s", err=True)
 
 @main.command()
 @dsn_option

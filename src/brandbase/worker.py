@@ -19,7 +19,9 @@ import inspect
 import os
 import signal
 import socket
+import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -83,14 +85,21 @@ class Lane:
     (commit included) with the others' work."""
 
     slots: int
+    prefetch: int = 0
     running: dict[int, tuple[Job, asyncio.Task]] = field(default_factory=dict)
+    waiting: deque[Job] = field(default_factory=deque)  # claimed, leased, not yet started
     done: list[tuple[int, Any]] = field(default_factory=list)
     failed: list[tuple[int, str]] = field(default_factory=list)
     wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def idle(self) -> bool:
-        return not (self.running or self.done or self.failed)
+        return not (self.running or self.waiting or self.done or self.failed)
+
+    @property
+    def room(self) -> int:
+        """How many more jobs to claim: free slots plus the prefetch buffer's free space."""
+        return self.slots + self.prefetch - len(self.running) - len(self.waiting)
 
 
 def lane_slots(concurrency: int, per_lane: int = 10) -> list[int]:
@@ -104,6 +113,7 @@ class Worker:
     dsn: str
     handlers: dict[str, Handler]
     concurrency: int = 20
+    prefetch: int = 0  # jobs claimed ahead per lane, started as slots free up (no round trip)
     poll: float = 1.0
     grace: float = 30.0
     drain: bool = False  # exit once nothing is ready or running (tests, benchmarks, cron)
@@ -115,10 +125,16 @@ class Worker:
         self.lanes: list[Lane] = []
         self.stopping = asyncio.Event()
         self.processed = 0
+        self.seconds = 0.0  # from the first round trip to the last settle
 
     @property
     def running(self) -> dict[int, tuple[Job, asyncio.Task]]:
         return {k: v for lane in self.lanes for k, v in lane.running.items()}
+
+    @property
+    def held(self) -> list[int]:
+        """Every job this worker holds a lease on: running and prefetched."""
+        return [i for lane in self.lanes for i in [*lane.running, *(j.id for j in lane.waiting)]]
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -147,14 +163,17 @@ class Worker:
                 loop.add_signal_handler(sig, self.stop)
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             leases = await self.queues(conn)
-        self.lanes = [Lane(slots) for slots in lane_slots(self.concurrency)] if leases else []
+        slots = lane_slots(self.concurrency) if leases else []
+        self.lanes = [Lane(n, self.prefetch // len(slots)) for n in slots]
         extras = [asyncio.create_task(self.listen())]
         if leases:
             extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
         if self.housekeeping:
             extras.append(asyncio.create_task(self.chores()))
+        started = time.perf_counter()
         try:
             await asyncio.gather(*(self.work(lane, list(leases)) for lane in self.lanes))
+            self.seconds = time.perf_counter() - started
         finally:
             for task in extras:
                 task.cancel()
@@ -177,18 +196,22 @@ class Worker:
     async def loop(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str]) -> None:
         while not self.stopping.is_set():
             lane.wake.clear()
-            claimed = await self.exchange(conn, lane, queues, lane.slots - len(lane.running))
-            for row in claimed:
-                job = Job(*row)
-                lane.running[job.id] = (job, asyncio.create_task(self.perform(lane, job)))
+            claimed = await self.exchange(conn, lane, queues, lane.room)
+            lane.waiting.extend(Job(*row) for row in claimed)
+            self.start_waiting(lane)
             if self.drain and not claimed and lane.idle:
                 break
-            if claimed and len(lane.running) < lane.slots:
+            if claimed and lane.room > 0:
                 continue  # more may be ready: claim again before sleeping
             if not lane.done and not lane.failed:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lane.wake.wait(), self.poll)
             await asyncio.sleep(0)  # let every job that is ready to finish finish: bigger batches
+
+    def start_waiting(self, lane: Lane) -> None:
+        while lane.waiting and len(lane.running) < lane.slots and not self.stopping.is_set():
+            job = lane.waiting.popleft()
+            lane.running[job.id] = (job, asyncio.create_task(self.perform(lane, job)))
 
     async def exchange(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str],
                        free: int) -> list:
@@ -220,6 +243,7 @@ class Worker:
             lane.failed.append((job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]))
         finally:
             lane.running.pop(job.id, None)
+            self.start_waiting(lane)
             lane.wake.set()
 
     async def shut_down(self, conn: psycopg.AsyncConnection, lane: Lane) -> None:
@@ -227,7 +251,8 @@ class Worker:
         if lane.running:
             self.log(f"worker: finishing {len(lane.running)} running job(s), up to {self.grace:g} s")
             await asyncio.wait([task for _, task in lane.running.values()], timeout=self.grace)
-        leftover = list(lane.running)
+        leftover = [*lane.running, *(j.id for j in lane.waiting)]
+        lane.waiting.clear()
         for _, task in list(lane.running.values()):
             task.cancel()
         await self.exchange(conn, lane, [], 0)
@@ -248,11 +273,11 @@ class Worker:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             while True:
                 await asyncio.sleep(every)
-                if not self.running:
+                if not self.held:
                     continue
                 running = self.running
                 rows = await (await conn.execute("select jobs.heartbeat(%s, %s)",
-                                                 (self.id, list(running)))).fetchall()
+                                                 (self.id, self.held))).fetchall()
                 for (cancelled,) in rows:
                     if cancelled in running:
                         running[cancelled][0].cancelled = True
