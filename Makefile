@@ -20,6 +20,7 @@ lint: bootstrap  ## sqlfluff over all SQL, ruff over all Python
 
 bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	@scripts/bench-deps.sh
+	@scripts/bench-peers.sh
 	$(BIN)/python bench/install.py
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/audit.py
@@ -27,6 +28,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/advise.py
 	$(BIN)/python bench/gate.py
+	$(BIN)/python bench/jobs.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

@@ -35,13 +35,18 @@ def test_an_unreachable_database_is_down():
 
 
 def test_metrics_are_valid_prometheus_text(owner_dsn):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("select jobs.create_queue('mail')")
+        conn.execute("select jobs.enqueue_many('mail', '[{}, {}]')")
     result = run_cli("metrics", "--dsn", owner_dsn)
     assert result.returncode == 0, result.stderr
     families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
     assert families["brandbase_up"].samples[0].value == 1
     assert families["brandbase_health_status"].samples[0].value == 0
     checks = {s.labels["check"] for s in families["brandbase_health_check_status"].samples}
-    assert {"connections", "wraparound", "audit_seal_lag"} <= checks
+    assert {"connections", "wraparound", "audit_seal_lag", "jobs_queue_lag", "jobs_dead"} <= checks
+    jobs = {(s.labels["queue"], s.labels["state"]): s.value for s in families["brandbase_jobs"].samples}
+    assert jobs[("mail", "ready")] == 2 and jobs[("mail", "dead")] == 0
     assert families["brandbase_pg_transactions_committed"].type == "counter"
     assert families["brandbase_pg_database_size_bytes"].samples[0].value > 0
 

@@ -129,7 +129,7 @@ def test_sigterm_past_the_grace_period_releases_jobs_uncounted(owner_dsn):
     wait_for(owner_dsn, "select count(*) from public.executions", 2)
     code, err = stop(proc)
     assert code == 0, err
-    assert "released 2 unfinished job(s)" in err
+    assert "released 2 unfinished item(s)" in err
     assert scalar(owner_dsn, "select array_agg(attempts::text || coalesce(locked_by, '-')) "
                              "from jobs.job_queue") == ["0-", "0-"]
 
@@ -163,7 +163,8 @@ def test_sql_handlers_run_in_the_database_without_pg_cron(owner_dsn):
         assert asyncio.run(run_sql_jobs(owner_dsn)) == 2
         states = dict(conn.execute("select payload->>'n', state from jobs.job_history").fetchall())
         touched = [n for (n,) in conn.execute("select n from public.touched").fetchall()]
-        error = conn.execute("select errors->0->>'error' from jobs.job_history where state = 'dead'").fetchone()
+        error = conn.execute("select errors->0->>'error' from jobs.job_history "
+                             "where state = 'dead'").fetchone()
     assert states == {"1": "succeeded", "2": "dead"}
     assert touched == [1], "the failing handler's own writes were rolled back"
     assert error[0] == "refused 2"

@@ -515,6 +515,8 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
 @click.option("--prefetch", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Jobs claimed ahead and started as slots free up: fewer, bigger round trips "
                    "for short jobs; their leases run while they wait.")
+@click.option("--deliveries", default=50, show_default=True, type=click.IntRange(0, 1000),
+              help="Webhook deliveries in flight at once (0: deliver none).")
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.01),
               help="Seconds between checks when no NOTIFY arrives.")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
@@ -522,15 +524,16 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
 @click.option("--drain", is_flag=True, help="Exit once no job is ready or running.")
 @pass_ctx
 def worker(obj: Ctx, dsn: str | None, specs: tuple[str, ...], concurrency: int, prefetch: int,
-           poll: float, grace: float, drain: bool) -> None:
-    """Run jobs, schedules (without pg_cron) and health probes until SIGTERM."""
+           deliveries: int, poll: float, grace: float, drain: bool) -> None:
+    """Run jobs, webhook deliveries, schedules (without pg_cron) and health probes."""
     import asyncio
 
     from . import worker as worker_mod
 
     try:
         runner = worker_mod.Worker(obj.dsn(dsn), worker_mod.load_handlers(list(specs)),
-                                   concurrency=concurrency, prefetch=prefetch, poll=poll,
+                                   concurrency=concurrency, prefetch=prefetch,
+                                   deliveries=deliveries, poll=poll,
                                    grace=grace, drain=drain,
                                    log=lambda m: click.echo(m, err=True))
         click.echo(f"worker {runner.id}: queues {', '.join(runner.handlers) or '(none)'}", err=True)

@@ -48,6 +48,10 @@ def probe_external(conn: psycopg.Connection) -> list[tuple[str, bool, str]]:
     return results
 
 
+JOB_FIGURES = """
+select queue, ready, running, scheduled, dead, oldest_ready_age_s from jobs.queue_stats
+"""
+
 DATABASE_FIGURES = """
 select numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks,
        pg_database_size(datname), age(datfrozenxid)
@@ -74,6 +78,7 @@ class PackCollector(Collector):
             conn = self._connection()
             doc = check(conn)
             figures = conn.execute(DATABASE_FIGURES).fetchone()
+            queues = conn.execute(JOB_FIGURES).fetchall()
         except psycopg.Error:
             self.conn = None
             up.add_metric([], 0)
@@ -83,6 +88,7 @@ class PackCollector(Collector):
         yield up
         yield from self._health(doc)
         yield from self._database(figures)
+        yield from self._jobs(queues)
 
     @staticmethod
     def _health(doc: dict) -> Iterator[Metric]:
@@ -99,6 +105,18 @@ class PackCollector(Collector):
             if c.get("value") is not None:
                 value.add_metric([c["name"], c.get("module", ""), c.get("unit", "")], float(c["value"]))
         yield from (overall, status, value)
+
+    @staticmethod
+    def _jobs(queues: list[tuple]) -> Iterator[Metric]:
+        jobs = GaugeMetricFamily("brandbase_jobs", "Jobs per queue and state", labels=["queue", "state"])
+        age = GaugeMetricFamily("brandbase_jobs_oldest_ready_age_seconds",
+                                "Age of the oldest ready job per queue", labels=["queue"])
+        for queue, ready, running, scheduled, dead, oldest in queues:
+            for state, n in (("ready", ready), ("running", running), ("scheduled", scheduled),
+                             ("dead", dead)):
+                jobs.add_metric([queue, state], n)
+            age.add_metric([queue], float(oldest))
+        yield from (jobs, age)
 
     @staticmethod
     def _database(figures: tuple) -> Iterator[Metric]:

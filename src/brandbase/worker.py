@@ -21,7 +21,6 @@ import signal
 import socket
 import time
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,6 +30,8 @@ from typing import Any
 import psycopg
 from croniter import croniter
 from psycopg.types.json import Jsonb
+
+from . import lanes, webhooks
 
 Handler = Callable[["Job"], Any | Awaitable[Any]]  # async def runs in the loop, def in a thread
 ENTRY_POINT_GROUP = "brandbase.handlers"
@@ -79,41 +80,12 @@ def worker_id() -> str:
 
 
 @dataclass
-class Lane:
-    """One connection's share of the worker: its slots, its running jobs and what finished
-    since its last round trip. Several lanes overlap one lane's wait for the database
-    (commit included) with the others' work."""
-
-    slots: int
-    prefetch: int = 0
-    running: dict[int, tuple[Job, asyncio.Task]] = field(default_factory=dict)
-    waiting: deque[Job] = field(default_factory=deque)  # claimed, leased, not yet started
-    done: list[tuple[int, Any]] = field(default_factory=list)
-    failed: list[tuple[int, str]] = field(default_factory=list)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-
-    @property
-    def idle(self) -> bool:
-        return not (self.running or self.waiting or self.done or self.failed)
-
-    @property
-    def room(self) -> int:
-        """How many more jobs to claim: free slots plus the prefetch buffer's free space."""
-        return self.slots + self.prefetch - len(self.running) - len(self.waiting)
-
-
-def lane_slots(concurrency: int, per_lane: int = 10) -> list[int]:
-    """Splits the concurrency into lanes of about per_lane slots (batches stay large)."""
-    lanes = max(1, min(4, round(concurrency / per_lane)))
-    return [concurrency // lanes + (1 if i < concurrency % lanes else 0) for i in range(lanes)]
-
-
-@dataclass
 class Worker:
     dsn: str
     handlers: dict[str, Handler]
     concurrency: int = 20
-    prefetch: int = 0  # jobs claimed ahead per lane, started as slots free up (no round trip)
+    prefetch: int = 0  # jobs claimed ahead, started as slots free up (no round trip)
+    deliveries: int = 50  # webhook deliveries in flight at once (0: none)
     poll: float = 1.0
     grace: float = 30.0
     drain: bool = False  # exit once nothing is ready or running (tests, benchmarks, cron)
@@ -122,19 +94,17 @@ class Worker:
     log: Callable[[str], None] = print
 
     def __post_init__(self):
-        self.lanes: list[Lane] = []
-        self.stopping = asyncio.Event()
+        self.lanes: list[lanes.Lane] = []
         self.processed = 0
         self.seconds = 0.0  # from the first round trip to the last settle
 
     @property
     def running(self) -> dict[int, tuple[Job, asyncio.Task]]:
-        return {k: v for lane in self.lanes for k, v in lane.running.items()}
+        return {k: v for lane in self.job_lanes for k, v in lane.running.items()}
 
     @property
-    def held(self) -> list[int]:
-        """Every job this worker holds a lease on: running and prefetched."""
-        return [i for lane in self.lanes for i in [*lane.running, *(j.id for j in lane.waiting)]]
+    def job_lanes(self) -> list[lanes.Lane]:
+        return [lane for lane in self.lanes if lane.exchange == self.exchange]
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -153,18 +123,24 @@ class Worker:
                 raise WorkerError(f"queue {name!r} has a SQL handler; the database runs it")
         return {name: lease for name, (_, lease) in known.items()}
 
-    # -- the job loop --------------------------------------------------------------------
+    # -- running -------------------------------------------------------------------------
 
     async def run(self) -> int:
-        """Runs until SIGTERM/SIGINT (or, with drain, until idle); returns jobs settled."""
+        """Runs until SIGTERM/SIGINT (or, with drain, until idle); returns items settled."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             leases = await self.queues(conn)
-        slots = lane_slots(self.concurrency) if leases else []
-        self.lanes = [Lane(n, self.prefetch // len(slots)) for n in slots]
+        self.queue_names = list(leases)
+        slots = lanes.split(self.concurrency) if leases else []
+        self.lanes = [lanes.Lane(n, self.exchange, self.perform, key=lambda j: j.id,
+                                 prefetch=self.prefetch // len(slots)) for n in slots]
+        sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
+        if sender:
+            self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key)
+                           for n in lanes.split(self.deliveries, per_lane=25)]
         extras = [asyncio.create_task(self.listen())]
         if leases:
             extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
@@ -172,7 +148,8 @@ class Worker:
             extras.append(asyncio.create_task(self.chores()))
         started = time.perf_counter()
         try:
-            await asyncio.gather(*(self.work(lane, list(leases)) for lane in self.lanes))
+            async with sender or contextlib.nullcontext():
+                await asyncio.gather(*(self.work(lane) for lane in self.lanes))
             self.seconds = time.perf_counter() - started
         finally:
             for task in extras:
@@ -181,90 +158,57 @@ class Worker:
         return self.processed
 
     def stop(self) -> None:
-        self.stopping.set()
-        self.wake_all()
+        for lane in self.lanes:
+            lane.stop()
 
     def wake_all(self) -> None:
         for lane in self.lanes:
             lane.wake.set()
 
-    async def work(self, lane: Lane, queues: list[str]) -> None:
+    async def work(self, lane: lanes.Lane) -> None:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
-            await self.loop(conn, lane, queues)
-            await self.shut_down(conn, lane)
+            await lane.run(conn, self.poll, self.drain)
+            lane.stop()
+            leftover = await lane.finish(conn, self.grace)
+            if leftover:
+                await lane.exchange(conn, [("release", key) for key in leftover], 0)
+                self.log(f"worker: released {len(leftover)} unfinished item(s)")
 
-    async def loop(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str]) -> None:
-        while not self.stopping.is_set():
-            lane.wake.clear()
-            claimed = await self.exchange(conn, lane, queues, lane.room)
-            lane.waiting.extend(Job(*row) for row in claimed)
-            self.start_waiting(lane)
-            if self.drain and not claimed and lane.idle:
-                break
-            if claimed and lane.room > 0:
-                continue  # more may be ready: claim again before sleeping
-            if not lane.done and not lane.failed:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(lane.wake.wait(), self.poll)
-            await asyncio.sleep(0)  # let every job that is ready to finish finish: bigger batches
+    # -- jobs ----------------------------------------------------------------------------
 
-    def start_waiting(self, lane: Lane) -> None:
-        while lane.waiting and len(lane.running) < lane.slots and not self.stopping.is_set():
-            job = lane.waiting.popleft()
-            lane.running[job.id] = (job, asyncio.create_task(self.perform(lane, job)))
-
-    async def exchange(self, conn: psycopg.AsyncConnection, lane: Lane, queues: list[str],
-                       free: int) -> list:
-        """One round trip and one commit: settle what finished, claim up to `free` new jobs."""
-        done, lane.done = lane.done, []
-        failed, lane.failed = lane.failed, []
-        if self.stopping.is_set():
-            free = 0
+    async def exchange(self, conn: psycopg.AsyncConnection, outcomes: list, room: int) -> list[Job]:
+        """One round trip and one commit: settle what finished, claim up to `room` jobs."""
+        done = [(i, r) for kind, i, *r in outcomes if kind == "done"]
+        failed = [(i, e[0]) for kind, i, *e in outcomes if kind == "failed"]
+        released = [i for kind, i, *_ in outcomes if kind == "release"]
+        if released:
+            await conn.execute("select jobs.release(%s, %s)", (self.id, released))
         cursor = await conn.execute(
             "select id, queue, brand_id::text, payload, attempts, max_attempts "
             "from jobs.cycle(%s, %s, %s, %s, %s, %s, %s)",
-            (self.id, free, queues, [i for i, _ in done],
-             [None if r is None else Jsonb(r) for _, r in done],
+            (self.id, room, self.queue_names, [i for i, _ in done],
+             [None if r[0] is None else Jsonb(r[0]) for _, r in done],
              [i for i, _ in failed], [e for _, e in failed]))
         self.processed += len(done) + len(failed)
-        return await cursor.fetchall()
+        return [Job(*row) for row in await cursor.fetchall()]
 
-    async def perform(self, lane: Lane, job: Job) -> None:
+    async def perform(self, job: Job) -> tuple:
         try:
             handler = self.handlers[job.queue]
             if inspect.iscoroutinefunction(handler):
-                result = await handler(job)
-            else:  # a blocking callable must not stall the other jobs
-                result = await asyncio.to_thread(handler, job)
-            lane.done.append((job.id, result))
+                return ("done", job.id, await handler(job))
+            return ("done", job.id, await asyncio.to_thread(handler, job))  # blocking: a thread
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # noqa: BLE001 - a handler's failure is the job's, not ours
-            lane.failed.append((job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT]))
-        finally:
-            lane.running.pop(job.id, None)
-            self.start_waiting(lane)
-            lane.wake.set()
-
-    async def shut_down(self, conn: psycopg.AsyncConnection, lane: Lane) -> None:
-        """Let running jobs finish within the grace period, settle them, hand back the rest."""
-        if lane.running:
-            self.log(f"worker: finishing {len(lane.running)} running job(s), up to {self.grace:g} s")
-            await asyncio.wait([task for _, task in lane.running.values()], timeout=self.grace)
-        leftover = [*lane.running, *(j.id for j in lane.waiting)]
-        lane.waiting.clear()
-        for _, task in list(lane.running.values()):
-            task.cancel()
-        await self.exchange(conn, lane, [], 0)
-        if leftover:
-            await conn.execute("select jobs.release(%s, %s)", (self.id, leftover))
-            self.log(f"worker: released {len(leftover)} unfinished job(s) to the queue")
+            return ("failed", job.id, f"{type(exc).__name__}: {exc}"[:ERROR_LIMIT])
 
     # -- companions ----------------------------------------------------------------------
 
     async def listen(self) -> None:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             await conn.execute("listen brandbase_jobs")
+            await conn.execute("listen brandbase_webhooks")
             async for _ in conn.notifies():
                 self.wake_all()
 
@@ -273,11 +217,12 @@ class Worker:
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             while True:
                 await asyncio.sleep(every)
-                if not self.held:
+                held = [key for lane in self.job_lanes for key in lane.held]
+                if not held:
                     continue
                 running = self.running
                 rows = await (await conn.execute("select jobs.heartbeat(%s, %s)",
-                                                 (self.id, self.held))).fetchall()
+                                                 (self.id, held))).fetchall()
                 for (cancelled,) in rows:
                     if cancelled in running:
                         running[cancelled][0].cancelled = True
@@ -291,7 +236,7 @@ class Worker:
             next_probe = 0.0
             while True:
                 try:
-                    await conn.execute("select jobs.reap()")
+                    await conn.execute("select jobs.reap(), webhooks.reap()")
                     await run_sql_jobs(conn)
                     if not has_cron:
                         await run_due_schedules(conn, self.log)
