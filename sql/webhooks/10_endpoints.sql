@@ -145,8 +145,11 @@ set search_path = ''
 as $$
 begin
     update webhooks.endpoints as e
-    set url = coalesce(webhooks.assert_url(update_endpoint.url), e.url),
-        event_types = coalesce(webhooks.assert_event_types(update_endpoint.event_types), e.event_types),
+    set url = case when update_endpoint.url is null then e.url else webhooks.assert_url(update_endpoint.url) end,
+        event_types = case
+            when update_endpoint.event_types is null then e.event_types
+            else webhooks.assert_event_types(update_endpoint.event_types)
+        end,
         description = coalesce(update_endpoint.description, e.description),
         headers = coalesce(update_endpoint.headers, e.headers),
         rate_limit = coalesce(update_endpoint.rate_limit, e.rate_limit),
