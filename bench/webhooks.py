@@ -137,7 +137,8 @@ def make_template(c) -> str:
     dsn = c.create_database(TEMPLATE)
     with connect(dsn) as conn:
         migrate.migrate(conn, pack.load(ROOT))
-        conn.execute("update webhooks.settings set development_mode = true, allowed_networks = '{127.0.0.0/8}'")
+        conn.execute("update webhooks.settings "
+                     "set development_mode = true, allowed_networks = '{127.0.0.0/8}'")
         conn.execute("insert into webhooks.event_types (event_type, description) "
                       "values ('order.created', 'An order was placed')")
         conn.execute("insert into brand.brands (slug, name) values ('bench', 'Bench')")
@@ -150,7 +151,8 @@ def fresh(c, sink: Sink, endpoints: int) -> tuple[str, str]:
     with connect(dsn) as conn:
         brand = str(conn.execute("select id from brand.brands where slug = 'bench'").fetchone()[0])
         for _ in range(endpoints):
-            conn.execute("select * from webhooks.create_endpoint(%s, %s, array['order.*'])", (brand, sink.url))
+            conn.execute("select * from webhooks.create_endpoint(%s, %s, array['order.*'])",
+                         (brand, sink.url))
         conn.execute("vacuum analyze")
     sink.reset()
     return dsn, brand
@@ -221,7 +223,8 @@ def worker(dsn: str, deliveries: int, drain: bool) -> Iterator[tuple[subprocess.
 
 
 def wait_warm(conn: psycopg.Connection, proc: subprocess.Popen, deliveries: int, log: Path) -> None:
-    """Until the worker LISTENs on brandbase_webhooks and every delivery lane has claimed."""
+    """Until the worker LISTENs on brandbase_webhooks and every delivery lane has made its
+    first exchange (a claim in a transaction: the lane's connection shows COMMIT, idle)."""
     want = len(lanes.split(deliveries, per_lane=25))
 
     def ready() -> bool:
@@ -229,7 +232,7 @@ def wait_warm(conn: psycopg.Connection, proc: subprocess.Popen, deliveries: int,
             raise BenchError(f"the worker exited with {proc.returncode}: {log.read_text()[-2000:]}")
         listening, claiming = conn.execute(
             "select count(*) filter (where query = 'listen brandbase_webhooks'), "
-            "count(*) filter (where query like '%%webhooks.claim(%%' and state = 'idle') "
+            "count(*) filter (where query = 'COMMIT' and state = 'idle') "
             "from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()").fetchone()
         return listening >= 1 and claiming >= want
 
@@ -381,7 +384,7 @@ def main() -> None:
         rows.append([f"delivery, --drain --deliveries {slots} from process start (Python start-up incl.)",
                      fmt_rate(med(f"cold {slots}")), "≥ 3,000/s", verdict(med(f"cold {slots}") >= 3000),
                      runs(f"cold {slots}", fmt_rate)])
-        rows.append([f"  same, by the worker's own 'settled in X s'", fmt_rate(med(f"cold own {slots}")),
+        rows.append(["  same, by the worker's own 'settled in X s'", fmt_rate(med(f"cold own {slots}")),
                      "(info)", "", runs(f"cold own {slots}", fmt_rate)])
     rows += [
         [f"latency emit → delivered, median ({LATENCY_EVENTS} events, idle warm worker)",

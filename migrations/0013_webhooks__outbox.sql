@@ -13,16 +13,19 @@ create table webhooks.settings (
     allowed_networks cidr [] not null default '{}',
     max_payload_bytes integer not null default 262144 check (max_payload_bytes > 0),
     timeout_ms integer not null default 15000 check (timeout_ms between 100 and 300000),
+    lease interval not null default '1 minute',
     retry_schedule interval [] not null
     default '{5 seconds,5 minutes,30 minutes,2 hours,5 hours,10 hours,10 hours}',
     disable_after interval not null default '5 days',
     rotation_grace interval not null default '24 hours',
-    keep_for interval not null default '30 days' check (keep_for > interval '0')
+    keep_for interval not null default '30 days' check (keep_for > interval '0'),
+    check (lease > timeout_ms * interval '1 millisecond')
 );
 comment on table webhooks.settings is
 'One row. development_mode allows http:// URLs; allowed_networks lets deliveries reach these '
 'otherwise refused networks (loopback sinks in tests and local development). retry_schedule: '
-'the wait after each failed attempt (its length + 1 is the number of attempts).';
+'the wait after each failed attempt (its length + 1 is the number of attempts). lease: how '
+'long a worker holds a delivery (longer than the timeout) before another may send it.';
 insert into webhooks.settings default values;
 
 create table webhooks.event_types (

@@ -35,10 +35,10 @@ def enqueue(dsn: str, queue: str, payloads: list[dict]) -> None:
                      (queue, psycopg.types.json.Jsonb(payloads)))
 
 
-def start_worker(dsn: str, *args: str) -> subprocess.Popen:
+def start_worker(dsn: str, *args: str, handlers: str | None = HANDLERS) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "tests"), "JOBS_TEST_DSN": dsn}
     return subprocess.Popen([sys.executable, "-m", "brandbase.cli", "worker", "--dsn", dsn,
-                             "--handlers", HANDLERS, *args],
+                             *(["--handlers", handlers] if handlers else []), *args],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 

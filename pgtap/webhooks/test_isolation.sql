@@ -33,7 +33,7 @@ declare
 begin
     perform tests.authenticate_as(tests.uid('admin@' || mine));
     return next is((select count(*)::int from api.webhook_endpoints), 1, 'only own endpoint listed' || msg);
-    return next ok((select secret_hint like 'whsec_%…' and length(secret_hint) = 11 from api.webhook_endpoints),
+    return next ok((select key_hint like 'whsec_%…' and length(key_hint) = 11 from api.webhook_endpoints),
         'its secret only as a hint' || msg);
     return next is((select count(*)::int from api.webhook_deliveries where brand_id = tests.brand(theirs)), 0,
         'their deliveries invisible' || msg);

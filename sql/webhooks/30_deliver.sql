@@ -3,7 +3,7 @@
 -- send); record() settles a batch of outcomes: success, retry on the schedule (or after
 -- Retry-After), failure after the last attempt, and endpoint disabling.
 
-create or replace function webhooks.claim(worker text, max_deliveries integer, lease interval default '1 minute')
+create or replace function webhooks.claim(worker text, max_deliveries integer)
 returns table (
     brand_id uuid, delivery_id bigint, attempt integer, url text, headers jsonb,
     secrets text [], message_id text, sent_at bigint, body text, timeout_ms integer
@@ -37,7 +37,8 @@ begin
 
     leased as (
         update webhooks.deliveries as d
-        set locked_by = worker, locked_until = now() + lease, attempts = d.attempts + 1
+        set locked_by = worker, locked_until = now() + (select s.lease from webhooks.settings as s),
+            attempts = d.attempts + 1
         from picked
         where d.brand_id = picked.brand_id and d.id = picked.id
         returning d.*
@@ -62,7 +63,7 @@ begin
 end
 $$;
 
-comment on function webhooks.claim(text, integer, interval) is
+comment on function webhooks.claim(text, integer) is
 'Leases up to max_deliveries due deliveries to worker, with the URL, headers, live secrets, '
 'message id, timestamp and the exact body to sign and send.';
 
@@ -239,9 +240,9 @@ $$;
 comment on function webhooks.recover(uuid, uuid, timestamptz) is
 'Sends every failed delivery of an endpoint created since a time again; returns how many.';
 
-revoke all on function webhooks.claim(text, integer, interval), webhooks.retry_delay(integer, numeric),
+revoke all on function webhooks.claim(text, integer), webhooks.retry_delay(integer, numeric),
 webhooks.disable_endpoint(uuid, uuid, text), webhooks.record(text, jsonb), webhooks.reap(),
 webhooks.redeliver(uuid, bigint), webhooks.recover(uuid, uuid, timestamptz) from public;
-grant execute on function webhooks.claim(text, integer, interval), webhooks.record(text, jsonb),
+grant execute on function webhooks.claim(text, integer), webhooks.record(text, jsonb),
 webhooks.reap(), webhooks.redeliver(uuid, bigint), webhooks.recover(uuid, uuid, timestamptz),
 webhooks.disable_endpoint(uuid, uuid, text) to service_role;

@@ -46,10 +46,10 @@ select
     e.failing_since,
     e.created_at,
     e.updated_at,
-    webhooks.secret_hint(e.brand_id, e.id) as secret_hint
+    webhooks.secret_hint(e.brand_id, e.id) as key_hint
 from webhooks.endpoints as e;
 
-comment on view api.webhook_endpoints is 'The brand''s endpoints (webhooks.read); secrets only as a hint.';
+comment on view api.webhook_endpoints is 'The brand''s endpoints (webhooks.read); the signing secret only as a 10-character key_hint.';
 
 create or replace view api.webhook_deliveries
 with (security_invoker = true) as

@@ -73,6 +73,18 @@ def check_literal(host: str, allowed: list[Network]) -> None:
         raise RefusedAddress(f"{host} is a refused address")
 
 
+def refusal(exc: BaseException) -> RefusedAddress | None:
+    """The guard's refusal behind an aiohttp connection error, if that is what it was."""
+    seen = exc
+    while seen is not None:
+        if isinstance(seen, RefusedAddress):
+            return seen
+        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
+        if seen is exc:
+            return None
+    return None
+
+
 def sign(secrets: list[str], message_id: str, timestamp: int, body: bytes) -> str:
     """The webhook-signature header: one v1 HMAC-SHA256 per live secret, space-separated."""
     signed = f"{message_id}.{timestamp}.".encode() + body
@@ -191,7 +203,8 @@ class Sender:
         except TimeoutError:
             outcome["error"] = f"timed out after {d.timeout_ms} ms"
         except (aiohttp.ClientError, OSError) as exc:
-            outcome["error"] = f"{type(exc).__name__}: {exc}"[:1024]
+            cause = refusal(exc) or exc
+            outcome["error"] = f"{type(cause).__name__}: {cause}"[:1024]
         outcome["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return ("sent", outcome)
 

@@ -1,0 +1,182 @@
+"""Webhook deliveries end to end: a real `brandbase worker`, a real HTTP receiver on
+loopback, signatures checked with the real `standardwebhooks` package; failing receivers
+(500, hang, reset, 429 + Retry-After, 410), a worker SIGKILLed mid-batch, and the SSRF
+guard at resolution (stub resolver: no traffic leaves loopback)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import psycopg
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from tests.helpers import scalar
+from tests.test_jobs import start_worker, stop, wait_for
+from tests.webhook_sink import Sink
+
+from brandbase import webhooks as sender_mod
+
+
+@pytest.fixture(scope="module")
+def sink() -> Sink:
+    return Sink()
+
+
+def setup(dsn: str, **settings) -> str:
+    """One brand, the event type order.paid, loopback allowed; returns the brand id."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("insert into webhooks.event_types (event_type, description) values ('order.paid', 'paid')")
+        conn.execute("update webhooks.settings set development_mode = true, allowed_networks = '{127.0.0.0/8}', "
+                     "retry_schedule = %s::interval[], timeout_ms = %s, lease = %s::interval",
+                     (settings.get("schedule", "{0.2 seconds,0.2 seconds,0.2 seconds}"),
+                      settings.get("timeout_ms", 500), settings.get("lease", "3 seconds")))
+        owner = conn.execute("insert into auth.users (email) values ('o@shop.test') returning id").fetchone()[0]
+        return conn.execute("insert into brand.brands (slug, name, created_by) values ('shop', 'Shop', %s) "
+                            "returning id", (owner,)).fetchone()[0]
+
+
+def endpoint(dsn: str, brand, url: str) -> tuple[str, str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        return conn.execute("select id, secret from webhooks.create_endpoint(%s, %s, array['order.*'])",
+                            (brand, url)).fetchone()
+
+
+def emit(dsn: str, brand, n: int = 1) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select count(*) from webhooks.emit_many(%s, 'order.paid', "
+                     "(select jsonb_agg(jsonb_build_object('n', g)) from generate_series(1, %s) as g))",
+                     (brand, n))
+
+
+def verify(secret: str, received) -> dict:
+    return Webhook(secret).verify(received.body, received.headers)
+
+
+def test_every_signature_verifies_with_standardwebhooks_also_during_rotation(owner_dsn, sink):
+    brand = setup(owner_dsn)
+    endpoint_id, old = endpoint(owner_dsn, brand, sink.url("/sig"))
+    emit(owner_dsn, brand)
+    new = scalar(owner_dsn, "select webhooks.rotate_secret(%s, %s)", (brand, endpoint_id))
+    emit(owner_dsn, brand)
+    code, err = stop(start_worker(owner_dsn, "--drain", handlers=None), signal_first=False)
+    assert code == 0, err
+    first, second = sink.hits("/sig")
+    assert verify(old, first)["type"] == "order.paid"
+    assert verify(old, second) == verify(new, second), "both secrets sign during the grace period"
+    assert len(second.headers["webhook-signature"].split(" ")) == 2
+    assert second.headers["webhook-id"].startswith("msg_")
+    tampered = type(second)(second.path, second.headers, second.body.replace(b'"n"', b'"m"', 1), second.at)
+    with pytest.raises(WebhookVerificationError):
+        verify(new, tampered)
+
+
+def test_failing_receivers_get_the_right_retries_and_final_states(owner_dsn, sink):
+    brand = setup(owner_dsn)
+    for path in ("/flaky/2", "/hang", "/reset", "/busy", "/gone"):
+        endpoint(owner_dsn, brand, sink.url(path))
+    emit(owner_dsn, brand)
+    proc = start_worker(owner_dsn, "--poll", "0.1", handlers=None)
+    try:
+        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'pending'", 0, timeout=30)
+    finally:
+        stop(proc)
+    rows = psycopg.connect(owner_dsn).execute(
+        "select split_part(e.url, '/', 4) || coalesce('/' || nullif(split_part(e.url, '/', 5), ''), ''), "
+        "d.status, d.attempts, e.enabled from webhooks.deliveries d join webhooks.endpoints e "
+        "on e.id = d.endpoint_id").fetchall()
+    state = {path: (status, attempts, enabled) for path, status, attempts, enabled in rows}
+    assert state["flaky/2"] == ("succeeded", 3, True), "two 500s, then delivered"
+    assert state["hang"] == ("failed", 4, True), "timed out on every attempt of the schedule"
+    assert state["reset"] == ("failed", 4, True)
+    assert state["busy"] == ("succeeded", 2, True)
+    assert state["gone"] == ("failed", 1, False), "410 disables the endpoint at once"
+    busy = sink.hits("/busy")
+    assert busy[1].at - busy[0].at >= 0.95, "Retry-After: 1 was honoured"
+    errors = [e for (e,) in psycopg.connect(owner_dsn).execute(
+        "select a.error from webhooks.attempts a join webhooks.deliveries d on d.id = a.delivery_id "
+        "join webhooks.endpoints e on e.id = d.endpoint_id where e.url like '%/hang'").fetchall()]
+    assert errors == ["timed out after 500 ms"] * 4
+    assert scalar(owner_dsn, "select count(*) from webhooks.events where event_type = 'webhooks.endpoint.disabled'") == 1
+    # Every attempt of the same event carries the same webhook-id.
+    assert len({r.headers["webhook-id"] for r in sink.hits("/flaky/2")}) == 1
+
+
+def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
+    brand = setup(owner_dsn, lease="2 seconds", timeout_ms=1000)
+    endpoint(owner_dsn, brand, sink.url("/slow"))
+    emit(owner_dsn, brand, 300)
+    victim = start_worker(owner_dsn, "--deliveries", "20", handlers=None)
+    survivor = None
+    try:
+        wait_for(owner_dsn, "select count(*) >= 30 from webhooks.deliveries where status = 'succeeded'", True)
+        victim.kill()
+        victim.wait()
+        held = scalar(owner_dsn, "select count(*) from webhooks.deliveries where locked_by is not null")
+        survivor = start_worker(owner_dsn, "--deliveries", "20", "--poll", "0.2", handlers=None)
+        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'", 300, timeout=60)
+    finally:
+        if survivor:
+            stop(survivor)
+    assert held > 0, "the killed worker should have died holding deliveries"
+    ids = {r.headers["webhook-id"] for r in sink.hits("/slow")}
+    assert len(ids) == 300, "every delivery reached the receiver (deduplicated by webhook-id)"
+
+
+@pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "127.0.0.1", "100.64.1.1", "::1",
+                                     "fd00::1", "::ffff:192.168.1.1", "0.0.0.0"])
+def test_the_guard_refuses_names_that_resolve_to_refused_addresses(address):
+    class Stub(sender_mod.AbstractResolver):
+        async def resolve(self, host, port=0, family=0):
+            return [{"hostname": host, "host": address, "port": port, "family": 0, "proto": 0, "flags": 0}]
+
+        async def close(self):
+            pass
+
+    guard = sender_mod.GuardedResolver([], Stub())
+    with pytest.raises(sender_mod.RefusedAddress, match="resolves only to refused addresses"):
+        asyncio.run(guard.resolve("hooks.example.com", 443))
+
+
+def test_the_guard_lets_public_and_allowed_addresses_through():
+    class Stub(sender_mod.AbstractResolver):
+        async def resolve(self, host, port=0, family=0):
+            return [{"hostname": host, "host": a, "port": port, "family": 0, "proto": 0, "flags": 0}
+                    for a in ("93.184.216.34", "10.1.2.3")]
+
+        async def close(self):
+            pass
+
+    found = asyncio.run(sender_mod.GuardedResolver([], Stub()).resolve("hooks.example.com", 443))
+    assert [a["host"] for a in found] == ["93.184.216.34"], "refused addresses are dropped, never tried"
+    allowed = [sender_mod.ipaddress.ip_network("10.0.0.0/8")]
+    found = asyncio.run(sender_mod.GuardedResolver(allowed, Stub()).resolve("hooks.example.com", 443))
+    assert len(found) == 2
+
+
+def test_a_refused_target_is_never_contacted(sink):
+    """A name resolving to loopback while loopback is not allowed: no request arrives."""
+    class ToSink(sender_mod.AbstractResolver):
+        async def resolve(self, host, port=0, family=0):
+            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": 0, "proto": 0, "flags": 0}]
+
+        async def close(self):
+            pass
+
+    async def send() -> dict:
+        sender = sender_mod.Sender("t", print, resolver=ToSink())
+        sender.settings_read = time.monotonic()  # no database: no allowed networks
+        sender.allowed = []
+        import aiohttp
+        sender.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+            resolver=sender_mod.GuardedResolver([], ToSink())))
+        try:
+            delivery = sender_mod.Delivery("b", 1, 1, f"http://sink.test:{sink.port}/never", {}, [
+                "whsec_" + "A" * 32], "msg_1", 0, "{}", 1000)
+            return (await sender.perform(delivery))[1]
+        finally:
+            await sender.session.close()
+
+    outcome = asyncio.run(send())
+    assert "refused" in outcome["error"]
+    assert sink.hits("/never") == []
