@@ -6,8 +6,9 @@ guard at resolution (stub resolver: no traffic leaves loopback)."""
 from __future__ import annotations
 
 import asyncio
-import time
+import ipaddress
 
+import aiohttp
 import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -26,12 +27,15 @@ def sink() -> Sink:
 def setup(dsn: str, **settings) -> str:
     """One brand, the event type order.paid, loopback allowed; returns the brand id."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("insert into webhooks.event_types (event_type, description) values ('order.paid', 'paid')")
-        conn.execute("update webhooks.settings set development_mode = true, allowed_networks = '{127.0.0.0/8}', "
-                     "retry_schedule = %s::interval[], timeout_ms = %s, lease = %s::interval",
+        conn.execute("insert into webhooks.event_types (event_type, description) "
+                     "values ('order.paid', 'paid')")
+        conn.execute("update webhooks.settings set development_mode = true, "
+                     "allowed_networks = '{127.0.0.0/8}', retry_schedule = %s::interval[], "
+                     "timeout_ms = %s, lease = %s::interval",
                      (settings.get("schedule", "{0.2 seconds,0.2 seconds,0.2 seconds}"),
                       settings.get("timeout_ms", 500), settings.get("lease", "3 seconds")))
-        owner = conn.execute("insert into auth.users (email) values ('o@shop.test') returning id").fetchone()[0]
+        owner = conn.execute("insert into auth.users (email) values ('o@shop.test') "
+                             "returning id").fetchone()[0]
         return conn.execute("insert into brand.brands (slug, name, created_by) values ('shop', 'Shop', %s) "
                             "returning id", (owner,)).fetchone()[0]
 
@@ -78,7 +82,8 @@ def test_failing_receivers_get_the_right_retries_and_final_states(owner_dsn, sin
     emit(owner_dsn, brand)
     proc = start_worker(owner_dsn, "--poll", "0.1", handlers=None)
     try:
-        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'pending'", 0, timeout=30)
+        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'pending'", 0,
+                 timeout=30)
     finally:
         stop(proc)
     rows = psycopg.connect(owner_dsn).execute(
@@ -97,7 +102,8 @@ def test_failing_receivers_get_the_right_retries_and_final_states(owner_dsn, sin
         "select a.error from webhooks.attempts a join webhooks.deliveries d on d.id = a.delivery_id "
         "join webhooks.endpoints e on e.id = d.endpoint_id where e.url like '%/hang'").fetchall()]
     assert errors == ["timed out after 500 ms"] * 4
-    assert scalar(owner_dsn, "select count(*) from webhooks.events where event_type = 'webhooks.endpoint.disabled'") == 1
+    assert scalar(owner_dsn, "select count(*) from webhooks.events "
+                             "where event_type = 'webhooks.endpoint.disabled'") == 1
     # Every attempt of the same event carries the same webhook-id.
     assert len({r.headers["webhook-id"] for r in sink.hits("/flaky/2")}) == 1
 
@@ -114,7 +120,8 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
         victim.wait()
         held = scalar(owner_dsn, "select count(*) from webhooks.deliveries where locked_by is not null")
         survivor = start_worker(owner_dsn, "--deliveries", "20", "--poll", "0.2", handlers=None)
-        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'", 300, timeout=60)
+        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'", 300,
+                 timeout=60)
     finally:
         if survivor:
             stop(survivor)
@@ -123,56 +130,47 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
     assert len(ids) == 300, "every delivery reached the receiver (deduplicated by webhook-id)"
 
 
+class StubResolver(sender_mod.AbstractResolver):
+    """Answers every name with the given addresses: the guard is tested without DNS."""
+
+    def __init__(self, *addresses: str):
+        self.addresses = addresses
+
+    async def resolve(self, host, port=0, family=0):
+        return [{"hostname": host, "host": a, "port": port, "family": 0, "proto": 0, "flags": 0}
+                for a in self.addresses]
+
+    async def close(self):
+        pass
+
+
 @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "127.0.0.1", "100.64.1.1", "::1",
                                      "fd00::1", "::ffff:192.168.1.1", "0.0.0.0"])
 def test_the_guard_refuses_names_that_resolve_to_refused_addresses(address):
-    class Stub(sender_mod.AbstractResolver):
-        async def resolve(self, host, port=0, family=0):
-            return [{"hostname": host, "host": address, "port": port, "family": 0, "proto": 0, "flags": 0}]
-
-        async def close(self):
-            pass
-
-    guard = sender_mod.GuardedResolver([], Stub())
+    guard = sender_mod.GuardedResolver([], StubResolver(address))
     with pytest.raises(sender_mod.RefusedAddress, match="resolves only to refused addresses"):
         asyncio.run(guard.resolve("hooks.example.com", 443))
 
 
 def test_the_guard_lets_public_and_allowed_addresses_through():
-    class Stub(sender_mod.AbstractResolver):
-        async def resolve(self, host, port=0, family=0):
-            return [{"hostname": host, "host": a, "port": port, "family": 0, "proto": 0, "flags": 0}
-                    for a in ("93.184.216.34", "10.1.2.3")]
-
-        async def close(self):
-            pass
-
-    found = asyncio.run(sender_mod.GuardedResolver([], Stub()).resolve("hooks.example.com", 443))
+    stub = StubResolver("93.184.216.34", "10.1.2.3")
+    found = asyncio.run(sender_mod.GuardedResolver([], stub).resolve("hooks.example.com", 443))
     assert [a["host"] for a in found] == ["93.184.216.34"], "refused addresses are dropped, never tried"
-    allowed = [sender_mod.ipaddress.ip_network("10.0.0.0/8")]
-    found = asyncio.run(sender_mod.GuardedResolver(allowed, Stub()).resolve("hooks.example.com", 443))
+    allowed = [ipaddress.ip_network("10.0.0.0/8")]
+    found = asyncio.run(sender_mod.GuardedResolver(allowed, stub).resolve("hooks.example.com", 443))
     assert len(found) == 2
 
 
 def test_a_refused_target_is_never_contacted(sink):
-    """A name resolving to loopback while loopback is not allowed: no request arrives."""
-    class ToSink(sender_mod.AbstractResolver):
-        async def resolve(self, host, port=0, family=0):
-            return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": 0, "proto": 0, "flags": 0}]
-
-        async def close(self):
-            pass
+    """A name resolving to the (loopback) receiver while loopback is not allowed."""
 
     async def send() -> dict:
-        sender = sender_mod.Sender("t", print, resolver=ToSink())
-        sender.settings_read = time.monotonic()  # no database: no allowed networks
-        sender.allowed = []
-        import aiohttp
+        sender = sender_mod.Sender("t", print)
         sender.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-            resolver=sender_mod.GuardedResolver([], ToSink())))
+            resolver=sender_mod.GuardedResolver([], StubResolver("127.0.0.1"))))
         try:
-            delivery = sender_mod.Delivery("b", 1, 1, f"http://sink.test:{sink.port}/never", {}, [
-                "whsec_" + "A" * 32], "msg_1", 0, "{}", 1000)
+            delivery = sender_mod.Delivery("b", 1, 1, f"http://sink.test:{sink.port}/never", {},
+                                           ["whsec_" + "A" * 32], "msg_1", 0, "{}", 1000)
             return (await sender.perform(delivery))[1]
         finally:
             await sender.session.close()
