@@ -47,6 +47,7 @@ def test_metrics_are_valid_prometheus_text(owner_dsn):
     assert {"connections", "wraparound", "audit_seal_lag", "jobs_queue_lag", "jobs_dead"} <= checks
     jobs = {(s.labels["queue"], s.labels["state"]): s.value for s in families["brandbase_jobs"].samples}
     assert jobs[("mail", "ready")] == 2 and jobs[("mail", "dead")] == 0
+    assert families["brandbase_webhook_deliveries_pending"].samples[0].value == 0
     assert families["brandbase_pg_transactions_committed"].type == "counter"
     assert families["brandbase_pg_database_size_bytes"].samples[0].value > 0
 

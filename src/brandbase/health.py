@@ -52,6 +52,14 @@ JOB_FIGURES = """
 select queue, ready, running, scheduled, dead, oldest_ready_age_s from jobs.queue_stats
 """
 
+WEBHOOK_FIGURES = """
+select
+    (select count(*) from webhooks.deliveries where status = 'pending'),
+    count(*), count(*) filter (where status_code is null or status_code >= 300),
+    (select count(*) from webhooks.endpoints where not enabled)
+from webhooks.attempts where attempted_at > now() - interval '1 hour'
+"""
+
 DATABASE_FIGURES = """
 select numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks,
        pg_database_size(datname), age(datfrozenxid)
@@ -79,6 +87,7 @@ class PackCollector(Collector):
             doc = check(conn)
             figures = conn.execute(DATABASE_FIGURES).fetchone()
             queues = conn.execute(JOB_FIGURES).fetchall()
+            deliveries = conn.execute(WEBHOOK_FIGURES).fetchone()
         except psycopg.Error:
             self.conn = None
             up.add_metric([], 0)
@@ -89,6 +98,7 @@ class PackCollector(Collector):
         yield from self._health(doc)
         yield from self._database(figures)
         yield from self._jobs(queues)
+        yield from self._webhooks(deliveries)
 
     @staticmethod
     def _health(doc: dict) -> Iterator[Metric]:
@@ -117,6 +127,17 @@ class PackCollector(Collector):
                 jobs.add_metric([queue, state], n)
             age.add_metric([queue], float(oldest))
         yield from (jobs, age)
+
+    @staticmethod
+    def _webhooks(figures: tuple) -> Iterator[Metric]:
+        pending, attempts, failed, disabled = figures
+        yield GaugeMetricFamily("brandbase_webhook_deliveries_pending", "Deliveries waiting to be sent",
+                                value=pending)
+        yield GaugeMetricFamily("brandbase_webhook_attempts_last_hour", "Delivery attempts in the last hour",
+                                value=attempts)
+        yield GaugeMetricFamily("brandbase_webhook_attempts_failed_last_hour",
+                                "Delivery attempts that failed in the last hour", value=failed)
+        yield GaugeMetricFamily("brandbase_webhook_endpoints_disabled", "Endpoints disabled", value=disabled)
 
     @staticmethod
     def _database(figures: tuple) -> Iterator[Metric]:
