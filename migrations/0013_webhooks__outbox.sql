@@ -10,11 +10,11 @@ grant usage on schema webhooks to authenticated, service_role;
 create table webhooks.settings (
     singleton boolean primary key default true check (singleton),
     development_mode boolean not null default false,
-    allowed_networks cidr [] not null default '{}',
+    allowed_networks cidr[] not null default '{}',
     max_payload_bytes integer not null default 262144 check (max_payload_bytes > 0),
     timeout_ms integer not null default 15000 check (timeout_ms between 100 and 300000),
     lease interval not null default '1 minute',
-    retry_schedule interval [] not null
+    retry_schedule interval[] not null
     default '{5 seconds,5 minutes,30 minutes,2 hours,5 hours,10 hours,10 hours}',
     disable_after interval not null default '5 days',
     rotation_grace interval not null default '24 hours',
@@ -42,7 +42,7 @@ create table webhooks.endpoints (
     brand_id uuid not null references brand.brands (id) on delete cascade,
     id uuid not null default gen_random_uuid(),
     url text not null,
-    event_types text [] not null check (cardinality(event_types) > 0),
+    event_types text[] not null check (cardinality(event_types) > 0),
     description text not null default '',
     enabled boolean not null default true,
     disabled_reason text,

@@ -51,7 +51,8 @@ begin
 end
 $$;
 
-create temp table system_job as select id from jobs.job_queue where queue = 'internal';
+create temp table system_job as select id from jobs.job_queue
+where queue = 'internal';
 grant select on system_job to public;
 select tests.job_checks('acme', 'bolt');
 select tests.job_checks('bolt', 'acme');

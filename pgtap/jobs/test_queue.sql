@@ -5,7 +5,11 @@ begin;
 select plan(38);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-01-01 12:00+00');
-do $$ begin perform jobs.create_queue('mail', max_attempts => 2, backoff_base => '10 seconds', backoff_max => '1 minute'); end $$;
+do $$
+begin
+    perform jobs.create_queue('mail', max_attempts => 2, backoff_base => '10 seconds', backoff_max => '1 minute');
+end
+$$;
 do $$ begin perform jobs.create_queue('thumbs', on_success => 'delete'); end $$;
 
 -- Enqueue and dedupe.
@@ -20,16 +24,29 @@ select is(
     'a second enqueue with a live dedupe key returns the live job'
 );
 select is(
-    (select payload from jobs.job_queue where dedupe_key = 'welcome'), '{"v": 1}'::jsonb,
+    (
+        select payload from jobs.job_queue
+        where dedupe_key = 'welcome'
+    ), '{"v": 1}'::jsonb,
     'and by default keeps it unchanged'
 );
-do $$ begin perform jobs.enqueue('mail', '{"v": 3}', dedupe_key => 'welcome', on_duplicate => 'replace'); end $$;
+do $$
+begin
+    perform jobs.enqueue('mail', '{"v": 3}', dedupe_key => 'welcome', on_duplicate => 'replace');
+end
+$$;
 select is(
-    (select payload from jobs.job_queue where dedupe_key = 'welcome'), '{"v": 3}'::jsonb,
+    (
+        select payload from jobs.job_queue
+        where dedupe_key = 'welcome'
+    ), '{"v": 3}'::jsonb,
     'on_duplicate => replace updates the waiting job'
 );
 select is(
-    (select count(*)::int from jobs.job_queue where dedupe_key = 'welcome'), 1, 'still one job for the key'
+    (
+        select count(*)::int from jobs.job_queue
+        where dedupe_key = 'welcome'
+    ), 1, 'still one job for the key'
 );
 delete from jobs.job_queue;
 
@@ -52,14 +69,22 @@ select ok(
     'a brand''s single job is not stuck behind another brand''s backlog of 100'
 );
 select ok(
-    (select bool_and(locked_by = 'w1' and locked_until = '2030-01-01 12:05+00' and attempts = 1) from first_claim),
+    (
+        select bool_and(locked_by = 'w1' and locked_until = '2030-01-01 12:05+00' and attempts = 1)
+        from first_claim
+    ),
     'claimed jobs are leased to the worker for the queue''s lease, attempt counted'
 );
 delete from jobs.job_queue;
 
 -- Delayed jobs wait for their time.
 do $$ begin perform jobs.enqueue('mail', '{}', delay => '1 hour'); end $$;
-select is((select count(*)::int from jobs.claim('w1', 10, array['mail'])), 0, 'a delayed job is not claimed early');
+select
+    is(
+        (select count(*)::int from jobs.claim('w1', 10, array['mail'])),
+        0,
+        'a delayed job is not claimed early'
+    );
 select tests.freeze_time('2030-01-01 13:00+00');
 select is((select count(*)::int from jobs.claim('w1', 10, array['mail'])), 1, 'it is claimed when due');
 
@@ -78,7 +103,10 @@ select results_eq(
 do $$ begin perform jobs.enqueue('thumbs', '{}'); end $$;
 do $$ begin perform jobs.complete('w1', array(select id from jobs.claim('w1', 1, array['thumbs']))); end $$;
 select is(
-    (select count(*)::int from jobs.job_history where queue = 'thumbs'), 0,
+    (
+        select count(*)::int from jobs.job_history
+        where queue = 'thumbs'
+    ), 0,
     'queues with on_success => delete keep no history'
 );
 
@@ -87,8 +115,10 @@ create temp table failing as select jobs.enqueue('mail', '{"f": 1}') as id;
 do $$ begin perform jobs.claim('w1', 1, array['mail']); end $$;
 select is(jobs.fail('w1', array(select id from failing), array['smtp 451']), 1, 'fail settles the job');
 select ok(
-    (select run_at between '2030-01-01 13:00:05+00' and '2030-01-01 13:00:10+00' and locked_by is null
-     from jobs.job_queue),
+    (
+        select run_at between '2030-01-01 13:00:05+00' and '2030-01-01 13:00:10+00' and locked_by is null
+        from jobs.job_queue
+    ),
     'a failed job waits base * 2^0 with jitter (5-10 s) before its retry'
 );
 select is(
@@ -98,7 +128,8 @@ select tests.freeze_time('2030-01-01 13:01+00');
 do $$ begin perform jobs.claim('w1', 1, array['mail']); end $$;
 do $$ begin perform jobs.fail('w1', array(select id from failing), array['smtp 550']); end $$;
 select results_eq(
-    'select state, attempts, jsonb_array_length(errors) from jobs.job_history where id = (select id from failing)',
+    'select state, attempts, jsonb_array_length(errors) from jobs.job_history '
+    'where id = (select id from failing)',
     $$values ('dead', 2, 2)$$,
     'after max_attempts the job is dead, with every attempt''s error kept'
 );
@@ -108,7 +139,9 @@ select results_eq(
     $$values (0, null::text)$$,
     'back in the queue with its attempts reset'
 );
-select throws_ok('select jobs.retry((select id from failing))', 'P0002', null, 'only dead jobs can be retried');
+select throws_ok(
+    'select jobs.retry((select id from failing))', 'P0002', null, 'only dead jobs can be retried'
+);
 delete from jobs.job_queue;
 
 -- Cancel, release, reap.
@@ -123,7 +156,10 @@ select is(
 );
 do $$ begin perform jobs.complete('w1', array(select id from running)); end $$;
 select is(
-    (select count(*)::int from jobs.job_history where state = 'cancelled'), 2, 'both end as cancelled'
+    (
+        select count(*)::int from jobs.job_history
+        where state = 'cancelled'
+    ), 2, 'both end as cancelled'
 );
 do $$ begin perform jobs.enqueue('mail', '{"r": 1}'); end $$;
 do $$ begin perform jobs.claim('w1', 1, array['mail']); end $$;
@@ -144,7 +180,9 @@ delete from jobs.job_queue;
 -- Paused queues and per-brand caps.
 do $$ begin perform jobs.enqueue('mail', '{}'); end $$;
 do $$ begin perform jobs.pause('mail'); end $$;
-select is((select count(*)::int from jobs.claim('w1', 10, array['mail'])), 0, 'a paused queue is not claimed');
+select is(
+    (select count(*)::int from jobs.claim('w1', 10, array['mail'])), 0, 'a paused queue is not claimed'
+);
 do $$ begin perform jobs.resume('mail'); end $$;
 select is((select count(*)::int from jobs.claim('w1', 10, array['mail'])), 1, 'a resumed one is');
 do $$ begin perform jobs.create_queue('reports', brand_concurrency => 1); end $$;
@@ -162,12 +200,16 @@ select is(
 -- Schedules and statistics.
 do $$ begin perform jobs.schedule('digest', '0 7 * * *', 'mail', '{"kind": "digest"}'); end $$;
 select ok(
-    (select command like '%jobs.enqueue(''mail''%' and not via_pg_cron
-     from brand.schedules where name = 'job:digest'),
+    (
+        select command like '%jobs.enqueue(''mail''%' and not via_pg_cron
+        from brand.schedules
+        where name = 'job:digest'
+    ),
     'without pg_cron a schedule is recorded for brandbase worker'
 );
 select results_eq(
-    'select queue, ready, running, scheduled from jobs.queue_stats where queue in (''mail'', ''reports'') order by 1',
+    'select queue, ready, running, scheduled from jobs.queue_stats '
+    'where queue in (''mail'', ''reports'') order by 1',
     $$values ('mail', 0::bigint, 1::bigint, 0::bigint), ('reports', 2::bigint, 2::bigint, 0::bigint)$$,
     'queue_stats counts ready and running jobs'
 );

@@ -8,8 +8,11 @@ select tests.seed_two_brands();
 insert into webhooks.event_types (event_type, description) values ('order.paid', 'an order was paid');
 update webhooks.settings set development_mode = true, allowed_networks = '{127.0.0.0/8}';
 create temp table ep as
-select b.slug, e.* from brand.brands as b,
-lateral webhooks.create_endpoint(b.id, 'http://127.0.0.1:9/' || b.slug, array['*']) as e;
+select
+    b.slug,
+    e.*
+from brand.brands as b,
+    lateral webhooks.create_endpoint(b.id, 'http://127.0.0.1:9/' || b.slug, array['*']) as e;
 grant select on ep to public;
 do $$
 begin
@@ -19,7 +22,10 @@ begin
     from webhooks.claim('w', 10) as d (brand_id, delivery_id);
 end
 $$;
-create temp table dl as select brand_id, id from webhooks.deliveries;
+create temp table dl as select
+    brand_id,
+    id
+from webhooks.deliveries;
 grant select on dl to public;
 
 create function tests.webhook_checks(mine text, theirs text)
@@ -70,10 +76,15 @@ select tests.webhook_checks('acme', 'bolt');
 select tests.webhook_checks('bolt', 'acme');
 
 select tests.authenticate_as(tests.uid('viewer@acme'));
-select is((select count(*)::int from api.webhook_endpoints), 0, 'a viewer (no webhooks.read) sees no endpoints');
+select is(
+    (select count(*)::int from api.webhook_endpoints), 0, 'a viewer (no webhooks.read) sees no endpoints'
+);
 select tests.authenticate_as(tests.uid('editor@acme'));
 select throws_ok(
-    format('select api.rotate_webhook_secret(%L)', (select id from ep where slug = 'acme')), '42501', null,
+    format('select api.rotate_webhook_secret(%L)', (
+        select id from ep
+        where slug = 'acme'
+    )), '42501', null,
     'an editor (webhooks.read only) cannot rotate'
 );
 select tests.authenticate_as_role('anon');

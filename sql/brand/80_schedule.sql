@@ -85,8 +85,9 @@ revoke all on function brand.has_pg_cron(), brand.assert_cron(text),
 brand.schedule(text, text, text), brand.unschedule(text) from public;
 
 -- pg_cron keeps a row per run forever; a week of history is enough to diagnose failures.
-select brand.schedule(
-    'pg-cron-history', '37 * * * *',
-    'delete from cron.job_run_details where end_time < now() - interval ''7 days'''
-)
+select
+    brand.schedule(
+        'pg-cron-history', '37 * * * *',
+        'delete from cron.job_run_details where end_time < now() - interval ''7 days'''
+    )
 where brand.has_pg_cron();

@@ -17,7 +17,10 @@ select
     count(j.id) filter (where j.locked_until is null and j.run_at <= brandbase.now()) as ready,
     count(j.id) filter (where j.locked_until is not null) as running,
     count(j.id) filter (where j.locked_until is null and j.run_at > brandbase.now()) as scheduled,
-    (select count(*) from jobs.job_history as h where h.queue = q.name and h.state = 'dead') as dead,
+    (
+        select count(*) from jobs.job_history as h
+        where h.queue = q.name and h.state = 'dead'
+    ) as dead,
     coalesce(extract(epoch from brandbase.now() - min(j.run_at) filter (
         where j.locked_until is null and j.run_at <= brandbase.now()
     )), 0)::numeric(12, 3) as oldest_ready_age_s
@@ -59,10 +62,10 @@ select
     h.state,
     h.payload,
     h.result,
-    null,
+    null as progress,
     h.attempts,
-    h.errors -> -1 ->> 'error',
-    null,
+    h.errors -> -1 ->> 'error' as last_error,
+    null as run_at,
     h.created_at,
     h.finished_at
 from jobs.job_history as h;

@@ -60,10 +60,12 @@ begin
 end
 $$;
 
-comment on function webhooks.assert_url(text) is 'Returns the URL when deliveries may target it; raises 22023 otherwise.';
+comment on function webhooks.assert_url(
+    text
+) is 'Returns the URL when deliveries may target it; raises 22023 otherwise.';
 
-create or replace function webhooks.assert_event_types(patterns text [])
-returns text []
+create or replace function webhooks.assert_event_types(patterns text[])
+returns text[]
 language plpgsql
 stable
 set search_path = ''
@@ -95,12 +97,13 @@ as $$
     select 'whsec_' || encode(extensions.gen_random_bytes(24), 'base64')
 $$;
 
-comment on function webhooks.new_secret() is 'A Standard Webhooks secret: whsec_ + base64 of 24 random bytes.';
+comment on function webhooks.new_secret() is
+'A Standard Webhooks secret: whsec_ + base64 of 24 random bytes.';
 
 create or replace function webhooks.create_endpoint(
     brand_id uuid,
     url text,
-    event_types text [],
+    event_types text[],
     description text default '',
     headers jsonb default '{}',
     rate_limit integer default null,
@@ -125,14 +128,14 @@ begin
 end
 $$;
 
-comment on function webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
 'Creates an endpoint; returns its id and its signing secret, shown this once.';
 
 create or replace function webhooks.update_endpoint(
     brand_id uuid,
     endpoint_id uuid,
     url text default null,
-    event_types text [] default null,
+    event_types text[] default null,
     description text default null,
     headers jsonb default null,
     rate_limit integer default null,
@@ -164,10 +167,12 @@ begin
 end
 $$;
 
-comment on function webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean) is
 'Changes the given fields of an endpoint (null: unchanged); enabled => true re-enables it.';
 
-create or replace function webhooks.rotate_secret(brand_id uuid, endpoint_id uuid, grace interval default null)
+create or replace function webhooks.rotate_secret(
+    brand_id uuid, endpoint_id uuid, grace interval default null
+)
 returns text
 language plpgsql
 security definer
@@ -211,12 +216,14 @@ begin
 end
 $$;
 
-comment on function webhooks.delete_endpoint(uuid, uuid) is 'Deletes an endpoint with its secrets and deliveries.';
+comment on function webhooks.delete_endpoint(
+    uuid, uuid
+) is 'Deletes an endpoint with its secrets and deliveries.';
 
-revoke all on function webhooks.refused(inet), webhooks.assert_url(text), webhooks.assert_event_types(text []),
-webhooks.new_secret(), webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean),
+revoke all on function webhooks.refused(inet), webhooks.assert_url(text), webhooks.assert_event_types(text[]),
+webhooks.new_secret(), webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.rotate_secret(uuid, uuid, interval), webhooks.delete_endpoint(uuid, uuid) from public;
-grant execute on function webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean),
+grant execute on function webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.rotate_secret(uuid, uuid, interval), webhooks.delete_endpoint(uuid, uuid) to service_role;

@@ -2,7 +2,7 @@
 -- trigger fans every new event out to the brand's matching, enabled endpoints in one
 -- set-based insert, so an event and its deliveries commit (or roll back) together.
 
-create or replace function webhooks.matches(patterns text [], event_type text)
+create or replace function webhooks.matches(patterns text[], event_type text)
 returns boolean
 language sql
 immutable
@@ -15,7 +15,7 @@ as $$
     )
 $$;
 
-comment on function webhooks.matches(text [], text) is
+comment on function webhooks.matches(text[], text) is
 'Whether an endpoint subscribed with these patterns (exact, prefix.*, *) gets this event type.';
 
 create or replace function webhooks.tg_events__fan_out()
@@ -156,7 +156,7 @@ $$;
 
 comment on function webhooks.uncapture(regclass) is 'Stops webhooks.capture() on a table.';
 
-revoke all on function webhooks.matches(text [], text), webhooks.tg_events__fan_out(),
+revoke all on function webhooks.matches(text[], text), webhooks.tg_events__fan_out(),
 webhooks.emit_many(uuid, text, jsonb), webhooks.emit(uuid, text, jsonb), webhooks.tg_capture(),
 webhooks.capture(regclass, text, name), webhooks.uncapture(regclass) from public;
 grant execute on function webhooks.emit_many(uuid, text, jsonb), webhooks.emit(uuid, text, jsonb)

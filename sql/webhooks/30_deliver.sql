@@ -6,7 +6,7 @@
 create or replace function webhooks.claim(worker text, max_deliveries integer)
 returns table (
     brand_id uuid, delivery_id bigint, attempt integer, url text, headers jsonb,
-    secrets text [], message_id text, sent_at bigint, body text, timeout_ms integer
+    secrets text[], message_id text, sent_at bigint, body text, timeout_ms integer
 )
 language plpgsql
 security definer

@@ -39,7 +39,8 @@ as $$
     where a.attempted_at > now() - interval '1 hour'
 $$;
 
-comment on function webhooks.probe_failure_rate() is 'Percent of delivery attempts that failed in the last hour.';
+comment on function webhooks.probe_failure_rate() is
+'Percent of delivery attempts that failed in the last hour.';
 
 select health.register(
     'webhook_failure_rate', 'webhooks', 'webhooks.probe_failure_rate()', 'percent', 20, 50,

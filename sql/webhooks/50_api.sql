@@ -49,7 +49,8 @@ select
     webhooks.secret_hint(e.brand_id, e.id) as key_hint
 from webhooks.endpoints as e;
 
-comment on view api.webhook_endpoints is 'The brand''s endpoints (webhooks.read); the signing secret only as a 10-character key_hint.';
+comment on view api.webhook_endpoints is
+'The brand''s endpoints (webhooks.read); the signing secret only as a 10-character key_hint.';
 
 create or replace view api.webhook_deliveries
 with (security_invoker = true) as
@@ -118,7 +119,7 @@ end
 $$;
 
 create or replace function api.create_webhook_endpoint(
-    brand_id uuid, url text, event_types text [], description text default '',
+    brand_id uuid, url text, event_types text[], description text default '',
     headers jsonb default '{}', rate_limit integer default null, fifo boolean default false,
     out id uuid, out secret text
 )
@@ -133,11 +134,11 @@ begin
 end
 $$;
 
-comment on function api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
 'Creates an endpoint (webhooks.manage); the secret in the answer is never shown again.';
 
 create or replace function api.update_webhook_endpoint(
-    endpoint_id uuid, url text default null, event_types text [] default null,
+    endpoint_id uuid, url text default null, event_types text[] default null,
     description text default null, headers jsonb default null, rate_limit integer default null,
     enabled boolean default null
 )
@@ -225,14 +226,14 @@ comment on function api.emit_webhook(uuid, text, jsonb) is
 'Emits an event from the app (webhooks.manage); backends call webhooks.emit directly.';
 
 revoke all on function webhooks.brand_of_endpoint(uuid),
-api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-api.update_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),
 api.redeliver_webhook(uuid, bigint), api.recover_webhooks(uuid, timestamptz),
 api.emit_webhook(uuid, text, jsonb) from public;
 grant execute on function
-api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-api.update_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),
 api.redeliver_webhook(uuid, bigint), api.recover_webhooks(uuid, timestamptz),
 api.emit_webhook(uuid, text, jsonb) to authenticated, service_role;
