@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 import urllib.request
 
 import psycopg
@@ -66,7 +67,9 @@ def test_metrics_served_over_http(owner_dsn):
         server.wait(timeout=10)
 
 
-def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn):
+@pytest.fixture
+def status_server():
+    """A loopback HTTP server: GET /up answers 200, anything else 503."""
     import http.server
     import threading
 
@@ -80,14 +83,15 @@ def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn)
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Sink)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
-    try:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            conn.execute("select health.watch('email', %s)", (base + "/up",))
-            conn.execute("select health.watch('payments', %s, 1000)", (base + "/down",))
-        result = run_cli("health", "--dsn", owner_dsn, "--probe-external", "--json")
-    finally:
-        server.shutdown()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn, status_server):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("select health.watch('email', %s)", (status_server + "/up",))
+        conn.execute("select health.watch('payments', %s, 1000)", (status_server + "/down",))
+    result = run_cli("health", "--dsn", owner_dsn, "--probe-external", "--json")
     assert "probed email: up (200" in result.stderr and "probed payments: DOWN (503" in result.stderr
     assert result.returncode == 1  # one service down degrades the whole
     doc = json.loads(result.stdout)
@@ -96,3 +100,22 @@ def test_external_services_are_probed_over_http_and_join_the_document(owner_dsn)
     bad = pytest.raises(psycopg.errors.InvalidParameterValue)
     with psycopg.connect(owner_dsn, autocommit=True) as conn, bad:
         conn.execute("select health.watch('Bad Name', 'ftp://x')")
+
+
+def test_the_worker_probes_external_services(owner_dsn, status_server):
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("select health.watch('email', %s)", (status_server + "/up",))
+    worker = subprocess.Popen([sys.executable, "-m", "brandbase.cli", "worker", "--dsn", owner_dsn],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            with psycopg.connect(owner_dsn) as conn:
+                row = conn.execute("select last_ok, last_code from health.external_checks").fetchone()
+            if row[0] is not None:
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.communicate(timeout=30)
+    assert row == (True, 200)
