@@ -113,63 +113,80 @@ set search_path = ''
 as $$
 declare
     settled integer;
-    gone record;
+    touched uuid [];
+    gone uuid [];
+    endpoint record;
 begin
     -- outcomes: [{brand_id, delivery_id, status_code, latency_ms, excerpt, error, retry_after}]
-    create temp table if not exists webhook_outcomes (
-        brand_id uuid, delivery_id bigint, status_code integer, latency_ms numeric, excerpt text,
-        error text, retry_after numeric, attempt integer, endpoint_id uuid, ok boolean, final boolean
-    ) on commit drop;
-    truncate webhook_outcomes;
-    insert into webhook_outcomes
-    select o.brand_id, o.delivery_id, o.status_code, o.latency_ms, left(o.excerpt, 1024), left(o.error, 1024),
-        o.retry_after, d.attempts, d.endpoint_id, o.status_code between 200 and 299,
-        o.status_code = 410 or d.attempts > (select cardinality(s.retry_schedule) from webhooks.settings as s)
-    from jsonb_to_recordset(outcomes) as o (
-        brand_id uuid, delivery_id bigint, status_code integer, latency_ms numeric, excerpt text,
-        error text, retry_after numeric
+    with o as (
+        select
+            r.brand_id, r.delivery_id, r.status_code, r.latency_ms, r.retry_after, d.endpoint_id,
+            d.attempts as attempt,
+            left(r.excerpt, 1024) as excerpt,
+            left(r.error, 1024) as error,
+            coalesce(r.status_code between 200 and 299, false) as ok,
+            coalesce(r.status_code = 410, false)
+            or d.attempts > (select cardinality(s.retry_schedule) from webhooks.settings as s) as final
+        from jsonb_to_recordset(outcomes) as r (
+            brand_id uuid, delivery_id bigint, status_code integer, latency_ms numeric, excerpt text,
+            error text, retry_after numeric
+        )
+        inner join webhooks.deliveries as d
+            on r.brand_id = d.brand_id and r.delivery_id = d.id and d.locked_by = worker
+        for update of d
+    ),
+
+    logged as (
+        insert into webhooks.attempts (
+            brand_id, attempted_at, delivery_id, attempt, status_code, latency_ms, response_excerpt, error
+        )
+        select o.brand_id, now(), o.delivery_id, o.attempt, o.status_code, o.latency_ms, o.excerpt, o.error
+        from o
+    ),
+
+    updated as (
+        update webhooks.deliveries as d
+        set locked_by = null, locked_until = null, last_status_code = o.status_code, last_error = o.error,
+            status = case when o.ok then 'succeeded' when o.final then 'failed' else 'pending' end,
+            completed_at = case when o.ok or o.final then now() end,
+            next_attempt_at = case
+                when o.ok or o.final then d.next_attempt_at
+                else now() + webhooks.retry_delay(o.attempt, o.retry_after)
+            end
+        from o
+        where d.brand_id = o.brand_id and d.id = o.delivery_id
+    ),
+
+    -- Endpoints: healthy again on any success, else failing since their first failure.
+    health as (
+        update webhooks.endpoints as e
+        set failing_since = case when f.any_ok then null else coalesce(e.failing_since, now()) end
+        from (
+            select o.brand_id, o.endpoint_id, bool_or(o.ok) as any_ok from o
+            group by o.brand_id, o.endpoint_id
+        ) as f
+        where e.brand_id = f.brand_id and e.id = f.endpoint_id
+            and (f.any_ok and e.failing_since is not null or not f.any_ok and e.failing_since is null)
     )
-    inner join webhooks.deliveries as d
-        on o.brand_id = d.brand_id and o.delivery_id = d.id and d.locked_by = worker
-    for update of d;
-    get diagnostics settled = row_count;
 
-    insert into webhooks.attempts (
-        brand_id, attempted_at, delivery_id, attempt, status_code, latency_ms, response_excerpt, error
-    )
-    select o.brand_id, now(), o.delivery_id, o.attempt, o.status_code, o.latency_ms, o.excerpt, o.error
-    from webhook_outcomes as o;
+    select
+        count(*), array_agg(distinct o.endpoint_id) filter (where not o.ok),
+        array_agg(o.endpoint_id) filter (where o.status_code = 410)
+    into settled, touched, gone
+    from o;
 
-    update webhooks.deliveries as d
-    set locked_by = null, locked_until = null, last_status_code = o.status_code, last_error = o.error,
-        status = case when o.ok then 'succeeded' when o.final then 'failed' else 'pending' end,
-        completed_at = case when o.ok or o.final then now() end,
-        next_attempt_at = case
-            when o.ok or o.final then d.next_attempt_at
-            else now() + webhooks.retry_delay(o.attempt, o.retry_after)
-        end
-    from webhook_outcomes as o
-    where d.brand_id = o.brand_id and d.id = o.delivery_id;
-
-    -- Endpoints: healthy again, failing since the first failure, or disabled.
-    update webhooks.endpoints as e
-    set failing_since = case when f.any_ok then null else coalesce(e.failing_since, now()) end
-    from (
-        select o.brand_id, o.endpoint_id, bool_or(o.ok) as any_ok from webhook_outcomes as o
-        group by o.brand_id, o.endpoint_id
-    ) as f
-    where e.brand_id = f.brand_id and e.id = f.endpoint_id
-        and e.failing_since is distinct from (case when f.any_ok then null else coalesce(e.failing_since, now()) end);
-    for gone in
-        select distinct o.brand_id, o.endpoint_id,
-            case when o.status_code = 410 then 'the endpoint answered 410 Gone'
+    for endpoint in
+        select e.brand_id, e.id,
+            case when e.id = any(gone) then 'the endpoint answered 410 Gone'
                 else 'failing for longer than ' || s.disable_after end as reason
-        from webhook_outcomes as o
+        from webhooks.endpoints as e
         cross join webhooks.settings as s
-        inner join webhooks.endpoints as e on o.brand_id = e.brand_id and o.endpoint_id = e.id
-        where e.enabled and (o.status_code = 410 or e.failing_since < now() - s.disable_after)
+        where e.enabled and (
+            e.id = any(gone)
+            or e.id = any(touched) and e.failing_since < now() - s.disable_after
+        )
     loop
-        perform webhooks.disable_endpoint(gone.brand_id, gone.endpoint_id, gone.reason);
+        perform webhooks.disable_endpoint(endpoint.brand_id, endpoint.id, endpoint.reason);
     end loop;
     return settled;
 end
