@@ -39,6 +39,14 @@ class Plan:
     def versions(self) -> int:
         return int(100_000 * self.scale)
 
+    @property
+    def jobs(self) -> int:
+        return int(100_000 * self.scale)
+
+    @property
+    def deliveries(self) -> int:
+        return int(100_000 * self.scale)
+
 
 BRANDS = """
 insert into brand.brands (id, slug, name, plan, created_at)
@@ -107,6 +115,77 @@ from (
 cross join generate_series(1, 10) as v
 """
 
+# Members in a fixed order: the n-th row of anything below goes to member 1 + n % members,
+# so jobs and deliveries follow the brands' Zipf sizes without a lookup per row.
+SEED_MEMBERS = """
+select m.brand_id, m.user_id, row_number() over (order by m.brand_id, m.user_id) as rn
+from brand.members as m
+where m.brand_id in (select id from brand.brands where slug like {prefix} || '%')
+"""
+
+# A queue with finished jobs over the last two days (one in 50 dead) and a tenth as many
+# waiting.
+JOBS = """
+with queue as (
+    insert into jobs.queues (name) values ('seed-mail') on conflict do nothing
+),
+members as ({members_query}),
+history as (
+    insert into jobs.job_history (
+        finished_at, id, queue, brand_id, state, payload, attempts, errors, created_at
+    )
+    select now() - random() * interval '2 days', -g, 'seed-mail', m.brand_id,
+           case when g % 50 = 0 then 'dead' else 'succeeded' end, jsonb_build_object('n', g),
+           1, '[]', now() - interval '3 days'
+    from generate_series(1, {jobs}) as g
+    inner join members as m on m.rn = 1 + g % {members}
+)
+insert into jobs.job_queue (queue, brand_id, payload, run_at, fair_at, max_attempts)
+select 'seed-mail', m.brand_id, jsonb_build_object('n', g), now(), g * 1000, 10
+from generate_series(1, {jobs} / 10) as g
+inner join members as m on m.rn = 1 + g % {members}
+"""
+
+# Two endpoints for each of the 200 largest brands; events for them fan out through the
+# outbox trigger; all but one in twenty deliveries delivered, with their attempt.
+WEBHOOKS = """
+with kind as (
+    insert into webhooks.event_types (event_type, description) values ('seed.event', 'seed data')
+    on conflict do nothing
+)
+insert into webhooks.endpoints (brand_id, url, event_types)
+select b.id, 'https://hooks.example.com/' || b.slug || '/' || e, array['*']
+from (
+    select m.brand_id as id, min(b.slug) as slug from brand.members as m
+    inner join brand.brands as b on m.brand_id = b.id
+    where b.slug like {prefix} || '%'
+    group by m.brand_id order by count(*) desc limit 200
+) as b
+cross join generate_series(1, 2) as e
+"""
+
+WEBHOOK_EVENTS = """
+insert into webhooks.events (brand_id, created_at, event_type, payload)
+select e.brand_id, now() - random() * interval '2 days', 'seed.event', jsonb_build_object('n', g)
+from generate_series(1, {events}) as g
+inner join (
+    select x.brand_id, row_number() over (order by x.brand_id) as rn, count(*) over () as n
+    from (select distinct brand_id from webhooks.endpoints) as x
+) as e on e.rn = 1 + g % e.n
+"""
+
+WEBHOOK_OUTCOMES = """
+with delivered as (
+    update webhooks.deliveries
+    set status = 'succeeded', attempts = 1, completed_at = event_created_at + interval '80 ms',
+        last_status_code = 200
+    where id % 20 <> 0
+    returning brand_id, id, event_created_at
+)
+insert into webhooks.attempts (brand_id, attempted_at, delivery_id, attempt, status_code, latency_ms)
+select brand_id, event_created_at + interval '50 ms', id, 1, 200, 30 + random() * 100 from delivered
+"""
+
 
 def seed(conn: psycopg.Connection, plan: Plan, progress: Callable[[str, int], None]) -> dict:
     """Fill the installed modules; progress(step, units_done) is called as work finishes."""
@@ -131,11 +210,20 @@ def seed(conn: psycopg.Connection, plan: Plan, progress: Callable[[str, int], No
         if _installed(conn, "versions.content_versions"):
             conn.execute(sql.SQL(VERSIONS).format(pages=sql.Literal(plan.versions // 10), **params))
             progress("versions", plan.versions)
+        members = sql.SQL(SEED_MEMBERS).format(**params)
+        if _installed(conn, "jobs.job_queue"):
+            conn.execute(sql.SQL(JOBS).format(jobs=sql.Literal(plan.jobs), members_query=members, **params))
+            progress("jobs", plan.jobs)
+        if _installed(conn, "webhooks.deliveries"):
+            conn.execute(sql.SQL(WEBHOOKS).format(**params))
+            conn.execute(sql.SQL(WEBHOOK_EVENTS).format(events=sql.Literal(plan.deliveries // 2)))
+            conn.execute(WEBHOOK_OUTCOMES)
+            progress("webhook deliveries", plan.deliveries)
     if _installed(conn, "audit.logs"):
         conn.execute("select audit.seal()")  # seeded entries are sealed like any others
     conn.execute("analyze")
     return {"brands": plan.brands, "members": plan.members, "audit entries": plan.audit_entries,
-            "versions": plan.versions}
+            "versions": plan.versions, "jobs": plan.jobs, "webhook deliveries": plan.deliveries}
 
 
 def _installed(conn: psycopg.Connection, table: str) -> bool:
