@@ -1,7 +1,7 @@
 -- access: client IP from trusted proxies only, deny beats allow, allowlists per scope,
 -- IPv4 and IPv6, geo rules, bad input, denials counted, isolation both ways.
 begin;
-select plan(22);
+select plan(23);
 select tests.seed_two_brands();
 
 insert into access.trusted_proxies (network) values ('10.0.0.0/8'), ('2001:db8:ffff::/48');
@@ -19,6 +19,9 @@ select is(
 );
 select ok(access.client_ip('{}') is null, 'no header: unknown, never guessed');
 select ok(access.client_ip('{"x-forwarded-for": "not-an-ip, 10.0.0.2"}') is null, 'garbage: unknown');
+select ok(
+    access.client_ip('{"x-forwarded-for": "300.1.2.3"}') is null, 'an out-of-range IPv4 address: unknown'
+);
 select
     is(
         access.client_ip('{"x-forwarded-for": "2001:db8:1::5, 2001:db8:ffff::1"}'),

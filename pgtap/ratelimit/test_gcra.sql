@@ -1,6 +1,6 @@
 -- ratelimit.check(): GCRA with redis-cell's semantics, on a frozen clock.
 begin;
-select plan(13);
+select plan(15);
 select tests.freeze_time('2030-01-01 00:00:00+00');
 
 create temp table r as
@@ -52,6 +52,13 @@ select ok(not (select allowed from ratelimit.check('ai:1', 10, '1 minute', 9, co
 select throws_ok($$select ratelimit.check('k', -1, '1 second')$$, '22023', null, 'negative rate refused');
 select throws_ok($$select ratelimit.check('k', 0, '1 second')$$, '22023', null, 'a zero rate is refused');
 select throws_ok($$select ratelimit.check('k', 1, '0 seconds')$$, '22023', null, 'empty period refused');
+select throws_ok(
+    $$select ratelimit.check('', 1, '1 second')$$, '22023', null, 'an empty key is refused'
+);
+select throws_ok(
+    format('select ratelimit.check(%L, 1, ''1 second'')', repeat('k', 513)), '22023',
+    null, 'so is a key over 512 bytes'
+);
 select throws_ok(
     $$select ratelimit.check('k', 10, '1 second', 1, cost => 5)$$, '22023', null,
     'a cost above the burst capacity could never pass: refused'

@@ -6,21 +6,28 @@ create or replace function access.client_ip(headers jsonb)
 returns inet
 language plpgsql
 stable
-set search_path = ''
 as $$
 declare
-    hops text[] := string_to_array(coalesce(headers ->> 'x-forwarded-for', ''), ',');
+    hops text[] := string_to_array(headers ->> 'x-forwarded-for', ',');
+    hop text;
     address inet;
 begin
     -- X-Forwarded-For lists client, proxy1, proxy2…; each proxy appends what it saw. Walk
     -- from the right and stop at the first address that is not a trusted proxy: anything
     -- left of it was written by the client and may be spoofed.
     for i in reverse coalesce(array_upper(hops, 1), 0)..1 loop
-        begin
-            address := btrim(hops[i])::inet;
-        exception when invalid_text_representation then
-            return null;  -- garbage in the chain: no trustworthy client address
-        end;
+        hop := btrim(hops[i]);
+        -- A well-formed IPv4 address casts without the subtransaction an exception block
+        -- costs; anything else (IPv6, garbage) is tried inside one.
+        if hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' then
+            address := hop::inet;
+        else
+            begin
+                address := hop::inet;
+            exception when invalid_text_representation then
+                return null;  -- garbage in the chain: no trustworthy client address
+            end;
+        end if;
         if not exists (select from access.trusted_proxies as p where p.network >>= address) then
             return address;
         end if;
@@ -35,16 +42,18 @@ comment on function access.client_ip(jsonb) is
 
 create or replace function access.country_of(ip inet, headers jsonb)
 returns char(2)
-language sql
+language plpgsql
 stable
-set search_path = ''
 as $$
+begin
     -- A trusted proxy's country header (settings.country_header) wins; else the GeoIP data.
-    select coalesce(
+    -- PL/pgSQL keeps this query's plan; as a SQL function it was planned at every call.
+    return coalesce(
         (select upper(headers ->> s.value) from access.settings as s where s.name = 'country_header'
          and upper(headers ->> s.value) in (select c.code from access.countries as c)),
         (select g.country from access.geoip as g where g.network >>= ip order by masklen(g.network) desc limit 1)
-    )
+    );
+end
 $$;
 
 comment on function access.country_of(inet, jsonb) is
@@ -55,7 +64,6 @@ create or replace function access.decide(
 )
 language plpgsql
 stable
-set search_path = ''
 as $$
 begin
     -- Each test is an index probe: GiST (network >>= ip) for matches, a partial index for
@@ -97,6 +105,17 @@ $$;
 comment on function access.decide(uuid, inet, text) is
 'Whether a client may reach a brand (null brand: global rules only), and why not.';
 
+create or replace function access.count_denial(brand_id uuid, reason text)
+returns void
+language sql
+as $$
+    insert into access.denials as n (brand_id, day, reason, denied)
+    values (coalesce(brand_id, '00000000-0000-0000-0000-000000000000'), brandbase.now()::date, reason, 1)
+    on conflict on constraint denials_pkey do update set denied = n.denied + 1
+$$;
+
+comment on function access.count_denial(uuid, text) is 'Counts one denied request per brand, day and reason.';
+
 create or replace function access.check(
     brand_id uuid, ip inet, country text, out allowed boolean, out reason text
 )
@@ -108,9 +127,7 @@ begin
     select d.allowed, d.reason into allowed, reason
     from access.decide(coalesce(brand_id, '00000000-0000-0000-0000-000000000000'), ip, country) as d;
     if not allowed then
-        insert into access.denials as n (brand_id, day, reason, denied)
-        values (coalesce(brand_id, '00000000-0000-0000-0000-000000000000'), brandbase.now()::date, reason, 1)
-        on conflict on constraint denials_pkey do update set denied = n.denied + 1;
+        perform access.count_denial(brand_id, reason);
     end if;
 end
 $$;
@@ -118,6 +135,25 @@ $$;
 comment on function access.check(
     uuid, inet, text
 ) is 'access.decide(), counting denials per brand, day and reason.';
+
+-- The request hook's one call into this module: who the client is and whether it may in.
+-- Invoker rights without SET: the hook already runs as the owner with an empty path.
+create or replace function access.admit(brand_id uuid, headers jsonb, out ip inet, out reason text)
+language plpgsql
+as $$
+begin
+    ip := access.client_ip(headers);
+    select d.reason into reason
+    from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
+    if reason is not null then
+        perform access.count_denial(brand_id, reason);
+    end if;
+end
+$$;
+
+comment on function access.admit(uuid, jsonb) is
+'For the request hook: the client address from trusted proxies and, when the access rules '
+'refuse it, why (null reason: allowed). Denials are counted.';
 
 -- Managing rules (permission access.manage; the nil brand's rules are service_role's).
 create or replace function access.add_ip_rule(
@@ -231,6 +267,8 @@ access.client_ip(jsonb),
 access.country_of(inet, jsonb),
 access.decide(uuid, inet, text),
 access.check(uuid, inet, text),
+access.count_denial(uuid, text),
+access.admit(uuid, jsonb),
 access.add_ip_rule(uuid, text, text, text),
 access.set_geo_rule(uuid, text, text),
 access.remove_ip_rule(uuid, bigint),

@@ -2,6 +2,27 @@
 -- hard limit holds, so concurrent consumers can never overshoot it; crossing 80 %, 100 %
 -- or 120 % of the quota raises an alert once per period (a row and a NOTIFY).
 
+-- One lookup for a brand's limits on a metric: inlined by the planner into its callers.
+create or replace function quotas.limits_of(brand_id uuid, metric text)
+returns table (
+    soft_limit bigint, hard_limit bigint, period text, rolling_window interval, created_at timestamptz
+)
+language sql
+stable
+as $$
+    select coalesce(o.soft_limit, p.soft_limit), coalesce(o.hard_limit, p.hard_limit),
+           coalesce(p.period, 'month'), p.rolling_window, b.created_at
+    from brand.brands as b
+    inner join quotas.metrics as m on m.metric = limits_of.metric
+    left join quotas.plan_limits as p on b.plan = p.plan and m.metric = p.metric
+    left join quotas.brand_quotas as o on b.id = o.brand_id and m.metric = o.metric
+    where b.id = limits_of.brand_id
+$$;
+
+comment on function quotas.limits_of(uuid, text) is
+'A brand''s limits for a metric (its override, else its plan''s) and its creation time; no row '
+'for an unknown brand or metric.';
+
 create or replace function quotas.effective(
     brand_id uuid, metric text,
     out soft_limit bigint, out hard_limit bigint, out period text, out rolling_window interval
@@ -12,25 +33,39 @@ security definer
 set search_path = ''
 as $$
 begin
+    select l.soft_limit, l.hard_limit, l.period, l.rolling_window
+    into soft_limit, hard_limit, period, rolling_window
+    from quotas.limits_of(brand_id, metric) as l;
+    if found then
+        return;
+    end if;
     if not exists (select from quotas.metrics as m where m.metric = effective.metric) then
         raise exception 'unknown quota metric "%"', metric
             using errcode = '22023', hint = 'Metrics are listed in quotas.metrics.';
     end if;
-    select coalesce(o.soft_limit, p.soft_limit), coalesce(o.hard_limit, p.hard_limit),
-           coalesce(p.period, 'month'), p.rolling_window
-    into soft_limit, hard_limit, period, rolling_window
-    from brand.brands as b
-    left join quotas.plan_limits as p on b.plan = p.plan and p.metric = effective.metric
-    left join quotas.brand_quotas as o on b.id = o.brand_id and o.metric = effective.metric
-    where b.id = effective.brand_id;
-    if not found then
-        raise exception 'brand % does not exist', brand_id using errcode = 'P0002';
-    end if;
+    raise exception 'brand % does not exist', brand_id using errcode = 'P0002';
 end
 $$;
 
 comment on function quotas.effective(uuid, text) is
 'A brand''s limits for a metric: its override, else its plan''s; null means unlimited.';
+
+create or replace function quotas.billing_month_start(created_at timestamptz, at_time timestamptz)
+returns timestamptz
+language sql
+immutable
+as $$
+    -- Months start on the billing day: the day of month the brand was created, at most
+    -- the 28th, UTC. Step back to that day's month, truncate, step forward again.
+    select (
+        date_trunc('month', (at_time at time zone 'UTC')
+            - make_interval(days => least(extract(day from created_at at time zone 'UTC')::int, 28) - 1))
+        + make_interval(days => least(extract(day from created_at at time zone 'UTC')::int, 28) - 1)
+    ) at time zone 'UTC'
+$$;
+
+comment on function quotas.billing_month_start(timestamptz, timestamptz) is
+'Start of the billing month a moment falls in, for a brand created at created_at.';
 
 create or replace function quotas.period_start(brand_id uuid, period text, at_time timestamptz)
 returns timestamptz
@@ -38,17 +73,11 @@ language sql
 stable
 set search_path = ''
 as $$
-    -- Months start on the brand's billing day (the day it was created, at most the 28th,
-    -- UTC); rolling windows are metered in hourly buckets.
+    -- Rolling windows are metered in hourly buckets.
     select case when period = 'rolling' then date_trunc('hour', at_time)
     else (
-        select case when at_time >= this_month then this_month else this_month - interval '1 month' end
-        from (
-            select (date_trunc('month', at_time at time zone 'UTC')
-                    + make_interval(days => least(extract(day from b.created_at at time zone 'UTC')::int, 28) - 1))
-                   at time zone 'UTC' as this_month
-            from brand.brands as b where b.id = period_start.brand_id
-        ) as s
+        select quotas.billing_month_start(b.created_at, at_time)
+        from brand.brands as b where b.id = period_start.brand_id
     ) end
 $$;
 
@@ -65,11 +94,11 @@ security definer
 set search_path = ''
 as $$
 declare
-    q record := quotas.effective(brand_id, metric);
     at_time timestamptz := brandbase.now();
+    period text;
     bucket timestamptz;
     window_start timestamptz;
-    before bigint;
+    before bigint := 0;
     quota bigint;
     alert record;
 begin
@@ -77,36 +106,45 @@ begin
         raise exception 'amount must be zero or more, got %', amount
             using errcode = '22023', hint = 'consume() only adds usage.';
     end if;
-    soft_limit := q.soft_limit;
-    hard_limit := q.hard_limit;
-    bucket := quotas.period_start(brand_id, q.period, at_time);
-    window_start := case when q.period = 'rolling' then at_time - q.rolling_window else bucket end;
-
-    -- Rolling windows span rows: serialise this brand's metric for the check-and-add.
-    if q.period = 'rolling' then
-        perform pg_advisory_xact_lock(pg_catalog.hashtext(brand_id::text || '/' || metric));
+    select
+        l.soft_limit, l.hard_limit, l.period,
+        case when l.period = 'rolling' then date_trunc('hour', at_time)
+            else quotas.billing_month_start(l.created_at, at_time) end,
+        case when l.period = 'rolling' then at_time - l.rolling_window end
+    into soft_limit, hard_limit, period, bucket, window_start
+    from quotas.limits_of(brand_id, metric) as l;
+    if not found then
+        perform quotas.effective(brand_id, metric);  -- raises 22023 or P0002, saying which
     end if;
-    select coalesce(sum(u.used), 0) into before from quotas.usage as u
-    where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start >= window_start;
+
+    -- A month is one row: the upsert's own WHERE decides. Rolling windows span rows:
+    -- serialise this brand's metric and count the window first.
+    if period = 'rolling' then
+        perform pg_advisory_xact_lock(pg_catalog.hashtext(brand_id::text || '/' || metric));
+        select coalesce(sum(u.used), 0) into before from quotas.usage as u
+        where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start >= window_start;
+    end if;
 
     insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
     select consume.brand_id, consume.metric, bucket, amount, at_time
     where hard_limit is null or before + amount <= hard_limit
     on conflict on constraint usage_pkey do update
     set used = u.used + excluded.used, updated_at = excluded.updated_at
-    where q.period = 'rolling' or hard_limit is null or u.used + excluded.used <= hard_limit
+    where period = 'rolling' or hard_limit is null or u.used + excluded.used <= hard_limit
     returning u.used into used;
 
     allowed := found;
-    if q.period = 'rolling' or not allowed then
+    if period = 'rolling' or not allowed then
         select coalesce(sum(u.used), 0) into used from quotas.usage as u
-        where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start >= window_start;
+        where u.brand_id = consume.brand_id and u.metric = consume.metric
+            and u.period_start >= coalesce(window_start, bucket);
     end if;
     before := used - case when allowed then amount else 0 end;
     remaining := case when hard_limit is null then null else greatest(hard_limit - used, 0) end;
 
+    -- Alerts at 80, 100 and 120 %: only a request inside that band can cross one.
     quota := coalesce(hard_limit, soft_limit);
-    if allowed and quota > 0 then
+    if allowed and quota > 0 and before * 100 < 120 * quota and used * 100 >= 80 * quota then
         for alert in
             insert into quotas.alerts (brand_id, metric, period_start, threshold, used, quota, raised_at)
             select consume.brand_id, consume.metric, bucket, t, used, quota, at_time
@@ -151,11 +189,15 @@ comment on function quotas.storage_bytes(uuid) is
 'Bytes a brand stores in Supabase Storage (objects named <brand_id>/…); 0 without Storage.';
 
 revoke all on function
+quotas.limits_of(uuid, text),
+quotas.billing_month_start(timestamptz, timestamptz),
 quotas.effective(uuid, text),
 quotas.period_start(uuid, text, timestamptz),
 quotas.consume(uuid, text, bigint),
 quotas.storage_bytes(uuid)
 from public;
 grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
-grant execute on function quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz)
+grant execute on function
+quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
+quotas.billing_month_start(timestamptz, timestamptz)
 to authenticated, service_role;

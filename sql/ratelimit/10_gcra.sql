@@ -1,9 +1,9 @@
--- ratelimit: the limiter. One statement on the hot path: an upsert that advances the
--- key's TAT only when the request conforms; only a denial reads the row again to say
--- when to retry. Semantics of redis-cell's CL.THROTTLE: `rate` requests per `period`,
--- plus `burst` extra at once; `cost` weighs expensive requests (AI calls, exports).
--- Times are epoch microseconds in bigint (exact, and cheap); the clock is brandbase.now()
--- (transaction time), so one request is one instant and tests can freeze it.
+-- ratelimit: the limiter. The hot path is one UPDATE that advances an existing key's TAT
+-- when the request conforms; only a new key or a denial takes a second statement. The
+-- semantics are redis-cell's CL.THROTTLE: `rate` requests per `period`, plus `burst`
+-- extra at once; `cost` weighs expensive requests (AI calls, exports). Times are epoch
+-- microseconds in bigint (exact, and cheap); the clock is brandbase.now() (transaction
+-- time), so one request is one instant and tests can freeze it.
 
 create or replace function ratelimit.check(
     key text,
@@ -20,42 +20,63 @@ create or replace function ratelimit.check(
 language plpgsql
 as $$
 declare
-    bucket text := $1;  -- "check" is a keyword, so the parameter cannot be qualified by it
-    now_us bigint := (extract(epoch from brandbase.now()) * 1000000)::bigint;
-    emission bigint := (extract(epoch from period) * 1000000)::bigint / nullif(rate, 0);
-    tolerance bigint := emission * (burst + 1);
-    increment bigint := emission * cost;
-    new_tat bigint;
+    -- Only the slow paths read these; the UPDATE computes its own, so the common case
+    -- evaluates no PL/pgSQL expressions besides the argument check.
+    now_us bigint;
+    emission bigint;
 begin
-    if not coalesce(rate > 0 and emission > 0 and burst >= 0 and cost >= 0, false) then
-        raise exception 'invalid rate limit: rate %, period %, burst %, cost %', rate, period, burst, cost
-            using errcode = '22023', hint = 'rate > 0 requests per period > 0; burst >= 0; cost >= 0.';
+    if not coalesce(
+        rate > 0 and burst >= 0 and cost >= 0 and extract(epoch from period) * 1000000 >= rate
+        and octet_length(key) between 1 and 512, false
+    ) then
+        raise exception 'invalid rate limit: rate %, period %, burst %, cost %, key of % bytes',
+            rate, period, burst, cost, octet_length(key)
+            using errcode = '22023',
+                  hint = 'rate > 0 requests per period > 0; burst >= 0; cost >= 0; a key of 1 to 512 bytes.';
     end if;
-    if increment > tolerance then
-        raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, bucket
+    if cost > burst + 1 then
+        raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, key
             using errcode = '22023', hint = 'Raise burst or lower cost: such a request could never pass.';
     end if;
 
-    insert into ratelimit.buckets as b (key, tat)
-    values (bucket, now_us + increment)
-    on conflict on constraint buckets_pkey do update
-    set tat = greatest(b.tat, now_us) + increment
-    where greatest(b.tat, now_us) + increment - tolerance <= now_us
-    returning b.tat into new_tat;
-
-    "limit" := burst + 1;
-    allowed := new_tat is not null;
-    if allowed then
-        remaining := least(burst + 1, (now_us - (new_tat - tolerance)) / emission);
-        reset_after := (new_tat - now_us) / 1e6;
-        retry_after := 0;
-    else
-        select (greatest(b.tat, now_us) + increment - tolerance - now_us) / 1e6,
-               (b.tat - now_us) / 1e6
-        into retry_after, reset_after
-        from ratelimit.buckets as b where b.key = bucket;
-        remaining := 0;
+    -- A known key: advance its TAT if the request conforms. Under concurrency the row
+    -- lock and the re-check of WHERE on the latest row version keep the count exact.
+    update ratelimit.buckets as b
+    set tat = greatest(b.tat, g.now_us) + g.emission * cost
+    from (
+        select
+            (extract(epoch from brandbase.now()) * 1000000)::bigint as now_us,
+            (extract(epoch from period) * 1000000)::bigint / rate as emission
+    ) as g
+    where b.key = $1 and greatest(b.tat, g.now_us) + g.emission * (cost - burst - 1) <= g.now_us
+    returning
+        true, burst + 1, (g.now_us - b.tat + g.emission * (burst + 1)) / g.emission,
+        (b.tat - g.now_us) / 1e6, 0
+    into allowed, "limit", remaining, reset_after, retry_after;
+    if found then
+        return;
     end if;
+
+    -- A new key (or a pruned one), or a request that does not conform.
+    now_us := (extract(epoch from brandbase.now()) * 1000000)::bigint;
+    emission := (extract(epoch from period) * 1000000)::bigint / rate;
+    insert into ratelimit.buckets as b (key, tat)
+    values ($1, now_us + emission * cost)
+    on conflict on constraint buckets_pkey do update
+    set tat = greatest(b.tat, now_us) + emission * cost
+    where greatest(b.tat, now_us) + emission * (cost - burst - 1) <= now_us
+    returning true, burst + 1, (now_us - b.tat + emission * (burst + 1)) / emission, (b.tat - now_us) / 1e6, 0
+    into allowed, "limit", remaining, reset_after, retry_after;
+    if found then
+        return;
+    end if;
+
+    -- Refused: nothing was written; say when this request would conform.
+    select
+        false, burst + 1, 0, (b.tat - now_us) / 1e6,
+        (greatest(b.tat, now_us) + emission * (cost - burst - 1) - now_us) / 1e6
+    into allowed, "limit", remaining, reset_after, retry_after
+    from ratelimit.buckets as b where b.key = $1;
 end
 $$;
 
