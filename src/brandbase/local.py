@@ -8,6 +8,7 @@ root, so when root starts it the server runs as an unprivileged OS user instead.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import hashlib
 import json
@@ -171,7 +172,11 @@ class LocalCluster:
         fallback = Path(state.pgdata).parent
         if fallback.parent == FALLBACK_ROOT:
             shutil.rmtree(fallback, ignore_errors=True)
-        shutil.rmtree(self.home, ignore_errors=True)
+        self.state_file.unlink(missing_ok=True)
+        # Only this cluster's files: other clusters may live below this home (the test
+        # suite's and the benchmarks' under .brandbase/).
+        with contextlib.suppress(OSError):
+            self.home.rmdir()
 
     def _init(self, log) -> State:
         run_as = self._server_user()
