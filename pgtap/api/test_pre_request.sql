@@ -1,7 +1,7 @@
 -- api.pre_request(), called as PostgREST calls it: version headers and 410, access 403,
 -- rate limit headers and 429, the brand's API-call quota.
 begin;
-select plan(14);
+select plan(16);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-06-01 12:00+00');
 
@@ -109,6 +109,19 @@ select tests.clear_authentication();
 select throws_ok(
     $$select tests.request('anon', '{"content-profile": "api_old"}', 'POST')$$, 'PT410', null,
     'writes select the version with Content-Profile'
+);
+
+-- PostgREST runs GET and HEAD in read-only transactions: the hook must not write there.
+set transaction read only;
+select tests.clear_authentication();
+select lives_ok(
+    $$select tests.request('anon', '{"x-forwarded-for": "198.51.100.20"}')$$,
+    'in a read-only transaction (a GET) the hook passes without writing'
+);
+select tests.clear_authentication();
+select throws_ok(
+    $$select tests.request('anon', '{"accept-profile": "api_old"}')$$, 'PT410', null,
+    'and still enforces versions there'
 );
 
 select * from finish();

@@ -145,7 +145,8 @@ begin
     ip := access.client_ip(headers);
     select d.reason into reason
     from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
-    if reason is not null then
+    -- PostgREST runs GET and HEAD in read-only transactions: no counting there.
+    if reason is not null and pg_catalog.current_setting('transaction_read_only') = 'off' then
         perform access.count_denial(brand_id, reason);
     end if;
 end

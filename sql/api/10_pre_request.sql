@@ -60,6 +60,15 @@ begin
         raise sqlstate 'PT403' using message = 'access denied: ' || door.reason;
     end if;
 
+    -- 3 and 4 write (the limiter's buckets, the quota's usage). PostgREST runs GET and
+    -- HEAD requests in read-only transactions, where no table can be written: there the
+    -- hook stops here, so reads are versioned and access-checked but not metered
+    -- (docs/ratelimit.md: rate-limit reads in front of PostgREST).
+    if pg_catalog.current_setting('transaction_read_only') = 'on' then
+        perform pg_catalog.set_config('response.headers', out_headers::text, true);
+        return;
+    end if;
+
     -- 3. Rate limits: per user when signed in, per client IP when anonymous; plus the
     -- brand's and the route's policies.
     limited := ratelimit.limit_request(
