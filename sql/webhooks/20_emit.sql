@@ -7,8 +7,8 @@ returns boolean
 language sql
 immutable
 parallel safe
-set search_path = ''
 as $$
+    -- No SET clause: the planner inlines it into the fan-out (it names no table).
     select exists (
         select from unnest(patterns) as p
         where p = '*' or p = event_type or (right(p, 2) = '.*' and starts_with(event_type, left(p, -1)))

@@ -540,7 +540,9 @@ def worker(obj: Ctx, dsn: str | None, specs: tuple[str, ...], concurrency: int, 
         settled = asyncio.run(runner.run())
     except worker_mod.WorkerError as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo(f"worker {runner.id}: {settled} job(s) settled in {runner.seconds:.3f} s", err=True)
+    sent = runner.sender.sent if runner.sender else 0
+    click.echo(f"worker {runner.id}: {settled} job(s) settled, {sent} delivery attempt(s) recorded, "
+               f"settled in {runner.seconds:.3f} s", err=True)
 
 @main.command()
 @dsn_option

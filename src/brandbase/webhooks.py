@@ -129,6 +129,7 @@ class Sender:
 
     def __init__(self, worker_id: str, log, resolver: AbstractResolver | None = None):
         self.worker_id = worker_id
+        self.sent = 0
         self.log = log
         self.inner_resolver = resolver
         self.allowed: list[Network] = []
@@ -168,6 +169,7 @@ class Sender:
             if settled:
                 await conn.execute("select webhooks.record(%s, %s)",
                                    (self.worker_id, Jsonb([o for _, o in settled])))
+                self.sent += len(settled)
             if released:
                 await conn.execute(
                     "update webhooks.deliveries set locked_by = null, locked_until = null, "

@@ -95,6 +95,7 @@ class Worker:
 
     def __post_init__(self):
         self.lanes: list[lanes.Lane] = []
+        self.sender: webhooks.Sender | None = None
         self.processed = 0
         self.seconds = 0.0  # from the first round trip to the last settle
 
@@ -137,7 +138,7 @@ class Worker:
         slots = lanes.split(self.concurrency) if leases else []
         self.lanes = [lanes.Lane(n, self.exchange, self.perform, key=lambda j: j.id,
                                  prefetch=self.prefetch // len(slots)) for n in slots]
-        sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
+        sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
             self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key)
                            for n in lanes.split(self.deliveries, per_lane=25)]
