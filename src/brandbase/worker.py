@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import inspect
+import json
 import os
 import signal
 import socket
@@ -49,10 +51,14 @@ class Job:
     id: int
     queue: str
     brand_id: str | None
-    payload: Any
+    payload_json: str  # parsed on first use: a handler that never reads it never pays
     attempts: int
     max_attempts: int
     cancelled: bool = False
+
+    @functools.cached_property
+    def payload(self) -> Any:
+        return json.loads(self.payload_json)
 
 
 def load_handlers(specs: list[str]) -> dict[str, Handler]:
@@ -94,6 +100,7 @@ class Worker:
     log: Callable[[str], None] = print
 
     def __post_init__(self):
+        self.is_async = {name: inspect.iscoroutinefunction(h) for name, h in self.handlers.items()}
         self.lanes: list[lanes.Lane] = []
         self.sender: webhooks.Sender | None = None
         self.processed = 0
@@ -185,7 +192,7 @@ class Worker:
         if released:
             await conn.execute("select jobs.release(%s, %s)", (self.id, released))
         cursor = await conn.execute(
-            "select id, queue, brand_id::text, payload, attempts, max_attempts "
+            "select id, queue, brand_id::text, payload::text, attempts, max_attempts "
             "from jobs.cycle(%s, %s, %s, %s, %s, %s, %s)",
             (self.id, room, self.queue_names, [i for i, _ in done],
              [None if r[0] is None else Jsonb(r[0]) for _, r in done],
@@ -196,7 +203,7 @@ class Worker:
     async def perform(self, job: Job) -> tuple:
         try:
             handler = self.handlers[job.queue]
-            if inspect.iscoroutinefunction(handler):
+            if self.is_async[job.queue]:
                 return ("done", job.id, await handler(job))
             return ("done", job.id, await asyncio.to_thread(handler, job))  # blocking: a thread
         except asyncio.CancelledError:
