@@ -21,6 +21,7 @@ import psycopg
 # exchange(conn, outcomes, room) -> newly claimed items; perform(item) -> its outcome
 Exchange = Callable[[psycopg.AsyncConnection, list, int], Awaitable[list]]
 Perform = Callable[[Any], Awaitable[Any]]
+LINGER = 0.01  # seconds a lane may wait for more outcomes before a round trip
 
 
 def split(concurrency: int, per_lane: int = 10, most: int = 4) -> list[int]:
@@ -67,7 +68,18 @@ class Lane:
             if not self.outcomes:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self.wake.wait(), poll)
-            await asyncio.sleep(0)  # let every item that is about to finish finish: bigger batches
+            await self.linger()
+
+    async def linger(self) -> None:
+        """Bigger batches, fewer round trips: while items still run and fewer than half the
+        slots have an outcome, wait up to LINGER for more to finish."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + LINGER
+        while self.running and len(self.outcomes) < self.slots // 2 and (left := deadline - loop.time()) > 0:
+            self.wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.wake.wait(), left)
+        await asyncio.sleep(0)  # let the items about to finish finish
 
     async def settle_and_claim(self, conn: psycopg.AsyncConnection) -> list:
         outcomes, self.outcomes = self.outcomes, []

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import email.utils
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -35,7 +36,8 @@ class RefusedAddress(OSError):
     """The target resolves only to addresses deliveries may not reach."""
 
 
-def refused(address: str, allowed: list[Network]) -> bool:
+@functools.lru_cache(maxsize=4096)
+def refused(address: str, allowed: tuple[Network, ...]) -> bool:
     ip = ipaddress.ip_address(address.split("%")[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
         ip = ip.ipv4_mapped
@@ -48,7 +50,7 @@ class GuardedResolver(AbstractResolver):
     """Resolves with `inner`, keeps only addresses deliveries may reach."""
 
     def __init__(self, allowed: list[Network], inner: AbstractResolver | None = None):
-        self.allowed = allowed
+        self.allowed = tuple(allowed)
         self.inner = inner or aiohttp.ThreadedResolver()
 
     async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
@@ -63,13 +65,18 @@ class GuardedResolver(AbstractResolver):
         await self.inner.close()
 
 
-def check_literal(host: str, allowed: list[Network]) -> None:
-    """aiohttp connects to IP literals without asking the resolver: check them here."""
+@functools.lru_cache(maxsize=4096)
+def literal_refused(host: str, allowed: tuple[Network, ...]) -> bool:
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
-        return
-    if refused(host.strip("[]"), allowed):
+        return False  # a name: the resolver's guard decides
+    return refused(host.strip("[]"), allowed)
+
+
+def check_literal(host: str, allowed: list[Network]) -> None:
+    """aiohttp connects to IP literals without asking the resolver: check them here."""
+    if literal_refused(host, tuple(allowed)):
         raise RefusedAddress(f"{host} is a refused address")
 
 
@@ -85,12 +92,16 @@ def refusal(exc: BaseException) -> RefusedAddress | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
+def signing_key(secret: str) -> bytes:
+    return base64.b64decode(secret.removeprefix("whsec_"))
+
+
 def sign(secrets: list[str], message_id: str, timestamp: int, body: bytes) -> str:
     """The webhook-signature header: one v1 HMAC-SHA256 per live secret, space-separated."""
     signed = f"{message_id}.{timestamp}.".encode() + body
     return " ".join(
-        "v1," + base64.b64encode(hmac.new(base64.b64decode(s.removeprefix("whsec_")), signed,
-                                          hashlib.sha256).digest()).decode()
+        "v1," + base64.b64encode(hmac.new(signing_key(s), signed, hashlib.sha256).digest()).decode()
         for s in secrets)
 
 

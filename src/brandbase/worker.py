@@ -147,7 +147,7 @@ class Worker:
                                  prefetch=self.prefetch // len(slots)) for n in slots]
         sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
-            self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key)
+            self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n)
                            for n in lanes.split(self.deliveries, per_lane=25)]
         extras = [asyncio.create_task(self.listen())]
         if leases:
