@@ -201,3 +201,20 @@ def test_a_handler_without_a_queue_is_refused_with_a_hint(owner_dsn):
     assert result.returncode == 1
     assert "handler 'record' has no queue" in result.stderr
     assert "jobs.create_queue('record')" in result.stderr
+
+
+def test_the_worker_vacuums_a_hot_table_full_of_dead_rows(owner_dsn):
+    setup_queues(owner_dsn)
+    enqueue(owner_dsn, "record", [{} for _ in range(200)])
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("select jobs.complete('w', array(select id from jobs.claim('w', 200, array['record'])))")
+        conn.execute("select pg_stat_force_next_flush()")
+
+    async def vacuum(threshold: int) -> bool:
+        async with await psycopg.AsyncConnection.connect(owner_dsn, autocommit=True) as conn:
+            return await worker_mod.vacuum_hot_table(conn, threshold)
+
+    assert asyncio.run(vacuum(1_000_000)) is False, "below the threshold it leaves the table alone"
+    assert asyncio.run(vacuum(100)) is True
+    assert scalar(owner_dsn, "select coalesce(vacuum_count, 0) from pg_stat_user_tables "
+                             "where relname = 'job_queue'") >= 1
