@@ -4,7 +4,10 @@
 
 -- query: webhooks.claim_due
 -- as: owner
-select d.brand_id, d.id from webhooks.deliveries as d
+select
+    d.brand_id,
+    d.id
+from webhooks.deliveries as d
 inner join webhooks.endpoints as p on d.brand_id = p.brand_id and d.endpoint_id = p.id
 where d.status = 'pending' and d.locked_until is null and d.next_attempt_at <= now() and p.enabled
 order by d.next_attempt_at
@@ -20,8 +23,9 @@ limit 50;
 -- query: webhooks.delivery_attempts
 -- as: authenticated
 select * from api.webhook_attempts
-where brand_id = :brand_id and delivery_id = (
-    select min(d.id) from webhooks.deliveries as d
-    where d.brand_id = :brand_id
-)
+where
+    brand_id = :brand_id and delivery_id = (
+        select min(d.id) from webhooks.deliveries as d
+        where d.brand_id = :brand_id
+    )
 order by attempted_at;
