@@ -120,8 +120,8 @@ set search_path = ''
 as $$
 declare
     settled integer;
-    touched uuid [];
-    gone uuid [];
+    touched uuid[];
+    gone uuid[];
     endpoint record;
 begin
     -- outcomes: [{brand_id, delivery_id, status_code, latency_ms, excerpt, error, retry_after}]
@@ -222,6 +222,27 @@ $$;
 comment on function webhooks.reap() is
 'Returns deliveries whose lease expired to the queue at once: at least once, never lost.';
 
+create or replace function webhooks.release(worker text, brand_ids uuid[], delivery_ids bigint[])
+returns integer
+language sql
+security definer
+set search_path = ''
+as $$
+    -- Shutdown: hand unsent deliveries back without counting the attempt against them.
+    with released as (
+        update webhooks.deliveries as d
+        set locked_by = null, locked_until = null, attempts = greatest(d.attempts - 1, 0)
+        from unnest(brand_ids, delivery_ids) as r (brand_id, id)
+        where d.brand_id = r.brand_id and d.id = r.id and d.locked_by = worker
+        returning 1
+    )
+
+    select count(*)::integer from released
+$$;
+
+comment on function webhooks.release(text, uuid[], bigint[]) is
+'Gives the worker''s leased deliveries back uncounted (graceful shutdown); returns how many.';
+
 create or replace function webhooks.redeliver(brand_id uuid, delivery_id bigint)
 returns void
 language plpgsql
@@ -266,7 +287,8 @@ comment on function webhooks.recover(uuid, uuid, timestamptz) is
 
 revoke all on function webhooks.claim(text, integer), webhooks.retry_delay(integer, numeric),
 webhooks.disable_endpoint(uuid, uuid, text), webhooks.record(text, jsonb), webhooks.reap(),
-webhooks.redeliver(uuid, bigint), webhooks.recover(uuid, uuid, timestamptz) from public;
+webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
+webhooks.recover(uuid, uuid, timestamptz) from public;
 grant execute on function webhooks.claim(text, integer), webhooks.record(text, jsonb),
-webhooks.reap(), webhooks.redeliver(uuid, bigint), webhooks.recover(uuid, uuid, timestamptz),
-webhooks.disable_endpoint(uuid, uuid, text) to service_role;
+webhooks.reap(), webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
+webhooks.recover(uuid, uuid, timestamptz), webhooks.disable_endpoint(uuid, uuid, text) to service_role;

@@ -182,11 +182,8 @@ class Sender:
                                    (self.worker_id, Jsonb([o for _, o in settled])))
                 self.sent += len(settled)
             if released:
-                await conn.execute(
-                    "update webhooks.deliveries set locked_by = null, locked_until = null, "
-                    "attempts = attempts - 1 where (brand_id, id) in "
-                    "(select * from unnest(%s::uuid[], %s::bigint[])) and locked_by = %s",
-                    ([b for b, _ in released], [i for _, i in released], self.worker_id))
+                await conn.execute("select webhooks.release(%s, %s::uuid[], %s)", (
+                    self.worker_id, [b for b, _ in released], [i for _, i in released]))
             if room <= 0:
                 return []
             rows = await (await conn.execute(

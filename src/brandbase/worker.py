@@ -101,7 +101,8 @@ class Worker:
 
     def __post_init__(self):
         self.is_async = {name: inspect.iscoroutinefunction(h) for name, h in self.handlers.items()}
-        self.lanes: list[lanes.Lane] = []
+        self.job_lanes: list[lanes.Lane] = []
+        self.lanes: list[lanes.Lane] = []  # job lanes, then delivery lanes
         self.sender: webhooks.Sender | None = None
         self.processed = 0
         self.seconds = 0.0  # from the first round trip to the last settle
@@ -109,10 +110,6 @@ class Worker:
     @property
     def running(self) -> dict[int, tuple[Job, asyncio.Task]]:
         return {k: v for lane in self.job_lanes for k, v in lane.running.items()}
-
-    @property
-    def job_lanes(self) -> list[lanes.Lane]:
-        return [lane for lane in self.lanes if lane.exchange == self.exchange]
 
     # -- setup ---------------------------------------------------------------------------
 
@@ -143,8 +140,9 @@ class Worker:
             leases = await self.queues(conn)
         self.queue_names = list(leases)
         slots = lanes.split(self.concurrency) if leases else []
-        self.lanes = [lanes.Lane(n, self.exchange, self.perform, key=lambda j: j.id,
-                                 prefetch=self.prefetch // len(slots)) for n in slots]
+        self.job_lanes = [lanes.Lane(n, self.exchange, self.perform, key=lambda j: j.id,
+                                     prefetch=self.prefetch // len(slots)) for n in slots]
+        self.lanes = list(self.job_lanes)
         sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
             self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n)
