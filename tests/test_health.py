@@ -53,6 +53,40 @@ def test_metrics_are_valid_prometheus_text(owner_dsn):
     assert families["brandbase_pg_database_size_bytes"].samples[0].value > 0
 
 
+def refuse_second_request(dsn: str) -> None:
+    """Two anonymous writes from one address under a one-request policy: the second gets 429."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("update ratelimit.policies set rate = 1, burst = 0 where api_role = 'anon'")
+    for attempt in range(2):
+        with psycopg.connect(dsn) as conn:
+            conn.execute("select set_config('request.headers', %s, true), "
+                         "set_config('request.method', 'POST', true)",
+                         [json.dumps({"x-forwarded-for": "198.51.100.7"})])
+            conn.execute("set local role anon")
+            if attempt == 0:
+                conn.execute("select api.pre_request()")
+            else:
+                with pytest.raises(psycopg.Error) as refused:
+                    conn.execute("select api.pre_request()")
+                assert refused.value.sqlstate == "PGRST"
+                assert json.loads(refused.value.diag.message_detail)["status"] == 429
+
+
+def test_rate_limit_refusals_are_counted_though_rolled_back(owner_dsn):
+    def refused() -> dict[str, float]:
+        result = run_cli("metrics", "--dsn", owner_dsn)
+        families = {f.name: f for f in text_string_to_metric_families(result.stdout)}
+        return {s.labels["reason"]: s.value for s in families["brandbase_requests_refused"].samples
+                if s.name.endswith("_total")}
+
+    before = refused()
+    assert set(before) == {"bad_request", "version", "access", "rate_limit", "quota"}
+    refuse_second_request(owner_dsn)
+    after = refused()
+    assert after["rate_limit"] == before["rate_limit"] + 1
+    assert after["access"] == before["access"]
+
+
 def test_metrics_served_over_http(owner_dsn):
     server = subprocess.Popen([sys.executable, "-m", "brandbase.cli", "metrics", "--dsn", owner_dsn,
                                "--serve", "127.0.0.1:0"], stderr=subprocess.PIPE, text=True)

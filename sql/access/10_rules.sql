@@ -145,16 +145,12 @@ begin
     ip := access.client_ip(headers);
     select d.reason into reason
     from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
-    -- PostgREST runs GET and HEAD in read-only transactions: no counting there.
-    if reason is not null and pg_catalog.current_setting('transaction_read_only') = 'off' then
-        perform access.count_denial(brand_id, reason);
-    end if;
 end
 $$;
 
 comment on function access.admit(uuid, jsonb) is
 'For the request hook: the client address from trusted proxies and, when the access rules '
-'refuse it, why (null reason: allowed). Denials are counted.';
+'refuse it, why (null reason: allowed). The hook counts the refusal (api.refuse()).';
 
 -- Managing rules (permission access.manage; the nil brand's rules are service_role's).
 create or replace function access.add_ip_rule(

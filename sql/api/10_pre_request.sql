@@ -1,13 +1,50 @@
 -- api: the PostgREST db-pre-request hook, the pack's middleware. Before every request:
 -- the API version (Deprecation / Sunset headers, 410 after sunset), the access rules
 -- (403), the rate limits (429 with Retry-After) and the brand's API-call quota (429).
--- It raises PostgREST's PTxxx SQLSTATEs, which become the HTTP status, and sets
--- response.headers. Configure: db-pre-request = "api.pre_request".
+-- A refusal is PostgREST's PGRST error (status, JSON body and headers, through
+-- api.refuse()); an admitted request gets its headers through response.headers.
+-- Configure: db-pre-request = "api.pre_request".
 --
 -- It runs before every request, so it is built to be cheap: the request GUCs are read
 -- once, each step is one statement, and each module is entered once through a function
 -- without SET clauses or exception blocks (each of those costs a context switch or a
 -- subtransaction per call).
+
+-- A refusal, as PostgREST's PGRST error: the HTTP status, a JSON body whose code names the
+-- reason, and the response headers (those set in response.headers are lost with the
+-- aborted transaction). Each reason has a counter: a sequence, which the rollback cannot
+-- undo. Read-only transactions (PostgREST's GET and HEAD) refuse nextval(), so refused
+-- reads go uncounted.
+create or replace function api.refuse(
+    reason text, status integer, message text, hint text, headers jsonb default '[]'
+)
+returns void
+language plpgsql
+as $$
+begin
+    if pg_catalog.current_setting('transaction_read_only') = 'off' then
+        perform case reason
+            when 'bad_request' then pg_catalog.nextval('api.refused_bad_request')
+            when 'version' then pg_catalog.nextval('api.refused_version')
+            when 'access' then pg_catalog.nextval('api.refused_access')
+            when 'rate_limit' then pg_catalog.nextval('api.refused_rate_limit')
+            when 'quota' then pg_catalog.nextval('api.refused_quota')
+        end;
+    end if;
+    raise sqlstate 'PGRST' using
+        message = jsonb_build_object('code', reason, 'message', message, 'hint', hint)::text,
+        detail = jsonb_build_object(
+            'status', status,
+            -- response.headers is a list of one-header objects; PGRST wants one object.
+            'headers', (select coalesce(jsonb_object_agg(h.key, h.value), '{}') from jsonb_array_elements(headers) as a,
+                jsonb_each(a.value) as h)
+        )::text;
+end
+$$;
+
+comment on function api.refuse(text, integer, text, text, jsonb) is
+'Ends a request with a PostgREST error of this HTTP status and headers, counting the reason '
+'(bad_request, version, access, rate_limit, quota) in api.refused_<reason>.';
 
 create or replace function api.pre_request()
 returns void
@@ -41,23 +78,24 @@ begin
     from api.versions as v
     where v.schema_name = coalesce(
         headers ->> case when method in ('GET', 'HEAD') then 'accept-profile' else 'content-profile' end, 'api');
-    if version.retired then
-        raise sqlstate 'PT410' using
-            message = pg_catalog.format('API version %s was retired on %s', version.version, version.sunset_at),
-            hint = coalesce('Migration guide: ' || version.guide_url, 'Use a current API version.');
-    end if;
     out_headers := coalesce(version.headers, '[]');
+    if version.retired then
+        perform api.refuse('version', 410,
+            pg_catalog.format('API version %s was retired on %s', version.version, version.sunset_at),
+            coalesce('Migration guide: ' || version.guide_url, 'Use a current API version.'), out_headers);
+    end if;
 
     -- 2. Access rules, for the brand the request names (X-Brand-Id or the brand_id claim).
     -- Checked by pattern, not by catching the cast's error: that would be a subtransaction.
     if brand_text !~ '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' then
-        raise sqlstate 'PT400' using message = 'X-Brand-Id is not a uuid',
-            hint = 'Send the brand''s id, such as 0b0b0b0b-0000-4000-8000-000000000001.';
+        perform api.refuse('bad_request', 400, 'X-Brand-Id is not a uuid',
+            'Send the brand''s id, such as 0b0b0b0b-0000-4000-8000-000000000001.');
     end if;
     brand_id := brand_text::uuid;
     door := access.admit(brand_id, headers);
     if door.reason is not null then
-        raise sqlstate 'PT403' using message = 'access denied: ' || door.reason;
+        perform api.refuse('access', 403, 'access denied: ' || door.reason,
+            'The brand''s access rules refuse this client address or country.');
     end if;
 
     -- 3 and 4 write (the limiter's buckets, the quota's usage). PostgREST runs GET and
@@ -86,19 +124,16 @@ begin
                 limited."limit", limited.remaining, ceil(limited.reset_after))),
             jsonb_build_object('RateLimit-Policy', limited.policy));
         if not limited.allowed then
-            out_headers := out_headers || jsonb_build_array(
-                jsonb_build_object('Retry-After', ceil(limited.retry_after)::text));
-            perform pg_catalog.set_config('response.headers', out_headers::text, true);
-            raise sqlstate 'PT429' using message = 'rate limit exceeded',
-                detail = jsonb_build_object('retry_after', ceil(limited.retry_after))::text,
-                hint = 'Retry after the number of seconds in Retry-After.';
+            perform api.refuse('rate_limit', 429, 'rate limit exceeded',
+                'Retry after the number of seconds in Retry-After.',
+                out_headers || jsonb_build_array(jsonb_build_object('Retry-After', ceil(limited.retry_after)::text)));
         end if;
     end if;
 
     -- 4. The brand's API-call quota.
     if brand_id is not null and not (quotas.consume(brand_id, 'api_calls', 1)).allowed then
-        raise sqlstate 'PT429' using message = 'the brand''s API call quota is used up',
-            hint = 'Quotas renew each billing period; see api.quota_usage.';
+        perform api.refuse('quota', 429, 'the brand''s API call quota is used up',
+            'Quotas renew each billing period; see api.quota_usage.', out_headers);
     end if;
 
     perform pg_catalog.set_config('response.headers', out_headers::text, true);
@@ -109,6 +144,7 @@ comment on function api.pre_request() is
 'PostgREST db-pre-request hook: API version headers (410 after sunset), access rules (403), '
 'rate limits per caller, brand and route (429 + RateLimit headers), API-call quota (429).';
 
+revoke all on function api.refuse(text, integer, text, text, jsonb) from public;
 revoke all on function api.pre_request() from public;
 grant execute on function api.pre_request() to anon, authenticated, service_role;
 revoke all on api.versions from public, anon, authenticated;

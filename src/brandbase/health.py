@@ -60,6 +60,12 @@ select
 from webhooks.attempts where attempted_at > now() - interval '1 hour'
 """
 
+# The request hook's refusals, one sequence per reason (sequences survive the rollback).
+REFUSALS = """
+select substr(sequencename, length('refused_') + 1), coalesce(last_value, 0)
+from pg_sequences where schemaname = 'api' and sequencename like 'refused\\_%'
+"""
+
 DATABASE_FIGURES = """
 select numbackends, xact_commit, xact_rollback, blks_read, blks_hit, deadlocks,
        pg_database_size(datname), age(datfrozenxid)
@@ -88,6 +94,7 @@ class PackCollector(Collector):
             figures = conn.execute(DATABASE_FIGURES).fetchone()
             queues = conn.execute(JOB_FIGURES).fetchall()
             deliveries = conn.execute(WEBHOOK_FIGURES).fetchone()
+            refusals = conn.execute(REFUSALS).fetchall()
         except psycopg.Error:
             self.conn = None
             up.add_metric([], 0)
@@ -99,6 +106,7 @@ class PackCollector(Collector):
         yield from self._database(figures)
         yield from self._jobs(queues)
         yield from self._webhooks(deliveries)
+        yield self._refusals(refusals)
 
     @staticmethod
     def _health(doc: dict) -> Iterator[Metric]:
@@ -138,6 +146,15 @@ class PackCollector(Collector):
         yield GaugeMetricFamily("brandbase_webhook_attempts_failed_last_hour",
                                 "Delivery attempts that failed in the last hour", value=failed)
         yield GaugeMetricFamily("brandbase_webhook_endpoints_disabled", "Endpoints disabled", value=disabled)
+
+    @staticmethod
+    def _refusals(counts: list[tuple]) -> Metric:
+        refused = CounterMetricFamily("brandbase_requests_refused",
+                                      "Requests the request hook refused, by reason (reads excepted)",
+                                      labels=["reason"])
+        for reason, n in counts:
+            refused.add_metric([reason], n)
+        return refused
 
     @staticmethod
     def _database(figures: tuple) -> Iterator[Metric]:
