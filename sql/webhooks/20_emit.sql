@@ -25,8 +25,8 @@ security definer
 set search_path = ''
 as $$
 begin
-    insert into webhooks.deliveries (brand_id, endpoint_id, event_id, event_created_at, next_attempt_at)
-    select e.brand_id, p.id, e.id, e.created_at, e.created_at
+    insert into webhooks.deliveries (brand_id, endpoint_id, event_id, event_created_at, next_attempt_at, fifo)
+    select e.brand_id, p.id, e.id, e.created_at, e.created_at, p.fifo
     from new_events as e
     inner join webhooks.endpoints as p
         on e.brand_id = p.brand_id and p.enabled and webhooks.matches(p.event_types, e.event_type);

@@ -26,6 +26,7 @@ begin
             and (not p.fifo or d.id = (
                 select min(o.id) from webhooks.deliveries as o
                 where o.brand_id = d.brand_id and o.endpoint_id = d.endpoint_id and o.status = 'pending'
+                    and o.fifo
             ))
             -- per-endpoint rate limit; a token may be spent on a row another worker takes,
             -- which only ever slows the endpoint down, never past its limit
