@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 
-import aiohttp
 import psycopg
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -16,6 +15,7 @@ from tests.helpers import scalar
 from tests.test_jobs import start_worker, stop, wait_for
 from tests.webhook_sink import Sink
 
+from brandbase import http1
 from brandbase import webhooks as sender_mod
 
 
@@ -130,35 +130,41 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
     assert len(ids) == 300, "every delivery reached the receiver (deduplicated by webhook-id)"
 
 
-class StubResolver(sender_mod.AbstractResolver):
+class StubResolver:
     """Answers every name with the given addresses: the guard is tested without DNS."""
 
     def __init__(self, *addresses: str):
         self.addresses = addresses
 
-    async def resolve(self, host, port=0, family=0):
-        return [{"hostname": host, "host": a, "port": port, "family": 0, "proto": 0, "flags": 0}
-                for a in self.addresses]
-
-    async def close(self):
-        pass
+    async def resolve(self, host, port):
+        return list(self.addresses)
 
 
 @pytest.mark.parametrize("address", ["10.0.0.5", "169.254.169.254", "127.0.0.1", "100.64.1.1", "::1",
                                      "fd00::1", "::ffff:192.168.1.1", "0.0.0.0"])
 def test_the_guard_refuses_names_that_resolve_to_refused_addresses(address):
-    guard = sender_mod.GuardedResolver([], StubResolver(address))
-    with pytest.raises(sender_mod.RefusedAddress, match="resolves only to refused addresses"):
+    guard = http1.GuardedResolver([], StubResolver(address))
+    with pytest.raises(http1.RefusedAddress, match="resolves only to refused addresses"):
         asyncio.run(guard.resolve("hooks.example.com", 443))
 
 
 def test_the_guard_lets_public_and_allowed_addresses_through():
     stub = StubResolver("93.184.216.34", "10.1.2.3")
-    found = asyncio.run(sender_mod.GuardedResolver([], stub).resolve("hooks.example.com", 443))
-    assert [a["host"] for a in found] == ["93.184.216.34"], "refused addresses are dropped, never tried"
+    found = asyncio.run(http1.GuardedResolver([], stub).resolve("hooks.example.com", 443))
+    assert found == ["93.184.216.34"], "refused addresses are dropped, never tried"
     allowed = [ipaddress.ip_network("10.0.0.0/8")]
-    found = asyncio.run(sender_mod.GuardedResolver(allowed, stub).resolve("hooks.example.com", 443))
-    assert len(found) == 2
+    assert len(asyncio.run(http1.GuardedResolver(allowed, stub).resolve("hooks.example.com", 443))) == 2
+
+
+def test_ip_literals_pass_the_same_guard():
+    with pytest.raises(http1.RefusedAddress):
+        asyncio.run(http1.GuardedResolver([], StubResolver("93.184.216.34")).resolve("169.254.169.254", 80))
+
+
+def test_custom_headers_cannot_smuggle_a_request():
+    for name, value in (("X-A", "1\r\nHost: evil"), ("X A", "1"), ("X-B\n", "1")):
+        with pytest.raises(ValueError, match="invalid header"):
+            http1.render("/", "h", {name: value}, b"{}", "ua")
 
 
 def test_a_refused_target_is_never_contacted(sink):
@@ -166,14 +172,13 @@ def test_a_refused_target_is_never_contacted(sink):
 
     async def send() -> dict:
         sender = sender_mod.Sender("t", print)
-        sender.session = aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-            resolver=sender_mod.GuardedResolver([], StubResolver("127.0.0.1"))))
+        sender.client = http1.Client(http1.GuardedResolver([], StubResolver("127.0.0.1")), "t")
         try:
             delivery = sender_mod.Delivery("b", 1, 1, f"http://sink.test:{sink.port}/never", {},
                                            ["whsec_" + "A" * 32], "msg_1", 0, "{}", 1000)
             return (await sender.perform(delivery))[1]
         finally:
-            await sender.session.close()
+            sender.client.close()
 
     outcome = asyncio.run(send())
     assert "refused" in outcome["error"]

@@ -1,12 +1,12 @@
 """Webhook delivery, the worker's second pipeline: claim due deliveries, sign them the
-Standard Webhooks way, POST them with one pooled aiohttp session (timeouts, no redirects),
-record every outcome in batches.
+Standard Webhooks way, POST them over pooled keep-alive connections (timeouts, no
+redirects; brandbase.http1), record every outcome in batches.
 
-SSRF: every host name is resolved by a guard that drops refused addresses (loopback,
-private, link-local and metadata, CGNAT, reserved, multicast) and the connection goes to
-an address the guard returned, so a name cannot be re-pointed between check and connect.
-Addresses in webhooks.settings.allowed_networks are let through (loopback sinks in tests
-and local development).
+SSRF: every host is vetted by http1.GuardedResolver, which drops refused addresses
+(loopback, private, link-local and metadata, CGNAT, reserved, multicast), and the
+connection goes to an address it returned, so a name cannot be re-pointed between check
+and connect. Addresses in webhooks.settings.allowed_networks are let through (loopback
+sinks in tests and local development).
 """
 
 from __future__ import annotations
@@ -17,79 +17,17 @@ import functools
 import hashlib
 import hmac
 import ipaddress
-import socket
 import time
 from dataclasses import dataclass
 
-import aiohttp
+import httptools
 import psycopg
-from aiohttp.abc import AbstractResolver
 from psycopg.types.json import Jsonb
-from yarl import URL
+
+from brandbase import http1
 
 EXCERPT = 1024  # bytes of a response body kept per attempt
 USER_AGENT = "brandbase-webhooks/1"
-Network = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-class RefusedAddress(OSError):
-    """The target resolves only to addresses deliveries may not reach."""
-
-
-@functools.lru_cache(maxsize=4096)
-def refused(address: str, allowed: tuple[Network, ...]) -> bool:
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return False
-    return not ip.is_global or ip.is_multicast
-
-
-class GuardedResolver(AbstractResolver):
-    """Resolves with `inner`, keeps only addresses deliveries may reach."""
-
-    def __init__(self, allowed: list[Network], inner: AbstractResolver | None = None):
-        self.allowed = tuple(allowed)
-        self.inner = inner or aiohttp.ThreadedResolver()
-
-    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_INET) -> list[dict]:
-        found = await self.inner.resolve(host, port, family)
-        safe = [a for a in found if not refused(a["host"], self.allowed)]
-        if not safe:
-            raise RefusedAddress(f"{host} resolves only to refused addresses "
-                                 f"({', '.join(sorted({a['host'] for a in found}))})")
-        return safe
-
-    async def close(self) -> None:
-        await self.inner.close()
-
-
-@functools.lru_cache(maxsize=4096)
-def literal_refused(host: str, allowed: tuple[Network, ...]) -> bool:
-    try:
-        ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False  # a name: the resolver's guard decides
-    return refused(host.strip("[]"), allowed)
-
-
-def check_literal(host: str, allowed: list[Network]) -> None:
-    """aiohttp connects to IP literals without asking the resolver: check them here."""
-    if literal_refused(host, tuple(allowed)):
-        raise RefusedAddress(f"{host} is a refused address")
-
-
-def refusal(exc: BaseException) -> RefusedAddress | None:
-    """The guard's refusal behind an aiohttp connection error, if that is what it was."""
-    seen = exc
-    while seen is not None:
-        if isinstance(seen, RefusedAddress):
-            return seen
-        seen = getattr(seen, "os_error", None) or seen.__cause__ or seen.__context__
-        if seen is exc:
-            return None
-    return None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -136,41 +74,38 @@ def key(d: Delivery) -> tuple[str, int]:
 
 
 class Sender:
-    """Claims, sends and records deliveries; an async context manager around its session."""
+    """Claims, sends and records deliveries over one pooled HTTP client."""
 
-    def __init__(self, worker_id: str, log, resolver: AbstractResolver | None = None):
+    def __init__(self, worker_id: str, log, resolver: http1.Resolver | None = None):
         self.worker_id = worker_id
         self.sent = 0
         self.log = log
         self.inner_resolver = resolver
-        self.allowed: list[Network] = []
-        self.session: aiohttp.ClientSession | None = None
+        self.allowed: list[http1.Network] | None = None
+        self.client: http1.Client | None = None
         self.settings_read = 0.0
 
     async def __aenter__(self) -> Sender:
         return self
 
     async def __aexit__(self, *exc) -> None:
-        if self.session:
-            await self.session.close()
+        if self.client:
+            self.client.close()
 
     async def refresh(self, conn: psycopg.AsyncConnection) -> None:
-        """Reads the allowed networks (every 10 s); a change gets a new session."""
-        if time.monotonic() - self.settings_read < 10 and self.session:
+        """Reads the allowed networks (every 10 s); a change gets a new client."""
+        if time.monotonic() - self.settings_read < 10 and self.client:
             return
         self.settings_read = time.monotonic()
         row = await (await conn.execute(
             "select allowed_networks::text[] from webhooks.settings")).fetchone()
         allowed = [ipaddress.ip_network(n) for n in (row[0] if row else [])]
-        if self.session and allowed == self.allowed:
+        if self.client and allowed == self.allowed:
             return
-        if self.session:
-            await self.session.close()
+        if self.client:
+            self.client.close()
         self.allowed = allowed
-        connector = aiohttp.TCPConnector(
-            limit=0, resolver=GuardedResolver(allowed, self.inner_resolver), ttl_dns_cache=30)
-        self.session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
-                                             headers={"User-Agent": USER_AGENT})
+        self.client = http1.Client(http1.GuardedResolver(allowed, self.inner_resolver), USER_AGENT, EXCERPT)
 
     async def exchange(self, conn: psycopg.AsyncConnection, outcomes: list, room: int) -> list[Delivery]:
         await self.refresh(conn)
@@ -197,24 +132,19 @@ class Sender:
         timestamp = int(time.time())
         body = d.body.encode()
         headers = {**{str(k): str(v) for k, v in d.headers.items()},
-                   "content-type": "application/json",
+                   "Content-Type": "application/json",
                    "webhook-id": d.message_id,
                    "webhook-timestamp": str(timestamp),
                    "webhook-signature": sign(d.secrets, d.message_id, timestamp, body)}
         started = time.perf_counter()
         try:
-            check_literal(URL(d.url).host or "", self.allowed)
-            async with self.session.post(d.url, data=body, headers=headers, allow_redirects=False,
-                                         timeout=aiohttp.ClientTimeout(total=d.timeout_ms / 1000)) as r:
-                excerpt = await r.content.read(EXCERPT)
-                outcome.update(status_code=r.status, excerpt=excerpt.decode("utf-8", "replace"))
-                if r.status in (429, 503):
-                    outcome["retry_after"] = retry_after(r.headers.get("Retry-After"))
+            r = await self.client.post(d.url, headers, body, d.timeout_ms / 1000)
+            outcome.update(status_code=r.status, excerpt=r.excerpt.decode("utf-8", "replace"))
+            if r.status in (429, 503):
+                outcome["retry_after"] = retry_after(r.headers.get("retry-after"))
         except TimeoutError:
             outcome["error"] = f"timed out after {d.timeout_ms} ms"
-        except (aiohttp.ClientError, OSError) as exc:
-            cause = refusal(exc) or exc
-            outcome["error"] = f"{type(cause).__name__}: {cause}"[:1024]
+        except (OSError, ValueError, httptools.HttpParserError) as exc:
+            outcome["error"] = f"{type(exc).__name__}: {exc}"[:1024]
         outcome["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return ("sent", outcome)
-
