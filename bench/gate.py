@@ -29,6 +29,10 @@ CLIENTS = 8
 # rate 100 per second, burst 10: emission 10 ms, tolerance 110 ms, cost 1.
 CHECK = (f"\\set k random(1, {KEYS})\n"
          "select allowed from ratelimit.check('key:' || :k, 100, '1 second', 10);\n")
+# The floor of any limiter that keeps its state in a table: one bare single-row UPDATE of
+# the (unlogged) bucket table, no function, no arithmetic (run after CHECK made the keys).
+BARE_UPDATE = (f"\\set k random(1, {KEYS})\n"
+               "update ratelimit.buckets set tat = tat + 1 where key = 'key:' || :k;\n")
 GCRA_LUA = """
 local t = redis.call('TIME')
 local now = t[1] * 1000 + t[2] / 1000
@@ -114,12 +118,14 @@ update ratelimit.policies set rate = 1000000, burst = 1000 where api_role = 'ano
 """
 
 # What PostgREST does per request before the query: claims and headers, then the hook.
+# A write (POST): PostgREST runs GET and HEAD read-only, where the hook skips the rate
+# limit and the quota; the target is for the whole chain.
 HOOK = """\\set a random(1, 250)
 \\set b random(1, 250)
 \\set brand random(1, 100)
 begin;
 select set_config('request.jwt.claims', '{"role": "anon"}', true),
-       set_config('request.method', 'GET', true),
+       set_config('request.method', 'POST', true),
        set_config('request.headers', json_build_object('x-forwarded-for', '198.51.' || :a || '.' || :b,
                   'x-brand-id', md5('gate' || :brand)::uuid)::text, true);
 select api.pre_request();
@@ -143,7 +149,7 @@ def hook_call_ms(dsn: str, brand_ids: list[str], runs: int = 2000) -> tuple[floa
                        f'"x-brand-id": "{brand_ids[rng.randint(0, 99)]}"}}')
             with conn.transaction():
                 conn.execute("select set_config('request.jwt.claims', '{\"role\": \"anon\"}', true), "
-                             "set_config('request.method', 'GET', true), "
+                             "set_config('request.method', 'POST', true), "
                              "set_config('request.headers', %s, true)", (headers,), prepare=True)
                 started = time.perf_counter()
                 conn.execute("select api.pre_request()" if name == "hook" else "select 1", prepare=True)
@@ -161,6 +167,7 @@ def main() -> None:
         migrate.migrate(conn, pack.load())
     select1, _ = pgbench(dsn, "select 1;\n", CLIENTS, args.seconds)
     pg_tps, pg_latency = pgbench(dsn, CHECK, CLIENTS, args.seconds)
+    bare, _ = pgbench(dsn, BARE_UPDATE, CLIENTS, args.seconds)
     redis = redis_rate(args.seconds)
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(HOOK_SETUP)
@@ -173,6 +180,8 @@ def main() -> None:
     per_call, round_trip, rules = ip_lookup_ms(dsn)
     header(f"Rate limiter: {CLIENTS} clients, {KEYS:,} keys, {args.seconds} s")
     rows = [["select 1 (the server's ceiling, same pgbench)", f"{select1:,.0f}", "-", "-"],
+            ["bare single-row UPDATE of the bucket table (any table-backed limiter's floor)",
+             f"{bare:,.0f}", "-", "-"],
             ["ratelimit.check() (pgbench -M prepared)", f"{pg_tps:,.0f}", f"{pg_latency:.3f} ms",
              ">= 15,000/s"]]
     if redis:
