@@ -143,6 +143,18 @@ language plpgsql
 as $$
 begin
     ip := access.client_ip(headers);
+    -- Most brands, and most installs, have no rules in scope: one probe of each rule
+    -- table's primary key settles them without the country lookup and the six rule tests
+    -- (this hook also runs for every read, where it is most of the cost).
+    if not exists (
+        select from access.ip_rules as r
+        where r.brand_id in (admit.brand_id, '00000000-0000-0000-0000-000000000000')
+    ) and not exists (
+        select from access.geo_rules as g
+        where g.brand_id in (admit.brand_id, '00000000-0000-0000-0000-000000000000')
+    ) then
+        return;
+    end if;
     select d.reason into reason
     from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
 end
