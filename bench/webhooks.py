@@ -7,8 +7,9 @@ sink (bench/webhook_sink.py, its own process, 127.0.0.1 only) that answers 200 a
    with --deliveries 50 and 100, sink included. Warm (the headline): the worker is started
    first and is connected and idle (LISTENing, every lane claiming) before the events are
    emitted; timed from the emitting commit until no delivery is pending (polled every
-   20 ms: the sink's count until it has them all, then the database). Cold: the deliveries are waiting when `brandbase worker --drain` starts; timed
-   from the process's start (Python start-up included) until none is pending; the worker's
+   20 ms: the sink's count until it has them all, then the database). Cold: the
+   deliveries are waiting when `brandbase worker --drain` starts; timed from the process's
+   start (Python start-up included) until none is pending; the worker's
    own "settled in X s" figure (first round trip to last settle) is shown beside it. The
    warm run is repeated with webhooks.events analyzed in the emitting transaction: a burst
    into a fresh (never analyzed) partition is the worst case for the planner, see the
