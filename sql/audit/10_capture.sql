@@ -1,13 +1,48 @@
 -- audit: capture. One generic statement-level trigger function reads the transition
--- tables, so a bulk statement writes its entries in one INSERT ... SELECT. PL/pgSQL
--- compiles trigger functions per trigger, so each tracked table gets its own cached plans.
+-- tables, so a bulk statement writes its entries in one INSERT ... SELECT. It writes to
+-- the inbox (audit.logs_inbox: one index, no monthly routing); audit.seal() moves
+-- entries into the monthly log later. PL/pgSQL compiles trigger functions per trigger,
+-- so each tracked table gets its own cached plans.
+
+create or replace function audit._entries(
+    table_name text, operation text, brand_column text, key_columns text[], skip_noop boolean,
+    old_rows jsonb[], new_rows jsonb[]
+)
+returns table (
+    brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
+    old_data jsonb, new_data jsonb, actor_id uuid, actor_role text, request_id text, client_ip inet
+)
+language sql
+stable
+as $$
+    select coalesce((coalesce(r.new_row, r.old_row) ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
+           brandbase.now(), _entries.table_name, brand.row_key(coalesce(r.new_row, r.old_row), key_columns),
+           _entries.operation, d.old_values, d.new_values,
+           ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
+    from brand.captured_rows(old_rows, new_rows) as r
+    cross join lateral (
+        -- An UPDATE keeps the changed columns only, old and new values.
+        select
+            case when r.new_row is null then r.old_row
+                 when r.old_row is not null then jsonb_object_agg(e.key, r.old_row -> e.key) end as old_values,
+            case when r.old_row is null then r.new_row
+                 when r.new_row is not null then jsonb_object_agg(e.key, e.value) end as new_values
+        from jsonb_each(case when r.old_row is not null then r.new_row end) as e
+        where (r.old_row -> e.key) is distinct from e.value
+    ) as d
+    cross join brand.request_context() as ctx
+    where not (skip_noop and d.old_values is null and d.new_values is null)
+    order by r.pos  -- ids follow the statement's row order
+$$;
+
+comment on function audit._entries(text, text, text, text[], boolean, jsonb[], jsonb[]) is
+'The entries for the rows a statement changed (inlined into audit.tg_capture()).';
 
 create or replace function audit.tg_capture()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
-set plan_cache_mode = force_generic_plan
 as $$
 declare
     -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates
@@ -16,53 +51,36 @@ declare
     excluded text[] := tg_argv[2]::text[];
     skip_noop boolean := tg_argv[3]::boolean;
     tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    ctx record := brand.request_context();
-    nil uuid := '00000000-0000-0000-0000-000000000000';
-    olds jsonb[];
-    news jsonb[];
 begin
-    -- Queries that read transition tables are planned at every call, so they stay
-    -- trivial; the real work reads plain variables and runs on a cached plan.
-    if tg_op in ('UPDATE', 'DELETE') then
-        olds := (select array_agg(to_jsonb(t) - excluded) from old_rows as t);
+    -- One statement per operation: each names only the transition tables it has.
+    if tg_op = 'UPDATE' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
+                                     array(select to_jsonb(t) - excluded from old_rows as t),
+                                     array(select to_jsonb(t) - excluded from new_rows as t));
+    elsif tg_op = 'INSERT' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
+                                     null, array(select to_jsonb(t) - excluded from new_rows as t));
+    elsif tg_op = 'DELETE' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
+                                     array(select to_jsonb(t) - excluded from old_rows as t), null);
+    else
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation,
+                                      actor_id, actor_role, request_id, client_ip)
+        select '00000000-0000-0000-0000-000000000000', brandbase.now(), tbl, '{}', tg_op, ctx.*
+        from brand.request_context() as ctx;
     end if;
-    if tg_op in ('UPDATE', 'INSERT') then
-        news := (select array_agg(to_jsonb(t) - excluded) from new_rows as t);
-    end if;
-    if tg_op = 'TRUNCATE' then
-        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation,
-                                actor_id, actor_role, request_id, client_ip)
-        values (nil, brandbase.now(), tbl, '{}', 'TRUNCATE',
-                ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip);
-        return null;
-    end if;
-    -- Pair old and new rows by key. INSERT has no old side and DELETE no new side; an
-    -- UPDATE that changed a row's key leaves both unpaired, each logged whole.
-    insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                            new_data, actor_id, actor_role, request_id, client_ip)
-    select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), brandbase.now(), tbl,
-           coalesce(n.k, o.k), tg_op, d.old_values, d.new_values,
-           ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-    from (select r, pos, brand.row_key(r, keys) as k from unnest(olds) with ordinality as u (r, pos)) as o
-    full join (select r, pos, brand.row_key(r, keys) as k from unnest(news) with ordinality as u (r, pos)) as n
-        on o.k = n.k
-    cross join lateral (
-        select
-            case when n.r is null then o.r
-                 when o.r is not null then jsonb_object_agg(e.key, o.r -> e.key) end as old_values,
-            case when o.r is null then n.r
-                 when n.r is not null then jsonb_object_agg(e.key, e.value) end as new_values
-        from jsonb_each(case when o.r is not null then n.r end) as e
-        where (o.r -> e.key) is distinct from e.value
-    ) as d
-    where not (skip_noop and d.old_values is null and d.new_values is null)
-    order by coalesce(n.pos, o.pos);  -- entries keep the statement's row order
     return null;
 end
 $$;
 
 comment on function audit.tg_capture() is
-'Statement-level trigger that writes audit.logs entries from the transition tables.';
+'Statement-level trigger that writes audit entries from the transition tables into the inbox.';
 
 create or replace function audit.track(
     target regclass,
@@ -124,6 +142,7 @@ $$;
 comment on function audit.untrack(regclass) is 'Stops auditing a table; its entries stay. Idempotent.';
 
 revoke all on function
+audit._entries(text, text, text, text[], boolean, jsonb[], jsonb[]),
 audit.tg_capture(),
 audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)

@@ -1,7 +1,8 @@
 -- brand: what the trigger-driven modules (audit, versions) share to capture row changes:
 -- a table's key columns, column checks, the request context, and statement-level
 -- triggers with transition tables, so a bulk statement costs one trigger call, not one
--- per row.
+-- per row. A single-row statement must stay cheap too (issue 3: +20% at most), so the
+-- pieces here are plain SQL that inlines into the trigger's one statement.
 
 create or replace function brand.key_columns(target regclass)
 returns text[]
@@ -90,41 +91,72 @@ $$;
 comment on function brand.row_key(jsonb, text[]) is
 'The key of a row given as jsonb: {"col": value, ...} over the key columns.';
 
-create or replace function brand.request_context(
-    out actor_id uuid, out actor_role text, out request_id text, out client_ip inet
-)
-language plpgsql
-stable
-set search_path = ''
+-- An address from a header, or null: never an error, so odd headers cannot block a write.
+create or replace function brand.inet_or_null(address text)
+returns inet
+language sql
+immutable
+parallel safe
 as $$
-declare
-    claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-    raw_headers text := nullif(pg_catalog.current_setting('request.headers', true), '');
-    headers jsonb;
-    forwarded text;
-begin
-    actor_id := (claims ->> 'sub')::uuid;
-    actor_role := coalesce(claims ->> 'role', current_user::text);
-    if raw_headers is null then
-        return;
-    end if;
-    begin
-        headers := raw_headers::jsonb;
-    exception when invalid_text_representation then
-        return;  -- unreadable headers never block a write; the evidence is simply absent
-    end;
-    request_id := left(coalesce(headers ->> 'x-request-id', headers ->> 'x-correlation-id'), 200);
-    -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
-    forwarded := btrim(split_part(coalesce(headers ->> 'x-forwarded-for', headers ->> 'x-real-ip', ''), ',', 1));
-    if forwarded ~ '^([0-9]{1,3}\.){3}[0-9]{1,3}$' or forwarded ~ '^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$' then
-        client_ip := forwarded::inet;
-    end if;
-end
+    select case
+        when address ~ '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'
+            then address::inet
+        when address ~* '^([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}$' then address::inet
+        when address ~* '^(([0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?$'
+            and length(address) - length(replace(address, ':', '')) <= 7
+            then address::inet
+    end
+$$;
+
+comment on function brand.inet_or_null(text) is
+'The text as inet when it is a plain IPv4 or IPv6 address, else null (never an error).';
+
+-- Capture reads the context once per statement, so it must cost next to nothing: plain
+-- SQL, inlined into the capturing statement (no function call, no SET clause, no
+-- exception block). Headers are matched in PostgREST's JSON text rather than parsed:
+-- headers that are not valid JSON then never block a write, and parsing costs more.
+drop function if exists brand.request_context();
+create function brand.request_context()
+returns table (actor_id uuid, actor_role text, request_id text, client_ip inet)
+language sql
+stable
+as $$
+    select
+        (c.claims ->> 'sub')::uuid,
+        coalesce(c.claims ->> 'role', current_user::text),
+        left(coalesce(
+            substring(h.headers from '"x-request-id"\s*:\s*"([^"]*)"'),
+            substring(h.headers from '"x-correlation-id"\s*:\s*"([^"]*)"')
+        ), 200),
+        -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
+        brand.inet_or_null(btrim(split_part(coalesce(
+            substring(h.headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
+            substring(h.headers from '"x-real-ip"\s*:\s*"([^"]*)"')
+        ), ',', 1)))
+    from (select nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb as claims) as c
+    cross join (select nullif(pg_catalog.current_setting('request.headers', true), '') as headers) as h
 $$;
 
 comment on function brand.request_context() is
-'Who and where a change comes from: user id, JWT role (else the database role), '
+'Who and where a change comes from (one row): user id, JWT role (else the database role), '
 'request id and client IP from PostgREST''s request.headers when present.';
+
+-- Transition tables arrive as arrays (reading them is planned at every call, so the
+-- trigger reads them with the simplest query); old and new rows of an UPDATE pair by
+-- position: PostgreSQL captures both of a row at once.
+create or replace function brand.captured_rows(old_rows jsonb[], new_rows jsonb[])
+returns table (pos bigint, old_row jsonb, new_row jsonb)
+language sql
+immutable
+parallel safe
+as $$
+    select u.pos, u.old_row, u.new_row
+    from unnest(old_rows, new_rows) with ordinality as u (old_row, new_row, pos)
+$$;
+
+comment on function brand.captured_rows(jsonb[], jsonb[]) is
+'The rows a statement changed, in its order: (position, old row, new row); INSERT has no '
+'old rows, DELETE no new ones.';
 
 create or replace function brand.install_capture_triggers(
     target regclass, prefix text, handler regproc, args text[], with_truncate boolean default false
@@ -190,7 +222,9 @@ brand.key_columns(regclass),
 brand.assert_columns(regclass, text[]),
 brand.row_key(jsonb, text[]),
 brand.row_key_wide(jsonb, text[]),
+brand.inet_or_null(text),
 brand.request_context(),
+brand.captured_rows(jsonb[], jsonb[]),
 brand.install_capture_triggers(regclass, text, regproc, text[], boolean),
 brand.drop_capture_triggers(regclass, text)
 from public;

@@ -2,12 +2,43 @@
 -- inserted or updated row as its next numbered version, and a tombstone on delete.
 -- Updates that change nothing make no version.
 
+create or replace function versions._versions(
+    table_name text, operation text, brand_column text, key_columns text[], state_column text,
+    old_rows jsonb[], new_rows jsonb[]
+)
+returns table (
+    brand_id uuid, table_name text, record_key jsonb, version integer, operation text, data jsonb,
+    state text, author_id uuid, created_at timestamptz
+)
+language sql
+stable
+as $$
+    select c.brand_id, _versions.table_name, c.record_key,
+           coalesce((
+               select max(v.version) from versions.content_versions as v
+               where v.brand_id = c.brand_id and v.table_name = _versions.table_name
+                   and v.record_key = c.record_key
+           ), 0) + 1,
+           _versions.operation, c.data, c.data ->> state_column, ctx.actor_id, brandbase.now()
+    from (
+        -- A DELETE stores the row as it was: the tombstone.
+        select (coalesce(r.new_row, r.old_row) ->> brand_column)::uuid as brand_id,
+               brand.row_key(coalesce(r.new_row, r.old_row), key_columns) as record_key,
+               coalesce(r.new_row, r.old_row) as data
+        from brand.captured_rows(old_rows, new_rows) as r
+        where r.old_row is distinct from r.new_row
+    ) as c
+    cross join brand.request_context() as ctx
+$$;
+
+comment on function versions._versions(text, text, text, text[], text, jsonb[], jsonb[]) is
+'The next version of every row a statement changed (inlined into versions.tg_capture()).';
+
 create or replace function versions.tg_capture()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
-set plan_cache_mode = force_generic_plan
 as $$
 declare
     -- tg_argv: brand column, key columns, state column ('' = none)
@@ -15,29 +46,25 @@ declare
     keys text[] := tg_argv[1]::text[];
     state_col text := nullif(tg_argv[2], '');
     tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    author uuid := (brand.request_context()).actor_id;
-    changed jsonb[];
 begin
-    -- Transition tables are read by trivial queries only (they are planned per call).
-    if tg_op = 'DELETE' then
-        changed := (select array_agg(to_jsonb(t)) from old_rows as t);
+    -- One statement per operation: each names only the transition tables it has.
+    if tg_op = 'UPDATE' then
+        insert into versions.content_versions
+            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
+        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
+                                         array(select to_jsonb(t) from old_rows as t),
+                                         array(select to_jsonb(t) from new_rows as t));
+    elsif tg_op = 'INSERT' then
+        insert into versions.content_versions
+            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
+        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
+                                         null, array(select to_jsonb(t) from new_rows as t));
     else
-        changed := (select array_agg(to_jsonb(t)) from new_rows as t);
+        insert into versions.content_versions
+            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
+        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
+                                         array(select to_jsonb(t) from old_rows as t), null);
     end if;
-    insert into versions.content_versions
-        (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
-    select (c.r ->> brand_col)::uuid, tbl, c.k, coalesce(latest.version, 0) + 1, tg_op, c.r,
-           c.r ->> state_col, author, brandbase.now()
-    from (select r, brand.row_key(r, keys) as k from unnest(changed) as r) as c
-    left join lateral (
-        select v.version, v.data, v.operation
-        from versions.content_versions as v
-        where v.brand_id = (c.r ->> brand_col)::uuid and v.table_name = tbl and v.record_key = c.k
-        order by v.version desc
-        limit 1
-    ) as latest on true
-    where tg_op = 'DELETE' or latest.operation is null or latest.operation = 'DELETE'
-        or latest.data is distinct from c.r;
     return null;
 end
 $$;
@@ -107,6 +134,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
+versions._versions(text, text, text, text[], text, jsonb[], jsonb[]),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
