@@ -2,47 +2,49 @@
 -- tables, so a bulk statement writes its entries in one INSERT ... SELECT. It writes to
 -- the inbox (audit.logs_inbox: one index, no monthly routing); audit.seal() moves
 -- entries into the monthly log later. PL/pgSQL compiles trigger functions per trigger,
--- so each tracked table gets its own cached plans.
+-- so each tracked table gets its own cached plans. What a single-row statement costs
+-- is mostly executor start-up, so each operation is one statement of few plan nodes.
 
-create or replace function audit._entries(
-    table_name text, operation text, brand_column text, key_columns text[], skip_noop boolean,
-    old_rows jsonb[], new_rows jsonb[]
-)
-returns table (
-    brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
-    old_data jsonb, new_data jsonb, actor_id uuid, actor_role text, request_id text, client_ip inet
-)
+create or replace function audit._changes(old_row jsonb, new_row jsonb)
+returns table (old_values jsonb, new_values jsonb)
 language sql
-stable
+immutable
+parallel safe
 as $$
-    select coalesce((coalesce(r.new_row, r.old_row) ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
-           brandbase.now(), _entries.table_name, brand.row_key(coalesce(r.new_row, r.old_row), key_columns),
-           _entries.operation, d.old_values, d.new_values,
-           ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-    from brand.captured_rows(old_rows, new_rows) as r
-    cross join lateral (
-        -- An UPDATE keeps the changed columns only, old and new values.
-        select
-            case when r.new_row is null then r.old_row
-                 when r.old_row is not null then jsonb_object_agg(e.key, r.old_row -> e.key) end as old_values,
-            case when r.old_row is null then r.new_row
-                 when r.new_row is not null then jsonb_object_agg(e.key, e.value) end as new_values
-        from jsonb_each(case when r.old_row is not null then r.new_row end) as e
-        where (r.old_row -> e.key) is distinct from e.value
-    ) as d
-    cross join brand.request_context() as ctx
-    where not (skip_noop and d.old_values is null and d.new_values is null)
-    order by r.pos  -- ids follow the statement's row order
+    select nullif(old_row - s.same, '{}'), nullif(new_row - s.same, '{}')
+    from (
+        -- The unchanged columns, computed once (offset 0: not copied into each use).
+        select array(select e.key from jsonb_each(new_row) as e where (old_row -> e.key) = e.value) as same
+        offset 0
+    ) as s
 $$;
 
-comment on function audit._entries(text, text, text, text[], boolean, jsonb[], jsonb[]) is
-'The entries for the rows a statement changed (inlined into audit.tg_capture()).';
+comment on function audit._changes(jsonb, jsonb) is
+'An UPDATE''s changed columns only: old and new values (nulls when nothing changed).';
+
+create or replace function audit._entry(
+    table_name text, operation text, brand_column text, key_columns text[], key_row jsonb,
+    old_data jsonb, new_data jsonb, occurred_at timestamptz
+)
+returns table (brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
+    old_data jsonb, new_data jsonb)
+language sql
+immutable
+as $$
+    select coalesce((key_row ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
+           _entry.occurred_at, _entry.table_name, brand.row_key(key_row, key_columns), _entry.operation,
+           _entry.old_data, _entry.new_data
+$$;
+
+comment on function audit._entry(text, text, text, text[], jsonb, jsonb, jsonb, timestamptz) is
+'One entry as the inbox stores it, less the request context (inlined into audit.tg_capture()).';
 
 create or replace function audit.tg_capture()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates
@@ -51,29 +53,55 @@ declare
     excluded text[] := tg_argv[2]::text[];
     skip_noop boolean := tg_argv[3]::boolean;
     tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+    at timestamptz := brandbase.now();
+    olds jsonb[];
+    news jsonb[];
+    actor uuid;
+    role text;
+    request text;
+    ip inet;
 begin
-    -- One statement per operation: each names only the transition tables it has.
+    -- The request context once per statement, not once per row. An UPDATE reads it with
+    -- its transition tables: old and new rows pair by position, as arrays in variables
+    -- (a sub-select as argument would stop the helpers from inlining).
     if tg_op = 'UPDATE' then
+        select array(select to_jsonb(t) - excluded from old_rows as t),
+               array(select to_jsonb(t) - excluded from new_rows as t),
+               c.actor_id, c.actor_role, c.request_id, c.client_ip
+        into olds, news, actor, role, request, ip
+        from brand.request_context() as c;
+    else
+        select c.actor_id, c.actor_role, c.request_id, c.client_ip into actor, role, request, ip
+        from brand.request_context() as c;
+    end if;
+    -- One statement per operation: each names only the transition tables it has. Entries
+    -- follow the statement's row order (ids come from the inbox's sequence). offset 0
+    -- keeps each row's to_jsonb() from being copied into, and run by, every use.
+    if tg_op = 'INSERT' then
         insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
                                       new_data, actor_id, actor_role, request_id, client_ip)
-        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
-                                     array(select to_jsonb(t) - excluded from old_rows as t),
-                                     array(select to_jsonb(t) - excluded from new_rows as t));
-    elsif tg_op = 'INSERT' then
-        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                      new_data, actor_id, actor_role, request_id, client_ip)
-        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
-                                     null, array(select to_jsonb(t) - excluded from new_rows as t));
+        select e.*, actor, role, request, ip
+        from (select to_jsonb(t) - excluded as j from new_rows as t offset 0) as r
+        cross join lateral audit._entry(tbl, tg_op, brand_col, keys, r.j, null, r.j, at) as e;
     elsif tg_op = 'DELETE' then
         insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
                                       new_data, actor_id, actor_role, request_id, client_ip)
-        select * from audit._entries(tbl, tg_op, brand_col, keys, skip_noop,
-                                     array(select to_jsonb(t) - excluded from old_rows as t), null);
+        select e.*, actor, role, request, ip
+        from (select to_jsonb(t) - excluded as j from old_rows as t offset 0) as r
+        cross join lateral audit._entry(tbl, tg_op, brand_col, keys, r.j, r.j, null, at) as e;
+    elsif tg_op = 'UPDATE' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select e.*, actor, role, request, ip
+        from brand.captured_rows(olds, news) as r
+        cross join lateral audit._changes(r.old_row, r.new_row) as c
+        cross join lateral audit._entry(tbl, tg_op, brand_col, keys, r.new_row, c.old_values, c.new_values, at) as e
+        where not (skip_noop and c.new_values is null);
     else
         insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation,
                                       actor_id, actor_role, request_id, client_ip)
-        select '00000000-0000-0000-0000-000000000000', brandbase.now(), tbl, '{}', tg_op, ctx.*
-        from brand.request_context() as ctx;
+        values ('00000000-0000-0000-0000-000000000000', at, tbl, '{}', tg_op,
+                actor, role, request, ip);
     end if;
     return null;
 end
@@ -142,7 +170,8 @@ $$;
 comment on function audit.untrack(regclass) is 'Stops auditing a table; its entries stay. Idempotent.';
 
 revoke all on function
-audit._entries(text, text, text, text[], boolean, jsonb[], jsonb[]),
+audit._changes(jsonb, jsonb),
+audit._entry(text, text, text, text[], jsonb, jsonb, jsonb, timestamptz),
 audit.tg_capture(),
 audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)

@@ -91,7 +91,23 @@ $$;
 comment on function brand.row_key(jsonb, text[]) is
 'The key of a row given as jsonb: {"col": value, ...} over the key columns.';
 
+create or replace function brand.inet_tried(address text)
+returns inet
+language plpgsql
+immutable
+parallel safe
+as $$
+begin
+    return address::inet;
+exception when invalid_text_representation then
+    return null;
+end
+$$;
+
+comment on function brand.inet_tried(text) is 'The text as inet, or null where it is not an address.';
+
 -- An address from a header, or null: never an error, so odd headers cannot block a write.
+-- No header (most writes) and plain IPv4 cost no function call and no subtransaction.
 create or replace function brand.inet_or_null(address text)
 returns inet
 language sql
@@ -99,17 +115,18 @@ immutable
 parallel safe
 as $$
     select case
-        when address ~ '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$'
-            then address::inet
-        when address ~* '^([0-9a-f]{1,4}:){7}[0-9a-f]{1,4}$' then address::inet
-        when address ~* '^(([0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?::(([0-9a-f]{1,4}:){0,6}[0-9a-f]{1,4})?$'
-            and length(address) - length(replace(address, ':', '')) <= 7
-            then address::inet
+        when address = '' then null
+        when address ~ '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' then
+            case when greatest(
+                split_part(address, '.', 1)::int, split_part(address, '.', 2)::int,
+                split_part(address, '.', 3)::int, split_part(address, '.', 4)::int
+            ) <= 255 then address::inet end
+        when address ~ '^[0-9a-fA-F:.]+$' and strpos(address, ':') > 0 then brand.inet_tried(address)
     end
 $$;
 
 comment on function brand.inet_or_null(text) is
-'The text as inet when it is a plain IPv4 or IPv6 address, else null (never an error).';
+'The text as inet when it is an IPv4 or IPv6 address, else null (never an error).';
 
 -- Capture reads the context once per statement, so it must cost next to nothing: plain
 -- SQL, inlined into the capturing statement (no function call, no SET clause, no
@@ -128,22 +145,26 @@ as $$
             substring(h.headers from '"x-request-id"\s*:\s*"([^"]*)"'),
             substring(h.headers from '"x-correlation-id"\s*:\s*"([^"]*)"')
         ), 200),
-        -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
-        brand.inet_or_null(btrim(split_part(coalesce(
-            substring(h.headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
-            substring(h.headers from '"x-real-ip"\s*:\s*"([^"]*)"')
-        ), ',', 1)))
+        brand.inet_or_null(f.hop)
     from (select nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb as claims) as c
     cross join (select nullif(pg_catalog.current_setting('request.headers', true), '') as headers) as h
+    -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
+    -- (offset 0: a plain column as argument keeps inet_or_null inlined.)
+    cross join lateral (
+        select btrim(split_part(coalesce(
+            substring(h.headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
+            substring(h.headers from '"x-real-ip"\s*:\s*"([^"]*)"'), ''
+        ), ',', 1)) as hop
+        offset 0
+    ) as f
 $$;
 
 comment on function brand.request_context() is
 'Who and where a change comes from (one row): user id, JWT role (else the database role), '
 'request id and client IP from PostgREST''s request.headers when present.';
 
--- Transition tables arrive as arrays (reading them is planned at every call, so the
--- trigger reads them with the simplest query); old and new rows of an UPDATE pair by
--- position: PostgreSQL captures both of a row at once.
+-- The old and new rows of an UPDATE pair by position: PostgreSQL captures both of a row
+-- at once, in the same order in both transition tables.
 create or replace function brand.captured_rows(old_rows jsonb[], new_rows jsonb[])
 returns table (pos bigint, old_row jsonb, new_row jsonb)
 language sql
@@ -222,6 +243,7 @@ brand.key_columns(regclass),
 brand.assert_columns(regclass, text[]),
 brand.row_key(jsonb, text[]),
 brand.row_key_wide(jsonb, text[]),
+brand.inet_tried(text),
 brand.inet_or_null(text),
 brand.request_context(),
 brand.captured_rows(jsonb[], jsonb[]),

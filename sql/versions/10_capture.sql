@@ -1,10 +1,11 @@
 -- versions: capture. A statement-level trigger (the core's capture helpers) stores every
 -- inserted or updated row as its next numbered version, and a tombstone on delete.
--- Updates that change nothing make no version.
+-- Updates that change nothing make no version. Like audit's, each operation is one
+-- statement of few plan nodes: executor start-up is most of what a single row costs.
 
-create or replace function versions._versions(
-    table_name text, operation text, brand_column text, key_columns text[], state_column text,
-    old_rows jsonb[], new_rows jsonb[]
+create or replace function versions._version(
+    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb,
+    author_id uuid, created_at timestamptz
 )
 returns table (
     brand_id uuid, table_name text, record_key jsonb, version integer, operation text, data jsonb,
@@ -13,32 +14,26 @@ returns table (
 language sql
 stable
 as $$
-    select c.brand_id, _versions.table_name, c.record_key,
+    select (_version.data ->> brand_column)::uuid, _version.table_name, brand.row_key(_version.data, key_columns),
+           -- Rows of one record change one statement at a time (the row lock orders them).
            coalesce((
                select max(v.version) from versions.content_versions as v
-               where v.brand_id = c.brand_id and v.table_name = _versions.table_name
-                   and v.record_key = c.record_key
+               where v.brand_id = (_version.data ->> brand_column)::uuid and v.table_name = _version.table_name
+                   and v.record_key = brand.row_key(_version.data, key_columns)
            ), 0) + 1,
-           _versions.operation, c.data, c.data ->> state_column, ctx.actor_id, brandbase.now()
-    from (
-        -- A DELETE stores the row as it was: the tombstone.
-        select (coalesce(r.new_row, r.old_row) ->> brand_column)::uuid as brand_id,
-               brand.row_key(coalesce(r.new_row, r.old_row), key_columns) as record_key,
-               coalesce(r.new_row, r.old_row) as data
-        from brand.captured_rows(old_rows, new_rows) as r
-        where r.old_row is distinct from r.new_row
-    ) as c
-    cross join brand.request_context() as ctx
+           _version.operation, _version.data, _version.data ->> state_column, _version.author_id,
+           _version.created_at
 $$;
 
-comment on function versions._versions(text, text, text, text[], text, jsonb[], jsonb[]) is
-'The next version of every row a statement changed (inlined into versions.tg_capture()).';
+comment on function versions._version(text, text, text, text[], text, jsonb, uuid, timestamptz) is
+'The next version of one changed row, as stored (inlined into versions.tg_capture()).';
 
 create or replace function versions.tg_capture()
 returns trigger
 language plpgsql
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
 as $$
 declare
     -- tg_argv: brand column, key columns, state column ('' = none)
@@ -46,24 +41,38 @@ declare
     keys text[] := tg_argv[1]::text[];
     state_col text := nullif(tg_argv[2], '');
     tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
+    at timestamptz := brandbase.now();
+    olds jsonb[];
+    news jsonb[];
+    author uuid;
 begin
-    -- One statement per operation: each names only the transition tables it has.
+    -- The author once per statement. An UPDATE reads it with its transition tables: old
+    -- and new rows pair by position, as arrays in variables (a sub-select as argument
+    -- would stop the helpers from inlining).
     if tg_op = 'UPDATE' then
+        select array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t), c.actor_id
+        into olds, news, author
+        from brand.request_context() as c;
+    else
+        select c.actor_id into author from brand.request_context() as c;
+    end if;
+    -- One statement per operation: each names only the transition tables it has. offset 0
+    -- keeps each row's to_jsonb() from being copied into, and run by, every use.
+    if tg_op = 'INSERT' then
         insert into versions.content_versions
-            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
-        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
-                                         array(select to_jsonb(t) from old_rows as t),
-                                         array(select to_jsonb(t) from new_rows as t));
-    elsif tg_op = 'INSERT' then
+        select v.* from (select to_jsonb(t) as j from new_rows as t offset 0) as r
+        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.j, author, at) as v;
+    elsif tg_op = 'DELETE' then
+        -- The tombstone holds the row as it was.
         insert into versions.content_versions
-            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
-        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
-                                         null, array(select to_jsonb(t) from new_rows as t));
+        select v.* from (select to_jsonb(t) as j from old_rows as t offset 0) as r
+        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.j, author, at) as v;
     else
         insert into versions.content_versions
-            (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
-        select * from versions._versions(tbl, tg_op, brand_col, keys, state_col,
-                                         array(select to_jsonb(t) from old_rows as t), null);
+        select v.*
+        from brand.captured_rows(olds, news) as r
+        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.new_row, author, at) as v
+        where r.old_row is distinct from r.new_row;
     end if;
     return null;
 end
@@ -134,7 +143,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
-versions._versions(text, text, text, text[], text, jsonb[], jsonb[]),
+versions._version(text, text, text, text[], text, jsonb, uuid, timestamptz),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
