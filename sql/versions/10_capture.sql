@@ -4,7 +4,7 @@
 -- statement of few plan nodes: executor start-up is most of what a single row costs.
 
 create or replace function versions._version(
-    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb,
+    table_name text, operation text, brand_id uuid, record_key jsonb, state_column text, data jsonb,
     author_id uuid, created_at timestamptz
 )
 returns table (
@@ -14,18 +14,18 @@ returns table (
 language sql
 stable
 as $$
-    select (_version.data ->> brand_column)::uuid, _version.table_name, brand.row_key(_version.data, key_columns),
+    select _version.brand_id, _version.table_name, _version.record_key,
            -- Rows of one record change one statement at a time (the row lock orders them).
            coalesce((
                select max(v.version) from versions.content_versions as v
-               where v.brand_id = (_version.data ->> brand_column)::uuid and v.table_name = _version.table_name
-                   and v.record_key = brand.row_key(_version.data, key_columns)
+               where v.brand_id = _version.brand_id and v.table_name = _version.table_name
+                   and v.record_key = _version.record_key
            ), 0) + 1,
            _version.operation, _version.data, _version.data ->> state_column, _version.author_id,
            _version.created_at
 $$;
 
-comment on function versions._version(text, text, text, text[], text, jsonb, uuid, timestamptz) is
+comment on function versions._version(text, text, uuid, jsonb, text, jsonb, uuid, timestamptz) is
 'The next version of one changed row, as stored (inlined into versions.tg_capture()).';
 
 create or replace function versions.tg_capture()
@@ -56,23 +56,35 @@ begin
     else
         select c.actor_id into author from brand.request_context() as c;
     end if;
-    -- One statement per operation: each names only the transition tables it has. offset 0
-    -- keeps each row's to_jsonb() from being copied into, and run by, every use.
+    -- One statement per operation: each names only the transition tables it has. A row's
+    -- JSON, brand and key are computed once (offset 0: not copied into every use).
     if tg_op = 'INSERT' then
         insert into versions.content_versions
-        select v.* from (select to_jsonb(t) as j from new_rows as t offset 0) as r
-        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.j, author, at) as v;
+        select v.*
+        from (
+            select (r.j ->> brand_col)::uuid as b, brand.row_key(r.j, keys) as k, r.j
+            from (select to_jsonb(t) as j from new_rows as t offset 0) as r offset 0
+        ) as r
+        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
     elsif tg_op = 'DELETE' then
         -- The tombstone holds the row as it was.
         insert into versions.content_versions
-        select v.* from (select to_jsonb(t) as j from old_rows as t offset 0) as r
-        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.j, author, at) as v;
+        select v.*
+        from (
+            select (r.j ->> brand_col)::uuid as b, brand.row_key(r.j, keys) as k, r.j
+            from (select to_jsonb(t) as j from old_rows as t offset 0) as r offset 0
+        ) as r
+        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
     else
         insert into versions.content_versions
         select v.*
-        from brand.captured_rows(olds, news) as r
-        cross join lateral versions._version(tbl, tg_op, brand_col, keys, state_col, r.new_row, author, at) as v
-        where r.old_row is distinct from r.new_row;
+        from (
+            select (r.new_row ->> brand_col)::uuid as b, brand.row_key(r.new_row, keys) as k, r.new_row as j
+            from brand.captured_rows(olds, news) as r
+            where r.old_row is distinct from r.new_row
+            offset 0
+        ) as r
+        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
     end if;
     return null;
 end
@@ -143,7 +155,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
-versions._version(text, text, text, text[], text, jsonb, uuid, timestamptz),
+versions._version(text, text, uuid, jsonb, text, jsonb, uuid, timestamptz),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
