@@ -38,7 +38,7 @@ create table audit.logs (
 ) partition by list (sealed);
 alter sequence audit.logs_id_seq owned by audit.logs.id;
 
-alter table audit.logs attach partition audit.logs_sealed for values in (true);
+alter table audit.logs attach partition audit.logs_sealed for values in (true);  -- noqa: PRS
 create table audit.logs_inbox partition of audit.logs for values in (false)
 with (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 10000);
 alter table audit.logs enable row level security;

@@ -87,9 +87,12 @@ select throws_ok('truncate audit.logs_sealed', '42501', null, 'TRUNCATE of the s
 -- Request headers are evidence only: odd ones never block a write.
 select set_config('request.headers', 'not json at all', true);
 select lives_ok(
-    $$insert into public.cards values (tests.brand('acme'), 60, 'x')$$, 'headers that are not JSON do not block a write'
+    $$insert into public.cards values (tests.brand('acme'), 60, 'x')$$,
+    'headers that are not JSON do not block a write'
 );
-select set_config('request.headers', '{"x-forwarded-for": "2001:db8::7, 10.0.0.1", "x-request-id": "r-1"}', true);
+select set_config(
+    'request.headers', '{"x-forwarded-for": "2001:db8::7, 10.0.0.1", "x-request-id": "r-1"}', true
+);
 insert into public.cards values (tests.brand('acme'), 61, 'y');
 select is(
     (
@@ -145,7 +148,8 @@ select is(
     (
         select array_agg(brand_id order by id) from audit.logs
         where table_name = 'public.cards' and new_data ->> 'title' = 'from deck'
-    ), array[tests.brand('acme'), tests.brand('bolt')], 'and so are the nested statement''s, each in its brand'
+    ), array[tests.brand('acme'), tests.brand('bolt')],
+    'and so are the nested statement''s, each in its brand'
 );
 
 select ok(

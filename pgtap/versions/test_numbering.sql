@@ -49,7 +49,8 @@ select is(
 select is(
     (
         select data ->> 'body' from versions.content_versions
-        where table_name = 'public.notes' and brand_id = tests.brand('acme')
+        where
+            table_name = 'public.notes' and brand_id = tests.brand('acme')
             and record_key ->> 'id' = '1' and version = 2
     ), 'note 1!', 'each version holds its row as it was'
 );

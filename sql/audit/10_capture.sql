@@ -26,10 +26,12 @@ create or replace function audit._entry(
     table_name text, operation text, brand_column text, key_columns text[], key_row jsonb,
     old_data jsonb, new_data jsonb, occurred_at timestamptz
 )
-returns table (brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
-    old_data jsonb, new_data jsonb)
+returns table (
+    brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
+    old_data jsonb, new_data jsonb
+)
 language sql
-immutable
+stable  -- like brand.row_key(): a function labelled immutable would not inline it
 as $$
     select coalesce((key_row ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
            _entry.occurred_at, _entry.table_name, brand.row_key(key_row, key_columns), _entry.operation,
