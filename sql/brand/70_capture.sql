@@ -91,47 +91,40 @@ $$;
 comment on function brand.row_key(jsonb, text[]) is
 'The key of a row given as jsonb: {"col": value, ...} over the key columns.';
 
-create or replace function brand.inet_tried(address text)
+-- Evidence only, and never an error: odd headers must not block a write. Plain IPv4 is
+-- checked without the subtransaction an exception block costs.
+create or replace function brand.forwarded_ip(headers text)
 returns inet
 language plpgsql
 immutable
 parallel safe
 as $$
+declare
+    -- The first X-Forwarded-For hop is what the client claimed.
+    hop text := btrim(split_part(coalesce(
+        substring(headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
+        substring(headers from '"x-real-ip"\s*:\s*"([^"]*)"'), ''
+    ), ',', 1));
 begin
-    return address::inet;
+    if hop ~ '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' then
+        return case when 255 >= all(string_to_array(hop, '.')::int[]) then hop::inet end;
+    elsif hop ~ '^[0-9a-fA-F:.]+$' and strpos(hop, ':') > 0 then
+        return hop::inet;
+    end if;
+    return null;
 exception when invalid_text_representation then
     return null;
 end
 $$;
 
-comment on function brand.inet_tried(text) is 'The text as inet, or null where it is not an address.';
-
--- An address from a header, or null: never an error, so odd headers cannot block a write.
--- No header (most writes) and plain IPv4 cost no function call and no subtransaction.
-create or replace function brand.inet_or_null(address text)
-returns inet
-language sql
-immutable
-parallel safe
-as $$
-    select case
-        when address = '' then null
-        when address ~ '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' then
-            case when greatest(
-                split_part(address, '.', 1)::int, split_part(address, '.', 2)::int,
-                split_part(address, '.', 3)::int, split_part(address, '.', 4)::int
-            ) <= 255 then address::inet end
-        when address ~ '^[0-9a-fA-F:.]+$' and strpos(address, ':') > 0 then brand.inet_tried(address)
-    end
-$$;
-
-comment on function brand.inet_or_null(text) is
-'The text as inet when it is an IPv4 or IPv6 address, else null (never an error).';
+comment on function brand.forwarded_ip(text) is
+'The client address PostgREST''s request.headers (JSON text) claim: the first '
+'X-Forwarded-For hop (else X-Real-IP) when it is an IP address, else null; never an error.';
 
 -- Capture reads the context once per statement, so it must cost next to nothing: plain
--- SQL, inlined into the capturing statement (no function call, no SET clause, no
--- exception block). Headers are matched in PostgREST's JSON text rather than parsed:
--- headers that are not valid JSON then never block a write, and parsing costs more.
+-- expressions, inlined into the capturing statement (no function call, no SET clause,
+-- no sub-select) unless PostgREST's headers are there. Headers are matched in their
+-- JSON text rather than parsed: headers that are not JSON then never block a write.
 drop function if exists brand.request_context();
 create function brand.request_context()
 returns table (actor_id uuid, actor_role text, request_id text, client_ip inet)
@@ -139,24 +132,16 @@ language sql
 stable
 as $$
     select
-        (c.claims ->> 'sub')::uuid,
-        coalesce(c.claims ->> 'role', current_user::text),
+        (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid,
+        coalesce(
+            nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', current_user::text
+        ),
         left(coalesce(
-            substring(h.headers from '"x-request-id"\s*:\s*"([^"]*)"'),
-            substring(h.headers from '"x-correlation-id"\s*:\s*"([^"]*)"')
+            substring(pg_catalog.current_setting('request.headers', true) from '"x-request-id"\s*:\s*"([^"]*)"'),
+            substring(pg_catalog.current_setting('request.headers', true) from '"x-correlation-id"\s*:\s*"([^"]*)"')
         ), 200),
-        brand.inet_or_null(f.hop)
-    from (select nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb as claims) as c
-    cross join (select nullif(pg_catalog.current_setting('request.headers', true), '') as headers) as h
-    -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
-    -- (offset 0: a plain column as argument keeps inet_or_null inlined.)
-    cross join lateral (
-        select btrim(split_part(coalesce(
-            substring(h.headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
-            substring(h.headers from '"x-real-ip"\s*:\s*"([^"]*)"'), ''
-        ), ',', 1)) as hop
-        offset 0
-    ) as f
+        case when pg_catalog.current_setting('request.headers', true) <> ''
+            then brand.forwarded_ip(pg_catalog.current_setting('request.headers', true)) end
 $$;
 
 comment on function brand.request_context() is
@@ -243,8 +228,7 @@ brand.key_columns(regclass),
 brand.assert_columns(regclass, text[]),
 brand.row_key(jsonb, text[]),
 brand.row_key_wide(jsonb, text[]),
-brand.inet_tried(text),
-brand.inet_or_null(text),
+brand.forwarded_ip(text),
 brand.request_context(),
 brand.captured_rows(jsonb[], jsonb[]),
 brand.install_capture_triggers(regclass, text, regproc, text[], boolean),

@@ -4,8 +4,7 @@
 -- statement of few plan nodes: executor start-up is most of what a single row costs.
 
 create or replace function versions._version(
-    table_name text, operation text, brand_id uuid, record_key jsonb, state_column text, data jsonb,
-    author_id uuid, created_at timestamptz
+    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb
 )
 returns table (
     brand_id uuid, table_name text, record_key jsonb, version integer, operation text, data jsonb,
@@ -14,18 +13,23 @@ returns table (
 language sql
 stable
 as $$
-    select _version.brand_id, _version.table_name, _version.record_key,
+    select k.brand_id, _version.table_name, k.record_key,
            -- Rows of one record change one statement at a time (the row lock orders them).
            coalesce((
                select max(v.version) from versions.content_versions as v
-               where v.brand_id = _version.brand_id and v.table_name = _version.table_name
-                   and v.record_key = _version.record_key
+               where v.brand_id = k.brand_id and v.table_name = _version.table_name
+                   and v.record_key = k.record_key
            ), 0) + 1,
-           _version.operation, _version.data, _version.data ->> state_column, _version.author_id,
-           _version.created_at
+           _version.operation, _version.data, _version.data ->> state_column, ctx.actor_id, brandbase.now()
+    from (
+        -- offset 0: the key is computed once, not again inside the version lookup.
+        select (_version.data ->> brand_column)::uuid as brand_id, brand.row_key(_version.data, key_columns) as record_key
+        offset 0
+    ) as k
+    cross join brand.request_context() as ctx
 $$;
 
-comment on function versions._version(text, text, uuid, jsonb, text, jsonb, uuid, timestamptz) is
+comment on function versions._version(text, text, text, text[], text, jsonb) is
 'The next version of one changed row, as stored (inlined into versions.tg_capture()).';
 
 create or replace function versions.tg_capture()
@@ -35,56 +39,39 @@ security definer
 set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-    -- tg_argv: brand column, key columns, state column ('' = none)
-    brand_col text := tg_argv[0];
-    keys text[] := tg_argv[1]::text[];
-    state_col text := nullif(tg_argv[2], '');
-    tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    at timestamptz := brandbase.now();
-    olds jsonb[];
-    news jsonb[];
-    author uuid;
+-- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
+-- each operation is one statement that reads the trigger's arguments itself (PL/pgSQL
+-- sets up every variable again in each transaction), and offset 0 keeps each row's
+-- to_jsonb() from being run by every use.
 begin
-    -- The author once per statement. An UPDATE reads it with its transition tables: old
-    -- and new rows pair by position, as arrays in variables (a sub-select as argument
-    -- would stop the helpers from inlining).
     if tg_op = 'UPDATE' then
-        select array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t), c.actor_id
-        into olds, news, author
-        from brand.request_context() as c;
-    else
-        select c.actor_id into author from brand.request_context() as c;
-    end if;
-    -- One statement per operation: each names only the transition tables it has. A row's
-    -- JSON, brand and key are computed once (offset 0: not copied into every use).
-    if tg_op = 'INSERT' then
+        -- Old and new rows pair by position; rows the statement did not change get no version.
         insert into versions.content_versions
         select v.*
-        from (
-            select (r.j ->> brand_col)::uuid as b, brand.row_key(r.j, keys) as k, r.j
-            from (select to_jsonb(t) as j from new_rows as t offset 0) as r offset 0
-        ) as r
-        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
-    elsif tg_op = 'DELETE' then
+        from unnest(array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t))
+            as r (old_row, new_row)
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.new_row
+        ) as v
+        where r.old_row is distinct from r.new_row;
+    elsif tg_op = 'INSERT' then
+        insert into versions.content_versions
+        select v.*
+        from (select to_jsonb(t) as j from new_rows as t offset 0) as r
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.j
+        ) as v;
+    else
         -- The tombstone holds the row as it was.
         insert into versions.content_versions
         select v.*
-        from (
-            select (r.j ->> brand_col)::uuid as b, brand.row_key(r.j, keys) as k, r.j
-            from (select to_jsonb(t) as j from old_rows as t offset 0) as r offset 0
-        ) as r
-        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
-    else
-        insert into versions.content_versions
-        select v.*
-        from (
-            select (r.new_row ->> brand_col)::uuid as b, brand.row_key(r.new_row, keys) as k, r.new_row as j
-            from brand.captured_rows(olds, news) as r
-            where r.old_row is distinct from r.new_row
-            offset 0
-        ) as r
-        cross join lateral versions._version(tbl, tg_op, r.b, r.k, state_col, r.j, author, at) as v;
+        from (select to_jsonb(t) as j from old_rows as t offset 0) as r
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.j
+        ) as v;
     end if;
     return null;
 end
@@ -155,7 +142,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
-versions._version(text, text, uuid, jsonb, text, jsonb, uuid, timestamptz),
+versions._version(text, text, text, text[], text, jsonb),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
