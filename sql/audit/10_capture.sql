@@ -51,8 +51,8 @@ as $$
 -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates.
 -- Each operation is one statement that reads the trigger's arguments itself: PL/pgSQL
 -- sets up every variable and condition again in each transaction, which costs more
--- than the statement's own work for one row. offset 0 keeps each row's to_jsonb() from
--- being copied into, and run by, every use. Entries follow the statement's row order.
+-- than the statement's own work for one row. Rows pass through an array so that each
+-- row's to_jsonb() runs once, not once per use. Entries follow the statement's row order.
 begin
     if tg_op = 'UPDATE' then
         -- Old and new rows pair by position in the two transition tables.
@@ -74,7 +74,7 @@ begin
         insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
                                       new_data, actor_id, actor_role, request_id, client_ip)
         select e.*, ctx.*
-        from (select to_jsonb(t) - tg_argv[2]::text[] as j from new_rows as t offset 0) as r
+        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from new_rows as t)) as r (j)
         cross join brand.request_context() as ctx
         cross join lateral audit._entry(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
@@ -84,7 +84,7 @@ begin
         insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
                                       new_data, actor_id, actor_role, request_id, client_ip)
         select e.*, ctx.*
-        from (select to_jsonb(t) - tg_argv[2]::text[] as j from old_rows as t offset 0) as r
+        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from old_rows as t)) as r (j)
         cross join brand.request_context() as ctx
         cross join lateral audit._entry(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],

@@ -41,8 +41,8 @@ set plan_cache_mode = force_generic_plan
 as $$
 -- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
 -- each operation is one statement that reads the trigger's arguments itself (PL/pgSQL
--- sets up every variable again in each transaction), and offset 0 keeps each row's
--- to_jsonb() from being run by every use.
+-- sets up every variable again in each transaction); rows pass through an array so
+-- that each row's to_jsonb() runs once, not once per use.
 begin
     if tg_op = 'UPDATE' then
         -- Old and new rows pair by position; rows the statement did not change get no version.
@@ -58,7 +58,7 @@ begin
     elsif tg_op = 'INSERT' then
         insert into versions.content_versions
         select v.*
-        from (select to_jsonb(t) as j from new_rows as t offset 0) as r
+        from unnest(array(select to_jsonb(t) from new_rows as t)) as r (j)
         cross join lateral versions._version(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
             nullif(tg_argv[2], ''), r.j
@@ -67,7 +67,7 @@ begin
         -- The tombstone holds the row as it was.
         insert into versions.content_versions
         select v.*
-        from (select to_jsonb(t) as j from old_rows as t offset 0) as r
+        from unnest(array(select to_jsonb(t) from old_rows as t)) as r (j)
         cross join lateral versions._version(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
             nullif(tg_argv[2], ''), r.j
