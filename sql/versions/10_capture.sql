@@ -4,7 +4,8 @@
 -- statement of few plan nodes: executor start-up is most of what a single row costs.
 
 create or replace function versions._version(
-    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb
+    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb,
+    author_id uuid
 )
 returns table (
     brand_id uuid, table_name text, record_key jsonb, version integer, operation text, data jsonb,
@@ -20,16 +21,15 @@ as $$
                where v.brand_id = k.brand_id and v.table_name = _version.table_name
                    and v.record_key = k.record_key
            ), 0) + 1,
-           _version.operation, _version.data, _version.data ->> state_column, ctx.actor_id, brandbase.now()
+           _version.operation, _version.data, _version.data ->> state_column, _version.author_id, brandbase.now()
     from (
         -- offset 0: the key is computed once, not again inside the version lookup.
         select (_version.data ->> brand_column)::uuid as brand_id, brand.row_key(_version.data, key_columns) as record_key
         offset 0
     ) as k
-    cross join brand.request_context() as ctx
 $$;
 
-comment on function versions._version(text, text, text, text[], text, jsonb) is
+comment on function versions._version(text, text, text, text[], text, jsonb, uuid) is
 'The next version of one changed row, as stored (inlined into versions.tg_capture()).';
 
 create or replace function versions.tg_capture()
@@ -42,35 +42,39 @@ as $$
 -- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
 -- each operation is one statement that reads the trigger's arguments itself (PL/pgSQL
 -- sets up every variable again in each transaction); rows pass through an array so
--- that each row's to_jsonb() runs once, not once per use.
+-- that each row's to_jsonb() runs once, not once per use, and the author is read once
+-- per statement (materialized), not once per row.
 begin
     if tg_op = 'UPDATE' then
         -- Old and new rows pair by position; rows the statement did not change get no version.
         insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
         select v.*
-        from unnest(array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t))
+        from ctx, unnest(array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t))
             as r (old_row, new_row)
         cross join lateral versions._version(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            nullif(tg_argv[2], ''), r.new_row
+            nullif(tg_argv[2], ''), r.new_row, ctx.actor_id
         ) as v
         where r.old_row is distinct from r.new_row;
     elsif tg_op = 'INSERT' then
         insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
         select v.*
-        from unnest(array(select to_jsonb(t) from new_rows as t)) as r (j)
+        from ctx, unnest(array(select to_jsonb(t) from new_rows as t)) as r (j)
         cross join lateral versions._version(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            nullif(tg_argv[2], ''), r.j
+            nullif(tg_argv[2], ''), r.j, ctx.actor_id
         ) as v;
     else
         -- The tombstone holds the row as it was.
         insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
         select v.*
-        from unnest(array(select to_jsonb(t) from old_rows as t)) as r (j)
+        from ctx, unnest(array(select to_jsonb(t) from old_rows as t)) as r (j)
         cross join lateral versions._version(
             tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            nullif(tg_argv[2], ''), r.j
+            nullif(tg_argv[2], ''), r.j, ctx.actor_id
         ) as v;
     end if;
     return null;
@@ -142,7 +146,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
-versions._version(text, text, text, text[], text, jsonb),
+versions._version(text, text, text, text[], text, jsonb, uuid),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
