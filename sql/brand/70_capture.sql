@@ -108,11 +108,14 @@ declare
 begin
     if hop ~ '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' then
         return case when 255 >= all(string_to_array(hop, '.')::int[]) then hop::inet end;
-    elsif hop ~ '^[0-9a-fA-F:.]+$' and strpos(hop, ':') > 0 then
-        return hop::inet;
     end if;
-    return null;
-exception when invalid_text_representation then
+    if hop ~ '^[0-9a-fA-F:.]+$' and strpos(hop, ':') > 0 then
+        begin
+            return hop::inet;
+        exception when invalid_text_representation then
+            return null;  -- looked like IPv6, is not
+        end;
+    end if;
     return null;
 end
 $$;
@@ -147,22 +150,6 @@ $$;
 comment on function brand.request_context() is
 'Who and where a change comes from (one row): user id, JWT role (else the database role), '
 'request id and client IP from PostgREST''s request.headers when present.';
-
--- The old and new rows of an UPDATE pair by position: PostgreSQL captures both of a row
--- at once, in the same order in both transition tables.
-create or replace function brand.captured_rows(old_rows jsonb[], new_rows jsonb[])
-returns table (pos bigint, old_row jsonb, new_row jsonb)
-language sql
-immutable
-parallel safe
-as $$
-    select u.pos, u.old_row, u.new_row
-    from unnest(old_rows, new_rows) with ordinality as u (old_row, new_row, pos)
-$$;
-
-comment on function brand.captured_rows(jsonb[], jsonb[]) is
-'The rows a statement changed, in its order: (position, old row, new row); INSERT has no '
-'old rows, DELETE no new ones.';
 
 create or replace function brand.install_capture_triggers(
     target regclass, prefix text, handler regproc, args text[], with_truncate boolean default false
@@ -230,7 +217,6 @@ brand.row_key(jsonb, text[]),
 brand.row_key_wide(jsonb, text[]),
 brand.forwarded_ip(text),
 brand.request_context(),
-brand.captured_rows(jsonb[], jsonb[]),
 brand.install_capture_triggers(regclass, text, regproc, text[], boolean),
 brand.drop_capture_triggers(regclass, text)
 from public;
