@@ -10,6 +10,7 @@ Rounds alternate untracked/tracked so machine noise hits both alike; medians rep
 
 from __future__ import annotations
 
+import argparse
 import re
 import statistics
 import subprocess
@@ -67,7 +68,17 @@ def update_script(tbl: str) -> str:
             f"where brand_id = '{BRAND}' and id = :id;\n")
 
 
-def run(module: str, track_sql: str, storage_sql: str, rounds: int = 3, seconds: int = 10) -> None:
+def options() -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    parser.add_argument("--seconds", type=int, default=10, help="seconds per pgbench run (default 10)")
+    return parser.parse_args()
+
+
+def run(module: str, track_sql: str, storage_sql: str, settle_sql: str | None = None) -> None:
+    """settle_sql runs before storage is measured (audit: seal, so entries sit in the log)."""
+    args = options()
+    rounds, seconds = args.rounds, args.seconds
     c = cluster()
     dsn = c.create_database(f"bench_{module}")
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -94,9 +105,13 @@ def run(module: str, track_sql: str, storage_sql: str, rounds: int = 3, seconds:
                 results.setdefault(("bulk", tbl), []).append(time.perf_counter() - started)
 
     with psycopg.connect(dsn, autocommit=True) as conn:
+        if settle_sql:
+            conn.execute(settle_sql)
         before = conn.execute(storage_sql).fetchone()[0]
         conn.execute(f"update public.tracked set balance = balance + 1 where brand_id = '{BRAND}' "
                      "and id <= 10000")
+        if settle_sql:
+            conn.execute(settle_sql)
         per_event = (conn.execute(storage_sql).fetchone()[0] - before) / 10_000
 
     med = {k: statistics.median(v) for k, v in results.items()}

@@ -1,6 +1,6 @@
 """versions.track() cost against the same table untracked (see capture.py).
 
-    .venv/bin/python bench/versions.py
+    .venv/bin/python bench/versions.py [--rounds 3] [--seconds 10]
 """
 
 from capture import run

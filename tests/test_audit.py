@@ -102,3 +102,24 @@ def test_cli_tail_show_seal_verify(acme):
     assert "sealed" in run_cli("audit", "seal", "--dsn", dsn).stdout
     verify = run_cli("audit", "verify", "--dsn", dsn, "--brand", brand_id)
     assert verify.returncode == 0 and "intact" in verify.stdout
+
+
+def test_seal_moves_inbox_entries_to_the_sealed_log_keeping_their_ids(acme):
+    dsn, brand_id = acme
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        before = {r[0] for r in conn.execute(
+            "select id from audit.logs_inbox where brand_id = %s", (brand_id,))}
+        assert len(before) >= 22  # brand, membership, 20 items: all unsealed
+        conn.execute("select audit.seal()")
+        assert conn.execute("select count(*) from audit.logs_inbox where brand_id = %s",
+                            (brand_id,)).fetchone()[0] == 0
+        after = {r[0] for r in conn.execute(
+            "select id from audit.logs_sealed where brand_id = %s and sealed", (brand_id,))}
+        chained = {r[0] for r in conn.execute(
+            "select entry_id from audit.chain where brand_id = %s", (brand_id,))}
+        # Only the sealer may remove inbox entries, and only sealed ones.
+        conn.execute("insert into public.items values (%s, 500, 'late')", (brand_id,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
+            conn.execute("delete from audit.logs_inbox")
+    assert before == after == chained
+    assert problems(dsn, brand_id) == set()

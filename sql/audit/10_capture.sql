@@ -1,6 +1,45 @@
 -- audit: capture. One generic statement-level trigger function reads the transition
--- tables, so a bulk statement writes its entries in one INSERT ... SELECT. PL/pgSQL
--- compiles trigger functions per trigger, so each tracked table gets its own cached plans.
+-- tables, so a bulk statement writes its entries in one INSERT ... SELECT. It writes to
+-- the inbox (audit.logs_inbox: one index, no monthly routing); audit.seal() moves
+-- entries into the monthly log later. PL/pgSQL compiles trigger functions per trigger,
+-- so each tracked table gets its own cached plans. What a single-row statement costs
+-- is mostly executor start-up, so each operation is one statement of few plan nodes.
+
+create or replace function audit._changes(old_row jsonb, new_row jsonb)
+returns table (old_values jsonb, new_values jsonb)
+language sql
+immutable
+parallel safe
+as $$
+    select nullif(old_row - s.same, '{}'), nullif(new_row - s.same, '{}')
+    from (
+        -- The unchanged columns, computed once (offset 0: not copied into each use).
+        select array(select e.key from jsonb_each(new_row) as e where (old_row -> e.key) = e.value) as same
+        offset 0
+    ) as s
+$$;
+
+comment on function audit._changes(jsonb, jsonb) is
+'An UPDATE''s changed columns only: old and new values (nulls when nothing changed).';
+
+create or replace function audit._entry(
+    table_name text, operation text, brand_column text, key_columns text[], key_row jsonb,
+    old_data jsonb, new_data jsonb
+)
+returns table (
+    brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
+    old_data jsonb, new_data jsonb
+)
+language sql
+stable  -- like brand.row_key(): a function labelled immutable would not inline it
+as $$
+    select coalesce((key_row ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
+           brandbase.now(), _entry.table_name, brand.row_key(key_row, key_columns), _entry.operation,
+           _entry.old_data, _entry.new_data
+$$;
+
+comment on function audit._entry(text, text, text, text[], jsonb, jsonb, jsonb) is
+'One entry as the inbox stores it, less the request context (inlined into audit.tg_capture()).';
 
 create or replace function audit.tg_capture()
 returns trigger
@@ -9,60 +48,61 @@ security definer
 set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-    -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates
-    brand_col text := tg_argv[0];
-    keys text[] := tg_argv[1]::text[];
-    excluded text[] := tg_argv[2]::text[];
-    skip_noop boolean := tg_argv[3]::boolean;
-    tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    ctx record := brand.request_context();
-    nil uuid := '00000000-0000-0000-0000-000000000000';
-    olds jsonb[];
-    news jsonb[];
+-- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates.
+-- Each operation is one statement that reads the trigger's arguments itself: PL/pgSQL
+-- sets up every variable and condition again in each transaction, which costs more
+-- than the statement's own work for one row. Rows pass through an array so that each
+-- row's to_jsonb() runs once, not once per use. Entries follow the statement's row order.
 begin
-    -- Queries that read transition tables are planned at every call, so they stay
-    -- trivial; the real work reads plain variables and runs on a cached plan.
-    if tg_op in ('UPDATE', 'DELETE') then
-        olds := (select array_agg(to_jsonb(t) - excluded) from old_rows as t);
+    if tg_op = 'UPDATE' then
+        -- Old and new rows pair by position in the two transition tables.
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select e.*, ctx.*
+        from unnest(
+            array(select to_jsonb(t) - tg_argv[2]::text[] from old_rows as t),
+            array(select to_jsonb(t) - tg_argv[2]::text[] from new_rows as t)
+        ) as r (old_row, new_row)
+        cross join brand.request_context() as ctx
+        cross join lateral audit._changes(r.old_row, r.new_row) as c
+        cross join lateral audit._entry(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            r.new_row, c.old_values, c.new_values
+        ) as e
+        where not (tg_argv[3]::boolean and c.new_values is null);
+    elsif tg_op = 'INSERT' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select e.*, ctx.*
+        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from new_rows as t)) as r (j)
+        cross join brand.request_context() as ctx
+        cross join lateral audit._entry(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            r.j, null, r.j
+        ) as e;
+    elsif tg_op = 'DELETE' then
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
+                                      new_data, actor_id, actor_role, request_id, client_ip)
+        select e.*, ctx.*
+        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from old_rows as t)) as r (j)
+        cross join brand.request_context() as ctx
+        cross join lateral audit._entry(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            r.j, r.j, null
+        ) as e;
+    else
+        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation,
+                                      actor_id, actor_role, request_id, client_ip)
+        select '00000000-0000-0000-0000-000000000000', brandbase.now(),
+               tg_relid::regclass::text, '{}', tg_op, ctx.*
+        from brand.request_context() as ctx;
     end if;
-    if tg_op in ('UPDATE', 'INSERT') then
-        news := (select array_agg(to_jsonb(t) - excluded) from new_rows as t);
-    end if;
-    if tg_op = 'TRUNCATE' then
-        insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation,
-                                actor_id, actor_role, request_id, client_ip)
-        values (nil, brandbase.now(), tbl, '{}', 'TRUNCATE',
-                ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip);
-        return null;
-    end if;
-    -- Pair old and new rows by key. INSERT has no old side and DELETE no new side; an
-    -- UPDATE that changed a row's key leaves both unpaired, each logged whole.
-    insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                            new_data, actor_id, actor_role, request_id, client_ip)
-    select coalesce((coalesce(n.r, o.r) ->> brand_col)::uuid, nil), brandbase.now(), tbl,
-           coalesce(n.k, o.k), tg_op, d.old_values, d.new_values,
-           ctx.actor_id, ctx.actor_role, ctx.request_id, ctx.client_ip
-    from (select r, pos, brand.row_key(r, keys) as k from unnest(olds) with ordinality as u (r, pos)) as o
-    full join (select r, pos, brand.row_key(r, keys) as k from unnest(news) with ordinality as u (r, pos)) as n
-        on o.k = n.k
-    cross join lateral (
-        select
-            case when n.r is null then o.r
-                 when o.r is not null then jsonb_object_agg(e.key, o.r -> e.key) end as old_values,
-            case when o.r is null then n.r
-                 when n.r is not null then jsonb_object_agg(e.key, e.value) end as new_values
-        from jsonb_each(case when o.r is not null then n.r end) as e
-        where (o.r -> e.key) is distinct from e.value
-    ) as d
-    where not (skip_noop and d.old_values is null and d.new_values is null)
-    order by coalesce(n.pos, o.pos);  -- entries keep the statement's row order
     return null;
 end
 $$;
 
 comment on function audit.tg_capture() is
-'Statement-level trigger that writes audit.logs entries from the transition tables.';
+'Statement-level trigger that writes audit entries from the transition tables into the inbox.';
 
 create or replace function audit.track(
     target regclass,
@@ -124,6 +164,8 @@ $$;
 comment on function audit.untrack(regclass) is 'Stops auditing a table; its entries stay. Idempotent.';
 
 revoke all on function
+audit._changes(jsonb, jsonb),
+audit._entry(text, text, text, text[], jsonb, jsonb, jsonb),
 audit.tg_capture(),
 audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)

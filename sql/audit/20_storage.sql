@@ -1,6 +1,8 @@
 -- audit: the log is append-only. Normal DML cannot change or remove entries, not even
 -- the owner's; retention drops whole monthly partitions, which is DDL and leaves a trace
 -- in the chain (audit.verify reports nothing as removed before the retention floor).
+-- The inbox is append-only too, with one exception: audit.seal() removes entries from it
+-- once they are sealed (in audit.chain) and copied to the sealed log.
 
 create or replace function audit.tg_logs__refuse_change()
 returns trigger
@@ -16,14 +18,64 @@ $$;
 
 comment on function audit.tg_logs__refuse_change() is 'Refuses UPDATE, DELETE and TRUNCATE on audit.logs.';
 
-drop trigger if exists logs_10_refuse_change on audit.logs;
+create or replace function audit.tg_logs__refuse_unsealed_delete()
+returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+    if exists (
+        select from gone as g
+        where not exists (select from audit.chain as c where c.brand_id = g.brand_id and c.entry_id = g.id)
+    ) then
+        raise exception 'audit.logs is append-only: DELETE of unsealed entries refused'
+            using errcode = '42501',
+                  hint = 'Only audit.seal() removes inbox entries, once it has sealed and moved them.';
+    end if;
+    return null;
+end
+$$;
+
+comment on function audit.tg_logs__refuse_unsealed_delete() is
+'Refuses a DELETE that removes an entry no seal covers (only the sealer empties the inbox).';
+
+-- Sealed months: no update, no delete. The inbox: no update, deletes of sealed entries
+-- only (checked per statement, through the parent too). Neither may be truncated.
+drop trigger if exists logs_10_refuse_change on audit.logs_sealed;
 create trigger logs_10_refuse_change
-before update or delete on audit.logs
+before update or delete on audit.logs_sealed
 for each row execute function audit.tg_logs__refuse_change();
+
+drop trigger if exists logs_10_refuse_change on audit.logs_inbox;
+create trigger logs_10_refuse_change
+before update on audit.logs_inbox
+for each row execute function audit.tg_logs__refuse_change();
+
+drop trigger if exists logs_20_refuse_unsealed_delete on audit.logs_inbox;
+create trigger logs_20_refuse_unsealed_delete
+after delete on audit.logs_inbox
+referencing old table as gone
+for each statement execute function audit.tg_logs__refuse_unsealed_delete();
+
+drop trigger if exists logs_20_refuse_unsealed_delete on audit.logs;
+create trigger logs_20_refuse_unsealed_delete
+after delete on audit.logs
+referencing old table as gone
+for each statement execute function audit.tg_logs__refuse_unsealed_delete();
 
 drop trigger if exists logs_10_refuse_truncate on audit.logs;
 create trigger logs_10_refuse_truncate
 before truncate on audit.logs
+for each statement execute function audit.tg_logs__refuse_change();
+
+drop trigger if exists logs_10_refuse_truncate on audit.logs_sealed;
+create trigger logs_10_refuse_truncate
+before truncate on audit.logs_sealed
+for each statement execute function audit.tg_logs__refuse_change();
+
+drop trigger if exists logs_10_refuse_truncate on audit.logs_inbox;
+create trigger logs_10_refuse_truncate
+before truncate on audit.logs_inbox
 for each statement execute function audit.tg_logs__refuse_change();
 
 create or replace function audit.ensure_partitions(months_ahead integer default 3)
@@ -51,7 +103,7 @@ begin
             continue;
         end if;
         execute pg_catalog.format(
-            'create table audit.%I partition of audit.logs for values from (%L) to (%L)',
+            'create table audit.%I partition of audit.logs_sealed for values from (%L) to (%L)',
             part, month_start, month_start + interval '1 month');
         execute pg_catalog.format(
             'create trigger logs_10_refuse_truncate before truncate on audit.%I '
@@ -63,7 +115,7 @@ end
 $$;
 
 comment on function audit.ensure_partitions(integer) is
-'Creates the monthly partitions of audit.logs from this month to months_ahead; returns how many.';
+'Creates the monthly partitions of audit.logs_sealed from this month to months_ahead; returns how many.';
 
 create or replace function audit.drop_before(cutoff date)
 returns integer
@@ -79,7 +131,7 @@ begin
                (regexp_match(pg_get_expr(c.relpartbound, c.oid), 'TO \(''([^'']+)''\)'))[1]::timestamptz as upper_bound
         from pg_catalog.pg_inherits as i
         inner join pg_catalog.pg_class as c on i.inhrelid = c.oid
-        where i.inhparent = 'audit.logs'::regclass and c.relname <> 'logs_default'
+        where i.inhparent = 'audit.logs_sealed'::regclass and c.relname <> 'logs_default'
     loop
         continue when part.upper_bound is null or part.upper_bound > cutoff;
         execute pg_catalog.format('drop table %s', part.rel);
@@ -121,6 +173,7 @@ select audit.ensure_partitions();
 
 revoke all on function
 audit.tg_logs__refuse_change(),
+audit.tg_logs__refuse_unsealed_delete(),
 audit.ensure_partitions(integer),
 audit.drop_before(date),
 audit.keep_for(interval)

@@ -1,8 +1,9 @@
 -- audit: tamper evidence. audit.seal() runs in the background (pg_cron every minute, or
--- the worker): it hashes every entry of the transactions that finished since the last
--- round and chains them per brand. Writers never wait for it, and it never misses an
--- entry: a round seals exactly the transactions below its snapshot's xmin that the
--- previous round could not yet see as finished.
+-- the worker): it hashes every inbox entry of the transactions that finished since the
+-- last round, chains them per brand and moves them to the sealed monthly log. Writers
+-- never wait for it, and it never misses an entry: a round seals exactly the
+-- transactions below its snapshot's xmin that the previous round could not yet see as
+-- finished.
 
 create or replace function audit.entry_hash(e audit.logs)
 returns bytea
@@ -43,19 +44,17 @@ language plpgsql
 set search_path = ''
 as $$
 declare
+    lower_txid bigint;
+    upper_txid bigint := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
     sealed integer;
 begin
     -- One sealer at a time; writers never take this lock.
     perform pg_advisory_xact_lock(pg_catalog.hashtext('audit.seal'));
-    with bounds as (
-        select
-            coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0) as lower_txid,
-            pg_snapshot_xmin(pg_current_snapshot())::text::bigint as upper_txid
-    ),
-    fresh as (
+    lower_txid := coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0);
+    with fresh as (
         select l.brand_id, l.id, l.occurred_at, l.txid, audit.entry_hash(l) as entry_hash
-        from audit.logs as l, bounds as b
-        where l.txid >= b.lower_txid and l.txid < b.upper_txid
+        from audit.logs as l
+        where not l.sealed and l.txid >= lower_txid and l.txid < upper_txid
     ),
     heads as (
         select b.brand_id, c.seq, c.chain_hash
@@ -89,19 +88,28 @@ begin
         left join heads as h on l.brand_id = h.brand_id
         where l.id is not null
         returning 1
-    ),
-    round as (
-        insert into audit.seal_rounds (below_txid, entries)
-        select b.upper_txid, (select count(*) from written) from bounds as b
-        returning entries
     )
-    select entries into sealed from round;
+    insert into audit.seal_rounds (below_txid, entries)
+    select upper_txid, count(*) from written
+    returning entries into sealed;
+    -- A separate statement, so the inbox's delete check sees the seals just written.
+    with moved as (
+        delete from audit.logs_inbox as i
+        where i.txid >= lower_txid and i.txid < upper_txid
+        returning i.*
+    )
+    insert into audit.logs_sealed (brand_id, occurred_at, id, table_name, record_key, operation, old_data,
+                                   new_data, actor_id, actor_role, txid, request_id, client_ip, sealed)
+    select m.brand_id, m.occurred_at, m.id, m.table_name, m.record_key, m.operation, m.old_data,
+           m.new_data, m.actor_id, m.actor_role, m.txid, m.request_id, m.client_ip, true
+    from moved as m;
     return sealed;
 end
 $$;
 
 comment on function audit.seal() is
-'Seals the entries of every transaction finished since the last round; returns how many.';
+'Seals the inbox entries of every transaction finished since the last round and moves them '
+'to the sealed log; returns how many.';
 
 create or replace function audit.verify(brand_id uuid)
 returns table (entry_id bigint, problem text, detail text)

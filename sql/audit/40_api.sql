@@ -1,9 +1,12 @@
 -- audit: reading the trail. The app reads through api functions (brand-scoped, permission
 -- audit.read, newest first, keyset-paginated by (occurred_at, id)); RLS guards the table.
+-- audit.logs holds the inbox and the sealed log, so entries are visible as soon as their
+-- transaction commits, sealed or not.
 
 select brand.isolate('audit.logs', 'audit.read');
 select brand.isolate('audit.chain', 'audit.read');
-revoke all on audit.logs, audit.chain, audit.tracked, audit.seal_rounds from public, anon, authenticated;
+revoke all on audit.logs, audit.logs_inbox, audit.logs_sealed, audit.chain, audit.tracked, audit.seal_rounds
+from public, anon, authenticated;
 grant select on audit.logs, audit.chain to authenticated;
 grant select on audit.logs, audit.chain, audit.tracked, audit.seal_rounds to service_role;
 
@@ -21,7 +24,8 @@ select
     l.actor_id,
     l.actor_role,
     l.request_id,
-    l.client_ip
+    l.client_ip,
+    l.sealed
 from audit.logs as l;
 
 comment on view api.audit_log is

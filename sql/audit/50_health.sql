@@ -8,7 +8,7 @@ set search_path = ''
 as $$
     select coalesce(round(extract(epoch from now() - min(l.occurred_at))::numeric, 1), 0),
            count(l.id) || ' entries not yet sealed'
-    from audit.logs as l
+    from audit.logs_inbox as l
     where l.txid >= coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0)
         and l.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $$;

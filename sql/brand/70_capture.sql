@@ -1,7 +1,8 @@
 -- brand: what the trigger-driven modules (audit, versions) share to capture row changes:
 -- a table's key columns, column checks, the request context, and statement-level
 -- triggers with transition tables, so a bulk statement costs one trigger call, not one
--- per row.
+-- per row. A single-row statement must stay cheap too (issue 3: +20% at most), so the
+-- pieces here are plain SQL that inlines into the trigger's one statement.
 
 create or replace function brand.key_columns(target regclass)
 returns text[]
@@ -90,40 +91,64 @@ $$;
 comment on function brand.row_key(jsonb, text[]) is
 'The key of a row given as jsonb: {"col": value, ...} over the key columns.';
 
-create or replace function brand.request_context(
-    out actor_id uuid, out actor_role text, out request_id text, out client_ip inet
-)
+-- Evidence only, and never an error: odd headers must not block a write. Plain IPv4 is
+-- checked without the subtransaction an exception block costs.
+create or replace function brand.forwarded_ip(headers text)
+returns inet
 language plpgsql
-stable
-set search_path = ''
+immutable
+parallel safe
 as $$
 declare
-    claims jsonb := nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb;
-    raw_headers text := nullif(pg_catalog.current_setting('request.headers', true), '');
-    headers jsonb;
-    forwarded text;
+    -- The first X-Forwarded-For hop is what the client claimed.
+    hop text := btrim(split_part(coalesce(
+        substring(headers from '"x-forwarded-for"\s*:\s*"([^"]*)"'),
+        substring(headers from '"x-real-ip"\s*:\s*"([^"]*)"'), ''
+    ), ',', 1));
 begin
-    actor_id := (claims ->> 'sub')::uuid;
-    actor_role := coalesce(claims ->> 'role', current_user::text);
-    if raw_headers is null then
-        return;
+    if hop ~ '^[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$' then
+        return case when 255 >= all(string_to_array(hop, '.')::int[]) then hop::inet end;
     end if;
-    begin
-        headers := raw_headers::jsonb;
-    exception when invalid_text_representation then
-        return;  -- unreadable headers never block a write; the evidence is simply absent
-    end;
-    request_id := left(coalesce(headers ->> 'x-request-id', headers ->> 'x-correlation-id'), 200);
-    -- The first X-Forwarded-For hop is what the client claimed; recorded as evidence only.
-    forwarded := btrim(split_part(coalesce(headers ->> 'x-forwarded-for', headers ->> 'x-real-ip', ''), ',', 1));
-    if forwarded ~ '^([0-9]{1,3}\.){3}[0-9]{1,3}$' or forwarded ~ '^[0-9a-fA-F:]*:[0-9a-fA-F:.]*$' then
-        client_ip := forwarded::inet;
+    if hop ~ '^[0-9a-fA-F:.]+$' and strpos(hop, ':') > 0 then
+        begin
+            return hop::inet;
+        exception when invalid_text_representation then
+            return null;  -- looked like IPv6, is not
+        end;
     end if;
+    return null;
 end
 $$;
 
+comment on function brand.forwarded_ip(text) is
+'The client address PostgREST''s request.headers (JSON text) claim: the first '
+'X-Forwarded-For hop (else X-Real-IP) when it is an IP address, else null; never an error.';
+
+-- Capture reads the context once per statement, so it must cost next to nothing: plain
+-- expressions, inlined into the capturing statement (no function call, no SET clause,
+-- no sub-select) unless PostgREST's headers are there. Headers are matched in their
+-- JSON text rather than parsed: headers that are not JSON then never block a write.
+drop function if exists brand.request_context();
+create function brand.request_context()
+returns table (actor_id uuid, actor_role text, request_id text, client_ip inet)
+language sql
+stable
+as $$
+    select
+        (nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'sub')::uuid,
+        coalesce(
+            nullif(pg_catalog.current_setting('request.jwt.claims', true), '')::jsonb ->> 'role', current_user::text
+        ),
+        left(coalesce(
+            substring(pg_catalog.current_setting('request.headers', true) from '"x-request-id"\s*:\s*"([^"]*)"'),
+            substring(pg_catalog.current_setting('request.headers', true) from '"x-correlation-id"\s*:\s*"([^"]*)"')
+        ), 200),
+        case when pg_catalog.current_setting('request.headers', true) <> ''
+            then brand.forwarded_ip(pg_catalog.current_setting('request.headers', true)) end
+$$;
+
 comment on function brand.request_context() is
-'Who and where a change comes from: user id, JWT role (else the database role), '
+'Who and where a change comes from (one row): user id, JWT role (else the database role), '
 'request id and client IP from PostgREST''s request.headers when present.';
 
 create or replace function brand.install_capture_triggers(
@@ -190,6 +215,7 @@ brand.key_columns(regclass),
 brand.assert_columns(regclass, text[]),
 brand.row_key(jsonb, text[]),
 brand.row_key_wide(jsonb, text[]),
+brand.forwarded_ip(text),
 brand.request_context(),
 brand.install_capture_triggers(regclass, text, regproc, text[], boolean),
 brand.drop_capture_triggers(regclass, text)

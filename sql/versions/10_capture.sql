@@ -1,6 +1,36 @@
 -- versions: capture. A statement-level trigger (the core's capture helpers) stores every
 -- inserted or updated row as its next numbered version, and a tombstone on delete.
--- Updates that change nothing make no version.
+-- Updates that change nothing make no version. Like audit's, each operation is one
+-- statement of few plan nodes: executor start-up is most of what a single row costs.
+
+create or replace function versions._version(
+    table_name text, operation text, brand_column text, key_columns text[], state_column text, data jsonb,
+    author_id uuid
+)
+returns table (
+    brand_id uuid, table_name text, record_key jsonb, version integer, operation text, data jsonb,
+    state text, author_id uuid, created_at timestamptz
+)
+language sql
+stable
+as $$
+    select k.brand_id, _version.table_name, k.record_key,
+           -- Rows of one record change one statement at a time (the row lock orders them).
+           coalesce((
+               select max(v.version) from versions.content_versions as v
+               where v.brand_id = k.brand_id and v.table_name = _version.table_name
+                   and v.record_key = k.record_key
+           ), 0) + 1,
+           _version.operation, _version.data, _version.data ->> state_column, _version.author_id, brandbase.now()
+    from (
+        -- offset 0: the key is computed once, not again inside the version lookup.
+        select (_version.data ->> brand_column)::uuid as brand_id, brand.row_key(_version.data, key_columns) as record_key
+        offset 0
+    ) as k
+$$;
+
+comment on function versions._version(text, text, text, text[], text, jsonb, uuid) is
+'The next version of one changed row, as stored (inlined into versions.tg_capture()).';
 
 create or replace function versions.tg_capture()
 returns trigger
@@ -9,35 +39,44 @@ security definer
 set search_path = ''
 set plan_cache_mode = force_generic_plan
 as $$
-declare
-    -- tg_argv: brand column, key columns, state column ('' = none)
-    brand_col text := tg_argv[0];
-    keys text[] := tg_argv[1]::text[];
-    state_col text := nullif(tg_argv[2], '');
-    tbl text := pg_catalog.format('%I.%I', tg_table_schema, tg_table_name);
-    author uuid := (brand.request_context()).actor_id;
-    changed jsonb[];
+-- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
+-- each operation is one statement that reads the trigger's arguments itself (PL/pgSQL
+-- sets up every variable again in each transaction); rows pass through an array so
+-- that each row's to_jsonb() runs once, not once per use, and the author is read once
+-- per statement (materialized), not once per row.
 begin
-    -- Transition tables are read by trivial queries only (they are planned per call).
-    if tg_op = 'DELETE' then
-        changed := (select array_agg(to_jsonb(t)) from old_rows as t);
+    if tg_op = 'UPDATE' then
+        -- Old and new rows pair by position; rows the statement did not change get no version.
+        insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
+        select v.*
+        from ctx, unnest(array(select to_jsonb(t) from old_rows as t), array(select to_jsonb(t) from new_rows as t))
+            as r (old_row, new_row)
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.new_row, ctx.actor_id
+        ) as v
+        where r.old_row is distinct from r.new_row;
+    elsif tg_op = 'INSERT' then
+        insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
+        select v.*
+        from ctx, unnest(array(select to_jsonb(t) from new_rows as t)) as r (j)
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.j, ctx.actor_id
+        ) as v;
     else
-        changed := (select array_agg(to_jsonb(t)) from new_rows as t);
+        -- The tombstone holds the row as it was.
+        insert into versions.content_versions
+        with ctx as materialized (select * from brand.request_context())
+        select v.*
+        from ctx, unnest(array(select to_jsonb(t) from old_rows as t)) as r (j)
+        cross join lateral versions._version(
+            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
+            nullif(tg_argv[2], ''), r.j, ctx.actor_id
+        ) as v;
     end if;
-    insert into versions.content_versions
-        (brand_id, table_name, record_key, version, operation, data, state, author_id, created_at)
-    select (c.r ->> brand_col)::uuid, tbl, c.k, coalesce(latest.version, 0) + 1, tg_op, c.r,
-           c.r ->> state_col, author, brandbase.now()
-    from (select r, brand.row_key(r, keys) as k from unnest(changed) as r) as c
-    left join lateral (
-        select v.version, v.data, v.operation
-        from versions.content_versions as v
-        where v.brand_id = (c.r ->> brand_col)::uuid and v.table_name = tbl and v.record_key = c.k
-        order by v.version desc
-        limit 1
-    ) as latest on true
-    where tg_op = 'DELETE' or latest.operation is null or latest.operation = 'DELETE'
-        or latest.data is distinct from c.r;
     return null;
 end
 $$;
@@ -107,6 +146,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
+versions._version(text, text, text, text[], text, jsonb, uuid),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
 versions.untrack(regclass)
