@@ -47,6 +47,7 @@ from common import ROOT, cluster, free_port, header, table
 from psycopg.types.json import Jsonb
 
 from brandbase import lanes, migrate, pack
+from brandbase import worker as worker_mod
 
 TEMPLATE = "bench_webhooks_template"
 RUN_DB = "bench_webhooks_run"
@@ -233,7 +234,7 @@ def worker(dsn: str, deliveries: int, drain: bool) -> Iterator[tuple[subprocess.
 def wait_warm(conn: psycopg.Connection, proc: subprocess.Popen, deliveries: int, log: Path) -> None:
     """Until the worker LISTENs on brandbase_webhooks and every delivery lane has made its
     first exchange (a claim in a transaction: the lane's connection shows COMMIT, idle)."""
-    want = len(lanes.split(deliveries, per_lane=25))
+    want = len(lanes.split(deliveries, per_lane=worker_mod.DELIVERY_LANE))
 
     def ready() -> bool:
         if proc.poll() is not None:

@@ -38,6 +38,10 @@ from . import lanes, webhooks
 Handler = Callable[["Job"], Any | Awaitable[Any]]  # async def runs in the loop, def in a thread
 ENTRY_POINT_GROUP = "brandbase.handlers"
 ERROR_LIMIT = 2000  # characters of a handler's error kept per attempt
+# Delivery lanes of about 50 slots: a claim and a record cost about the same for 25 rows
+# as for 50, so halving the round trips per delivery cut PostgreSQL's CPU per delivery by
+# 40 % and the worker's by 25 % (docs/performance.md, webhooks).
+DELIVERY_LANE = 50
 
 
 class WorkerError(Exception):
@@ -145,11 +149,8 @@ class Worker:
         self.lanes = list(self.job_lanes)
         sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
-            # Delivery lanes of about 50: a claim and a record cost about the same for 25
-            # rows as for 50, so halving the round trips per delivery cut PostgreSQL's CPU per
-            # delivery by 40 % and the worker's by 25 % (docs/performance.md, webhooks).
             self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n)
-                           for n in lanes.split(self.deliveries, per_lane=50)]
+                           for n in lanes.split(self.deliveries, per_lane=DELIVERY_LANE)]
         extras = [asyncio.create_task(self.listen())]
         if leases:
             extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
