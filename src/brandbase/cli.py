@@ -515,7 +515,7 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
 @click.option("--prefetch", default=0, show_default=True, type=click.IntRange(0, 10_000),
               help="Jobs claimed ahead and started as slots free up: fewer, bigger round trips "
                    "for short jobs; their leases run while they wait.")
-@click.option("--deliveries", default=50, show_default=True, type=click.IntRange(0, 1000),
+@click.option("--deliveries", default=100, show_default=True, type=click.IntRange(0, 1000),
               help="Webhook deliveries in flight at once (0: deliver none).")
 @click.option("--poll", default=1.0, show_default=True, type=click.FloatRange(0.01),
               help="Seconds between checks when no NOTIFY arrives.")

@@ -95,7 +95,7 @@ class Worker:
     handlers: dict[str, Handler]
     concurrency: int = 20
     prefetch: int = 0  # jobs claimed ahead, started as slots free up (no round trip)
-    deliveries: int = 50  # webhook deliveries in flight at once (0: none)
+    deliveries: int = 100  # webhook deliveries in flight at once (0: none)
     poll: float = 1.0
     grace: float = 30.0
     drain: bool = False  # exit once nothing is ready or running (tests, benchmarks, cron)
