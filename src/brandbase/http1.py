@@ -182,16 +182,19 @@ class Client:
         request = render(target, authority, headers, body, self.user_agent)
         async with asyncio.timeout(timeout):
             conn, reused = await self._acquire(scheme, host, port)
+            answered = False
             try:
-                response = await conn.send(request)
-            except ConnectionError:
-                if not (reused and conn.received == 0):
-                    raise
-                conn.close()  # the server dropped an idle connection: once more on a new one
-                conn = await self._open(scheme, host, port)
-                response = await conn.send(request)
+                try:
+                    response = await conn.send(request)
+                except ConnectionError:
+                    if not (reused and conn.received == 0):
+                        raise
+                    conn.close()  # the server dropped an idle connection: once more on a new one
+                    conn = await self._open(scheme, host, port)
+                    response = await conn.send(request)
+                answered = True
             finally:
-                if conn.done is None or not conn.done.done() or conn.done.exception() is not None:
+                if not answered:  # failed, timed out or cancelled mid-exchange: never reuse it
                     conn.close()
         if not conn.closed:
             conn.idle_since = time.monotonic()

@@ -20,7 +20,6 @@ import ipaddress
 import time
 from dataclasses import dataclass
 
-import httptools
 import psycopg
 from psycopg.types.json import Jsonb
 
@@ -144,7 +143,7 @@ class Sender:
                 outcome["retry_after"] = retry_after(r.headers.get("retry-after"))
         except TimeoutError:
             outcome["error"] = f"timed out after {d.timeout_ms} ms"
-        except (OSError, ValueError, httptools.HttpParserError) as exc:
+        except (OSError, ValueError) as exc:  # connection errors, refused addresses, bad URLs
             outcome["error"] = f"{type(exc).__name__}: {exc}"[:1024]
         outcome["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
         return ("sent", outcome)
