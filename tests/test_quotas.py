@@ -40,3 +40,47 @@ def test_crossing_a_threshold_is_announced(owner_dsn):
         conn.execute("select quotas.consume(%s, 'seats', 4)", (brand_id,))  # free plan: 5 seats
         notes = [n.payload for n in listener.notifies(timeout=5, stop_after=1)]
     assert notes and '"threshold" : 80' in notes[0] and brand_id in notes[0]
+
+
+def test_buffered_consumers_never_pass_the_hard_limit(owner_dsn):
+    """api_calls is buffered (the unlogged quotas.counters): just as exact under
+    concurrency, and quotas.usage holds the count once flushed."""
+    brand_id = _brand(owner_dsn)
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("insert into quotas.brand_quotas (brand_id, metric, hard_limit) "
+                     "values (%s, 'api_calls', 100)", (brand_id,))
+
+    def consume(_: int) -> int:
+        with psycopg.connect(owner_dsn, autocommit=True) as conn:
+            return sum(conn.execute("select allowed from quotas.consume(%s, 'api_calls')",
+                                    (brand_id,)).fetchone()[0] for _ in range(25))
+
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        allowed = sum(pool.map(consume, range(16)))
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        usage = "select coalesce(sum(used), 0) from quotas.usage where brand_id = %s"
+        unflushed = conn.execute(usage, (brand_id,)).fetchone()[0]
+        metered = conn.execute("select sum(used) from quotas.metered where brand_id = %s",
+                               (brand_id,)).fetchone()[0]
+        conn.execute("select quotas.flush()")
+        flushed = conn.execute(usage, (brand_id,)).fetchone()[0]
+    assert (allowed, unflushed, metered, flushed) == (100, 0, 100, 100)
+
+
+def test_a_crash_forgets_only_the_unflushed_counts(owner_dsn):
+    """Crash recovery empties unlogged tables; TRUNCATE does the same to quotas.counters.
+    Counting resumes from the last flush, and never from zero."""
+    brand_id = _brand(owner_dsn)
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        def consume(n: int) -> int:
+            return conn.execute("select used from quotas.consume(%s, 'api_calls', %s)",
+                                (brand_id, n)).fetchone()[0]
+
+        assert consume(5) == 5
+        assert conn.execute("select quotas.flush()").fetchone()[0] == 1
+        assert conn.execute("select quotas.flush()").fetchone()[0] == 0, "nothing new to copy"
+        assert consume(3) == 8
+        conn.execute("truncate quotas.counters")
+        assert conn.execute("select used from quotas.metered where brand_id = %s",
+                            (brand_id,)).fetchone()[0] == 5
+        assert consume(1) == 6

@@ -107,7 +107,7 @@ select ok(
 );
 select is(
     (
-        select used from quotas.usage
+        select used from quotas.metered
         where brand_id = tests.brand('acme') and metric = 'api_calls'
     ), 1::bigint,
     'a request names its brand and counts against its API-call quota'

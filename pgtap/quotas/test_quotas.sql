@@ -1,7 +1,7 @@
 -- quotas: limits from plan and override, metering with soft and hard limits, alerts
 -- once per threshold and period, billing-day periods, bad input, isolation both ways.
 begin;
-select plan(20);
+select plan(27);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-03-15 12:00+00');
 update brand.brands set created_at = '2029-01-10 08:00+00'
@@ -86,6 +86,32 @@ select throws_ok(
     'a negative amount'
 );
 
+-- api_calls is buffered: counted in quotas.counters until quotas.flush() copies it.
+do $$ begin perform quotas.consume(tests.brand('acme'), 'api_calls', 3); end $$;
+select is(
+    (
+        select used from quotas.metered
+        where brand_id = tests.brand('acme') and metric = 'api_calls'
+    ),
+    3::bigint,
+    'a buffered metric is metered'
+);
+select is(
+    (
+        select count(*)::int from quotas.usage
+        where brand_id = tests.brand('acme') and metric = 'api_calls'
+    ), 0,
+    'without touching quotas.usage'
+);
+do $$ begin perform quotas.flush(); end $$;
+select is(
+    (
+        select used from quotas.usage
+        where brand_id = tests.brand('acme') and metric = 'api_calls'
+    ), 3::bigint,
+    'until it is flushed'
+);
+
 create function tests.quota_checks(mine text, theirs text)
 returns setof text
 language plpgsql
@@ -96,6 +122,10 @@ begin
         format('quota_usage shows nothing of the other brand (%s -> %s)', mine, theirs));
     return next ok((select count(*) > 0 from api.quota_usage where brand_id = tests.brand(mine)),
         format('and its own usage (%s)', mine));
+    return next is((select array_agg(distinct brand_id) from quotas.counters), array[tests.brand(mine)],
+        format('unflushed counters: only its own (%s)', mine));
+    return next is((select array_agg(distinct brand_id) from quotas.metered), array[tests.brand(mine)],
+        format('metered usage: only its own (%s)', mine));
     perform tests.clear_authentication();
 end
 $$;

@@ -1,17 +1,20 @@
 -- quotas: limits and metering. consume() is one upsert that adds usage only while the
 -- hard limit holds, so concurrent consumers can never overshoot it; crossing 80 %, 100 %
--- or 120 % of the quota raises an alert once per period (a row and a NOTIFY).
+-- or 120 % of the quota raises an alert once per period (a row and a NOTIFY). Buffered
+-- metrics (api_calls) count in the unlogged quotas.counters, which flush() copies into
+-- quotas.usage every minute; quotas.metered reads both.
 
 -- One lookup for a brand's limits on a metric: inlined by the planner into its callers.
 create or replace function quotas.limits_of(brand_id uuid, metric text)
 returns table (
-    soft_limit bigint, hard_limit bigint, period text, rolling_window interval, created_at timestamptz
+    soft_limit bigint, hard_limit bigint, period text, rolling_window interval, created_at timestamptz,
+    buffered boolean
 )
 language sql
 stable
 as $$
     select coalesce(o.soft_limit, p.soft_limit), coalesce(o.hard_limit, p.hard_limit),
-           coalesce(p.period, 'month'), p.rolling_window, b.created_at
+           coalesce(p.period, 'month'), p.rolling_window, b.created_at, m.buffered
     from brand.brands as b
     inner join quotas.metrics as m on m.metric = limits_of.metric
     left join quotas.plan_limits as p on b.plan = p.plan and m.metric = p.metric
@@ -20,8 +23,8 @@ as $$
 $$;
 
 comment on function quotas.limits_of(uuid, text) is
-'A brand''s limits for a metric (its override, else its plan''s) and its creation time; no row '
-'for an unknown brand or metric.';
+'A brand''s limits for a metric (its override, else its plan''s), its creation time and whether '
+'the metric is buffered; no row for an unknown brand or metric.';
 
 create or replace function quotas.effective(
     brand_id uuid, metric text,
@@ -96,9 +99,11 @@ as $$
 declare
     at_time timestamptz := brandbase.now();
     period text;
+    buffered boolean;
     bucket timestamptz;
     window_start timestamptz;
     before bigint := 0;
+    cap bigint;  -- the most the period's row may hold after this; null: no limit
     quota bigint;
     alert record;
 begin
@@ -107,35 +112,59 @@ begin
             using errcode = '22023', hint = 'consume() only adds usage.';
     end if;
     select
-        l.soft_limit, l.hard_limit, l.period,
+        l.soft_limit, l.hard_limit, l.period, l.buffered,
         case when l.period = 'rolling' then date_trunc('hour', at_time)
             else quotas.billing_month_start(l.created_at, at_time) end,
         case when l.period = 'rolling' then at_time - l.rolling_window end
-    into soft_limit, hard_limit, period, bucket, window_start
+    into soft_limit, hard_limit, period, buffered, bucket, window_start
     from quotas.limits_of(brand_id, metric) as l;
     if not found then
         perform quotas.effective(brand_id, metric);  -- raises 22023 or P0002, saying which
     end if;
 
-    -- A month is one row: the upsert's own WHERE decides. Rolling windows span rows:
-    -- serialise this brand's metric and count the window first.
+    -- A month is one row, capped by the hard limit; the upsert's own WHERE decides. Rolling
+    -- windows span rows: serialise this brand's metric and count the window first.
+    cap := hard_limit;
     if period = 'rolling' then
         perform pg_advisory_xact_lock(pg_catalog.hashtext(brand_id::text || '/' || metric));
-        select coalesce(sum(u.used), 0) into before from quotas.usage as u
+        select coalesce(sum(u.used), 0) into before from quotas.metered as u
         where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start >= window_start;
+        -- The window decides: the bucket's row may grow freely, or (-1) not at all.
+        cap := case when hard_limit is null or before + amount <= hard_limit then null else -1 end;
     end if;
 
-    insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-    select consume.brand_id, consume.metric, bucket, amount, at_time
-    where hard_limit is null or before + amount <= hard_limit
-    on conflict on constraint usage_pkey do update
-    set used = u.used + excluded.used, updated_at = excluded.updated_at
-    where period = 'rolling' or hard_limit is null or u.used + excluded.used <= hard_limit
-    returning u.used into used;
+    if buffered then
+        -- The period's count, started from what was flushed; no WAL.
+        update quotas.counters as c set used = c.used + amount
+        where c.brand_id = consume.brand_id and c.metric = consume.metric and c.period_start = bucket
+            and (cap is null or c.used + amount <= cap)
+        returning c.used into used;
+        if not found then
+            insert into quotas.counters as c (brand_id, metric, period_start, used)
+            select consume.brand_id, consume.metric, bucket, f.used + amount
+            from (
+                select coalesce(max(u.used), 0) as used from quotas.usage as u
+                where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start = bucket
+            ) as f
+            where cap is null or f.used + amount <= cap
+            on conflict on constraint counters_pkey do update
+            set used = c.used + amount
+            where cap is null or c.used + amount <= cap
+            returning c.used into used;
+        end if;
+    else
+        insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
+        select consume.brand_id, consume.metric, bucket, amount, at_time
+        where cap is null or amount <= cap
+        on conflict on constraint usage_pkey do update
+        set used = u.used + excluded.used, updated_at = excluded.updated_at
+        where cap is null or u.used + excluded.used <= cap
+        returning u.used into used;
+    end if;
 
     allowed := found;
     if period = 'rolling' or not allowed then
-        select coalesce(sum(u.used), 0) into used from quotas.usage as u
+        select coalesce(sum(u.used), 0) into used from quotas.metered as u
         where u.brand_id = consume.brand_id and u.metric = consume.metric
             and u.period_start >= coalesce(window_start, bucket);
     end if;
@@ -164,6 +193,68 @@ $$;
 comment on function quotas.consume(uuid, text, bigint) is
 'Meters usage: adds amount unless that would pass the hard limit (allowed = false, nothing '
 'added); raises 80/100/120 % alerts once per period. Safe under concurrency.';
+
+create or replace function quotas.flush()
+returns integer
+language sql
+set search_path = ''
+as $$
+    -- Copy each buffered count that moved on into quotas.usage (a count only grows, so the
+    -- larger value is the newer). Then drop counters nobody writes any more: periods long
+    -- past, deleted brands, metrics no longer buffered (switch one off, then flush).
+    with copied as (
+        insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
+        select c.brand_id, c.metric, c.period_start, c.used, pg_catalog.now()
+        from quotas.counters as c
+        inner join brand.brands as b on c.brand_id = b.id
+        inner join quotas.metrics as m on c.metric = m.metric
+        on conflict on constraint usage_pkey do update
+        set used = excluded.used, updated_at = excluded.updated_at
+        where u.used < excluded.used
+        returning 1
+    ),
+
+    dropped as (
+        delete from quotas.counters as c
+        where c.period_start < pg_catalog.now() - interval '40 days'
+            or not exists (select from brand.brands as b where b.id = c.brand_id)
+            or not exists (select from quotas.metrics as m where m.metric = c.metric and m.buffered)
+    )
+
+    select count(*)::integer from copied
+$$;
+
+comment on function quotas.flush() is
+'Copies the counts of buffered metrics into quotas.usage (every minute); returns how many moved.';
+
+select brand.schedule('quotas-flush', '* * * * *', 'select quotas.flush()');
+
+create or replace view quotas.metered
+with (security_invoker = true) as
+select
+    m.brand_id,
+    m.metric,
+    m.period_start,
+    max(m.used) as used
+from (
+    select
+        u.brand_id,
+        u.metric,
+        u.period_start,
+        u.used
+    from quotas.usage as u
+    union all
+    select
+        c.brand_id,
+        c.metric,
+        c.period_start,
+        c.used
+    from quotas.counters as c
+) as m
+group by m.brand_id, m.metric, m.period_start;
+
+comment on view quotas.metered is
+'Usage per brand, metric and period, counts of buffered metrics not yet flushed included.';
 
 create or replace function quotas.storage_bytes(brand_id uuid)
 returns bigint
@@ -194,9 +285,11 @@ quotas.billing_month_start(timestamptz, timestamptz),
 quotas.effective(uuid, text),
 quotas.period_start(uuid, text, timestamptz),
 quotas.consume(uuid, text, bigint),
+quotas.flush(),
 quotas.storage_bytes(uuid)
 from public;
-grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
+grant execute on function quotas.consume(uuid, text, bigint), quotas.flush(), quotas.storage_bytes(uuid)
+to service_role;
 grant execute on function
 quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
 quotas.billing_month_start(timestamptz, timestamptz)
