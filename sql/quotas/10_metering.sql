@@ -225,7 +225,8 @@ as $$
 $$;
 
 comment on function quotas.flush() is
-'Copies the counts of buffered metrics into quotas.usage (every minute); returns how many moved.';
+'Copies the counts of buffered metrics into quotas.usage (every minute, as the schema''s owner, '
+'like the other maintenance); returns how many moved.';
 
 select brand.schedule('quotas-flush', '* * * * *', 'select quotas.flush()');
 
@@ -288,8 +289,7 @@ quotas.consume(uuid, text, bigint),
 quotas.flush(),
 quotas.storage_bytes(uuid)
 from public;
-grant execute on function quotas.consume(uuid, text, bigint), quotas.flush(), quotas.storage_bytes(uuid)
-to service_role;
+grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
 grant execute on function
 quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
 quotas.billing_month_start(timestamptz, timestamptz)
