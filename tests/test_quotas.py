@@ -84,3 +84,17 @@ def test_a_crash_forgets_only_the_unflushed_counts(owner_dsn):
         assert conn.execute("select used from quotas.metered where brand_id = %s",
                             (brand_id,)).fetchone()[0] == 5
         assert consume(1) == 6
+
+
+def test_flush_keeps_the_count_of_a_counter_it_drops(owner_dsn):
+    """Counters of long-past periods leave quotas.counters, their count kept in usage."""
+    brand_id = _brand(owner_dsn)
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("insert into quotas.counters (brand_id, metric, period_start, used) "
+                     "values (%s, 'api_calls', now() - interval '60 days', 42)", (brand_id,))
+        conn.execute("select quotas.flush()")
+        left = conn.execute("select count(*) from quotas.counters where brand_id = %s",
+                            (brand_id,)).fetchone()[0]
+        kept = conn.execute("select used from quotas.usage where brand_id = %s",
+                            (brand_id,)).fetchone()[0]
+    assert (left, kept) == (0, 42)
