@@ -98,7 +98,7 @@ begin
             'The brand''s access rules refuse this client address or country.');
     end if;
 
-    -- 3 and 4 write (the limiter's buckets, the quota's usage). PostgREST runs GET and
+    -- 3 and 4 write (the limiter's buckets, the API-call counter). PostgREST runs GET and
     -- HEAD requests in read-only transactions, where no table can be written: there the
     -- hook stops here, so reads are versioned and access-checked but not metered
     -- (docs/ratelimit.md: rate-limit reads in front of PostgREST).
