@@ -25,6 +25,3 @@ comment on table quotas.counters is
 'from quotas.usage and copied back to it by quotas.flush(). Read both through quotas.metered.';
 
 alter table quotas.counters enable row level security;
-
--- limits_of() now also says whether the metric is buffered: a new result type.
-drop function if exists quotas.limits_of(uuid, text);

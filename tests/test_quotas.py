@@ -60,7 +60,7 @@ def test_buffered_consumers_never_pass_the_hard_limit(owner_dsn):
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         usage = "select coalesce(sum(used), 0) from quotas.usage where brand_id = %s"
         unflushed = conn.execute(usage, (brand_id,)).fetchone()[0]
-        metered = conn.execute("select sum(used) from quotas.metered where brand_id = %s",
+        metered = conn.execute("select sum(used) from quotas.metered(%s, 'api_calls')",
                                (brand_id,)).fetchone()[0]
         conn.execute("select quotas.flush()")
         flushed = conn.execute(usage, (brand_id,)).fetchone()[0]
@@ -81,7 +81,7 @@ def test_a_crash_forgets_only_the_unflushed_counts(owner_dsn):
         assert conn.execute("select quotas.flush()").fetchone()[0] == 0, "nothing new to copy"
         assert consume(3) == 8
         conn.execute("truncate quotas.counters")
-        assert conn.execute("select used from quotas.metered where brand_id = %s",
+        assert conn.execute("select used from quotas.metered(%s, 'api_calls')",
                             (brand_id,)).fetchone()[0] == 5
         assert consume(1) == 6
 

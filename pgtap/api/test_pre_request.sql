@@ -107,8 +107,7 @@ select ok(
 );
 select is(
     (
-        select used from quotas.metered
-        where brand_id = tests.brand('acme') and metric = 'api_calls'
+        select used from quotas.metered(tests.brand('acme'), 'api_calls')
     ), 1::bigint,
     'a request names its brand and counts against its API-call quota'
 );

@@ -90,8 +90,7 @@ select throws_ok(
 do $$ begin perform quotas.consume(tests.brand('acme'), 'api_calls', 3); end $$;
 select is(
     (
-        select used from quotas.metered
-        where brand_id = tests.brand('acme') and metric = 'api_calls'
+        select used from quotas.metered(tests.brand('acme'), 'api_calls')
     ),
     3::bigint,
     'a buffered metric is metered'
@@ -124,8 +123,8 @@ begin
         format('and its own usage (%s)', mine));
     return next is((select array_agg(distinct brand_id) from quotas.counters), array[tests.brand(mine)],
         format('unflushed counters: only its own (%s)', mine));
-    return next is((select array_agg(distinct brand_id) from quotas.metered), array[tests.brand(mine)],
-        format('metered usage: only its own (%s)', mine));
+    return next is((select count(*)::int from quotas.metered(tests.brand(theirs), 'api_calls')), 0,
+        format('metered usage: none of the other brand (%s -> %s)', mine, theirs));
     perform tests.clear_authentication();
 end
 $$;

@@ -6,9 +6,9 @@
 -- Configure: db-pre-request = "api.pre_request".
 --
 -- It runs before every request, so it is built to be cheap: the request GUCs are read
--- once, each step is one statement, and each module is entered once through a function
--- without SET clauses or exception blocks (each of those costs a context switch or a
--- subtransaction per call).
+-- once, and each module is entered once through a function without exception blocks (a
+-- subtransaction each) and, but for quotas.consume() (which service_role also calls
+-- directly), without SET clauses (a GUC save and restore per call). No step writes WAL.
 
 -- A refusal, as PostgREST's PGRST error: the HTTP status, a JSON body whose code names the
 -- reason, and the response headers (those set in response.headers are lost with the

@@ -1,11 +1,14 @@
--- quotas: limits and metering. consume() is one upsert that adds usage only while the
--- hard limit holds, so concurrent consumers can never overshoot it; crossing 80 %, 100 %
--- or 120 % of the quota raises an alert once per period (a row and a NOTIFY). Buffered
--- metrics (api_calls) count in the unlogged quotas.counters, which flush() copies into
--- quotas.usage every minute; quotas.metered reads both.
+-- quotas: limits and metering. consume() adds usage only while the hard limit holds (the
+-- row's WHERE, re-checked under its lock), so concurrent consumers can never overshoot
+-- it; crossing 80 %, 100 % or 120 % of the quota raises an alert once per period (a row
+-- and a NOTIFY). Buffered metrics (api_calls) count in the unlogged quotas.counters, which
+-- flush() copies into quotas.usage every minute; quotas.metered() reads both.
 
 -- One lookup for a brand's limits on a metric: inlined by the planner into its callers.
-create or replace function quotas.limits_of(brand_id uuid, metric text)
+-- Dropped first: its result type grew a column (buffered) in 0018, which CREATE OR
+-- REPLACE cannot change; nothing depends on it but PL/pgSQL, which resolves at run time.
+drop function if exists quotas.limits_of(uuid, text);
+create function quotas.limits_of(brand_id uuid, metric text)
 returns table (
     soft_limit bigint, hard_limit bigint, period text, rolling_window interval, created_at timestamptz,
     buffered boolean
@@ -127,8 +130,8 @@ begin
     cap := hard_limit;
     if period = 'rolling' then
         perform pg_advisory_xact_lock(pg_catalog.hashtext(brand_id::text || '/' || metric));
-        select coalesce(sum(u.used), 0) into before from quotas.metered as u
-        where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start >= window_start;
+        select coalesce(sum(u.used), 0) into before from quotas.metered(brand_id, metric) as u
+        where u.period_start >= window_start;
         -- The window decides: the bucket's row may grow freely, or (-1) not at all.
         cap := case when hard_limit is null or before + amount <= hard_limit then null else -1 end;
     end if;
@@ -164,9 +167,8 @@ begin
 
     allowed := found;
     if period = 'rolling' or not allowed then
-        select coalesce(sum(u.used), 0) into used from quotas.metered as u
-        where u.brand_id = consume.brand_id and u.metric = consume.metric
-            and u.period_start >= coalesce(window_start, bucket);
+        select coalesce(sum(u.used), 0) into used from quotas.metered(brand_id, metric) as u
+        where u.period_start >= coalesce(window_start, bucket);
     end if;
     before := used - case when allowed then amount else 0 end;
     remaining := case when hard_limit is null then null else greatest(hard_limit - used, 0) end;
@@ -196,66 +198,89 @@ comment on function quotas.consume(uuid, text, bigint) is
 
 create or replace function quotas.flush()
 returns integer
-language sql
+language plpgsql
 set search_path = ''
 as $$
+declare
+    copied integer;
+begin
     -- Copy each buffered count that moved on into quotas.usage (a count only grows, so the
-    -- larger value is the newer). Then drop counters nobody writes any more: periods long
-    -- past, deleted brands, metrics no longer buffered (switch one off, then flush).
-    with copied as (
-        insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-        select c.brand_id, c.metric, c.period_start, c.used, pg_catalog.now()
-        from quotas.counters as c
-        inner join brand.brands as b on c.brand_id = b.id
-        inner join quotas.metrics as m on c.metric = m.metric
-        on conflict on constraint usage_pkey do update
-        set used = excluded.used, updated_at = excluded.updated_at
-        where u.used < excluded.used
-        returning 1
-    ),
+    -- larger value is the newer); counts already there are not touched (no lock, no WAL).
+    insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
+    select c.brand_id, c.metric, c.period_start, c.used, brandbase.now()
+    from quotas.counters as c
+    inner join brand.brands as b on c.brand_id = b.id
+    inner join quotas.metrics as m on c.metric = m.metric
+    where not exists (
+        select from quotas.usage as f
+        where f.brand_id = c.brand_id and f.metric = c.metric and f.period_start = c.period_start
+            and f.used >= c.used
+    )
+    on conflict on constraint usage_pkey do update
+    set used = excluded.used, updated_at = excluded.updated_at
+    where u.used < excluded.used;
+    get diagnostics copied = row_count;
 
-    dropped as (
+    -- Drop counters nobody should write any more: periods long past, deleted brands,
+    -- metrics no longer buffered. What is deleted is copied too, as it was when deleted
+    -- (a consumer may have added to it since the copy above read it).
+    with dropped as (
         delete from quotas.counters as c
-        where c.period_start < pg_catalog.now() - interval '40 days'
+        where c.period_start < brandbase.now() - interval '40 days'
             or not exists (select from brand.brands as b where b.id = c.brand_id)
             or not exists (select from quotas.metrics as m where m.metric = c.metric and m.buffered)
+        returning c.brand_id, c.metric, c.period_start, c.used
     )
 
-    select count(*)::integer from copied
+    insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
+    select d.brand_id, d.metric, d.period_start, d.used, brandbase.now()
+    from dropped as d
+    inner join brand.brands as b on d.brand_id = b.id
+    inner join quotas.metrics as m on d.metric = m.metric
+    on conflict on constraint usage_pkey do update
+    set used = excluded.used, updated_at = excluded.updated_at
+    where u.used < excluded.used;
+    return copied;
+end
 $$;
 
 comment on function quotas.flush() is
 'Copies the counts of buffered metrics into quotas.usage (every minute, as the schema''s owner, '
-'like the other maintenance); returns how many moved.';
+'like the other maintenance) and drops counters no longer written; returns how many moved.';
 
 select brand.schedule('quotas-flush', '* * * * *', 'select quotas.flush()');
 
-create or replace view quotas.metered
-with (security_invoker = true) as
-select
-    m.brand_id,
-    m.metric,
-    m.period_start,
-    max(m.used) as used
-from (
-    select
-        u.brand_id,
-        u.metric,
-        u.period_start,
-        u.used
-    from quotas.usage as u
-    union all
-    select
-        c.brand_id,
-        c.metric,
-        c.period_start,
-        c.used
-    from quotas.counters as c
-) as m
-group by m.brand_id, m.metric, m.period_start;
+-- Reading the counters is a separate statement: a standby refuses to plan any query
+-- that names an unlogged table (they are empty there), and api.quota_usage is read on
+-- replicas too.
+create or replace function quotas.metered(brand_id uuid, metric text)
+returns table (period_start timestamptz, used bigint)
+language plpgsql
+stable
+as $$
+begin
+    if pg_catalog.pg_is_in_recovery() then
+        return query
+        select u.period_start, u.used from quotas.usage as u
+        where u.brand_id = metered.brand_id and u.metric = metered.metric;
+        return;
+    end if;
+    return query
+    select m.period_start, max(m.used)
+    from (
+        select u.period_start, u.used from quotas.usage as u
+        where u.brand_id = metered.brand_id and u.metric = metered.metric
+        union all
+        select c.period_start, c.used from quotas.counters as c
+        where c.brand_id = metered.brand_id and c.metric = metered.metric
+    ) as m
+    group by m.period_start;
+end
+$$;
 
-comment on view quotas.metered is
-'Usage per brand, metric and period, counts of buffered metrics not yet flushed included.';
+comment on function quotas.metered(uuid, text) is
+'A brand''s usage of a metric per period, counts of a buffered metric not yet flushed '
+'included (on a standby: what was flushed). Caller''s rights: row security applies.';
 
 create or replace function quotas.storage_bytes(brand_id uuid)
 returns bigint
@@ -286,10 +311,12 @@ quotas.billing_month_start(timestamptz, timestamptz),
 quotas.effective(uuid, text),
 quotas.period_start(uuid, text, timestamptz),
 quotas.consume(uuid, text, bigint),
+quotas.metered(uuid, text),
 quotas.flush(),
 quotas.storage_bytes(uuid)
 from public;
 grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
+grant execute on function quotas.metered(uuid, text) to authenticated, service_role;
 grant execute on function
 quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
 quotas.billing_month_start(timestamptz, timestamptz)

@@ -5,13 +5,13 @@ select brand.isolate('quotas.usage', 'quotas.read');
 select brand.isolate('quotas.counters', 'quotas.read');
 select brand.isolate('quotas.alerts', 'quotas.read');
 select brand.isolate('quotas.brand_quotas', 'quotas.read');
-revoke all on quotas.usage, quotas.counters, quotas.metered, quotas.alerts, quotas.brand_quotas,
-quotas.plan_limits, quotas.metrics from public, anon;
-grant select on quotas.usage, quotas.counters, quotas.metered, quotas.alerts, quotas.brand_quotas,
-quotas.plan_limits, quotas.metrics to authenticated;
+revoke all on quotas.usage, quotas.counters, quotas.alerts, quotas.brand_quotas, quotas.plan_limits,
+quotas.metrics from public, anon;
+grant select on quotas.usage, quotas.counters, quotas.alerts, quotas.brand_quotas, quotas.plan_limits,
+quotas.metrics to authenticated;
 grant select, insert, update, delete on quotas.brand_quotas, quotas.plan_limits, quotas.metrics
 to service_role;
-grant select on quotas.usage, quotas.counters, quotas.metered, quotas.alerts to service_role;
+grant select on quotas.usage, quotas.counters, quotas.alerts to service_role;
 
 create or replace view api.quota_usage
 with (security_invoker = true) as
@@ -38,8 +38,8 @@ cross join
             end as counted_from
     ) as w
 left join lateral (
-    select sum(u.used) as used from quotas.metered as u
-    where u.brand_id = b.id and u.metric = m.metric and u.period_start >= w.counted_from
+    select sum(u.used) as used from quotas.metered(b.id, m.metric) as u
+    where u.period_start >= w.counted_from
 ) as t on true;
 
 comment on view api.quota_usage is

@@ -59,7 +59,7 @@ begin
             p.rate, p.period, p.burst
         );
         policy := concat_ws(', ', policy,
-            pg_catalog.format('%s;w=%s;burst=%s', p.rate, date_part('epoch', p.period)::bigint, p.burst));
+            pg_catalog.format('%s;w=%s;burst=%s', p.rate, extract(epoch from p.period)::bigint, p.burst));
         if allowed is null or (c.allowed, -c.retry_after, c.remaining) < (allowed, -retry_after, remaining) then
             allowed := c.allowed;
             "limit" := c."limit";
