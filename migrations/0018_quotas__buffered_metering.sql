@@ -22,6 +22,6 @@ create unlogged table quotas.counters (
 );
 comment on table quotas.counters is
 'Usage of buffered metrics per brand, metric and period: the whole period''s count, started '
-'from quotas.usage and copied back to it by quotas.flush(). Read both through quotas.metered.';
+'from quotas.usage and copied back to it by quotas.flush(). Read both through quotas.metered().';
 
 alter table quotas.counters enable row level security;

@@ -13,19 +13,24 @@ def _brand(dsn: str) -> str:
                                 "returning id").fetchone()[0])
 
 
-def test_concurrent_consumers_never_pass_the_hard_limit(owner_dsn):
-    brand_id = _brand(owner_dsn)
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+def _hammer(dsn: str, brand_id: str, metric: str) -> int:
+    """16 clients make 25 attempts each against a hard limit of 100; returns how many passed."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("insert into quotas.brand_quotas (brand_id, metric, hard_limit) "
-                     "values (%s, 'exports', 100)", (brand_id,))
+                     "values (%s, %s, 100)", (brand_id, metric))
 
     def consume(_: int) -> int:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            return sum(conn.execute("select allowed from quotas.consume(%s, 'exports')",
-                                    (brand_id,)).fetchone()[0] for _ in range(25))
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            return sum(conn.execute("select allowed from quotas.consume(%s, %s)",
+                                    (brand_id, metric)).fetchone()[0] for _ in range(25))
 
     with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        allowed = sum(pool.map(consume, range(16)))
+        return sum(pool.map(consume, range(16)))
+
+
+def test_concurrent_consumers_never_pass_the_hard_limit(owner_dsn):
+    brand_id = _brand(owner_dsn)
+    allowed = _hammer(owner_dsn, brand_id, "exports")
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         used = conn.execute("select sum(used) from quotas.usage where brand_id = %s",
                             (brand_id,)).fetchone()[0]
@@ -46,17 +51,7 @@ def test_buffered_consumers_never_pass_the_hard_limit(owner_dsn):
     """api_calls is buffered (the unlogged quotas.counters): just as exact under
     concurrency, and quotas.usage holds the count once flushed."""
     brand_id = _brand(owner_dsn)
-    with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute("insert into quotas.brand_quotas (brand_id, metric, hard_limit) "
-                     "values (%s, 'api_calls', 100)", (brand_id,))
-
-    def consume(_: int) -> int:
-        with psycopg.connect(owner_dsn, autocommit=True) as conn:
-            return sum(conn.execute("select allowed from quotas.consume(%s, 'api_calls')",
-                                    (brand_id,)).fetchone()[0] for _ in range(25))
-
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
-        allowed = sum(pool.map(consume, range(16)))
+    allowed = _hammer(owner_dsn, brand_id, "api_calls")
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
         usage = "select coalesce(sum(used), 0) from quotas.usage where brand_id = %s"
         unflushed = conn.execute(usage, (brand_id,)).fetchone()[0]

@@ -198,50 +198,46 @@ comment on function quotas.consume(uuid, text, bigint) is
 
 create or replace function quotas.flush()
 returns integer
-language plpgsql
+language sql
 set search_path = ''
 as $$
-declare
-    copied integer;
-begin
-    -- Copy each buffered count that moved on into quotas.usage (a count only grows, so the
-    -- larger value is the newer); counts already there are not touched (no lock, no WAL).
-    insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-    select c.brand_id, c.metric, c.period_start, c.used, brandbase.now()
-    from quotas.counters as c
-    inner join brand.brands as b on c.brand_id = b.id
-    inner join quotas.metrics as m on c.metric = m.metric
-    where not exists (
-        select from quotas.usage as f
-        where f.brand_id = c.brand_id and f.metric = c.metric and f.period_start = c.period_start
-            and f.used >= c.used
-    )
-    on conflict on constraint usage_pkey do update
-    set used = excluded.used, updated_at = excluded.updated_at
-    where u.used < excluded.used;
-    get diagnostics copied = row_count;
-
-    -- Drop counters nobody should write any more: periods long past, deleted brands,
-    -- metrics no longer buffered. What is deleted is copied too, as it was when deleted
-    -- (a consumer may have added to it since the copy above read it).
+    -- Drops the counters nobody should write any more (periods long past, deleted brands,
+    -- metrics no longer buffered) and copies every count that moved on into quotas.usage:
+    -- a count only grows, so the larger value is the newer. A dropped counter counts as it
+    -- was when deleted (a consumer may have added to it since this statement's snapshot);
+    -- counts already in quotas.usage are not touched (no lock, no WAL).
     with dropped as (
         delete from quotas.counters as c
         where c.period_start < brandbase.now() - interval '40 days'
             or not exists (select from brand.brands as b where b.id = c.brand_id)
             or not exists (select from quotas.metrics as m where m.metric = c.metric and m.buffered)
         returning c.brand_id, c.metric, c.period_start, c.used
+    ),
+
+    copied as (
+        insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
+        select distinct on (c.brand_id, c.metric, c.period_start)
+            c.brand_id, c.metric, c.period_start, c.used, brandbase.now()
+        from (
+            select k.brand_id, k.metric, k.period_start, k.used from quotas.counters as k
+            union all
+            select d.brand_id, d.metric, d.period_start, d.used from dropped as d
+        ) as c
+        inner join brand.brands as b on c.brand_id = b.id
+        inner join quotas.metrics as m on c.metric = m.metric
+        where not exists (
+            select from quotas.usage as f
+            where f.brand_id = c.brand_id and f.metric = c.metric and f.period_start = c.period_start
+                and f.used >= c.used
+        )
+        order by c.brand_id, c.metric, c.period_start, c.used desc
+        on conflict on constraint usage_pkey do update
+        set used = excluded.used, updated_at = excluded.updated_at
+        where u.used < excluded.used
+        returning 1
     )
 
-    insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-    select d.brand_id, d.metric, d.period_start, d.used, brandbase.now()
-    from dropped as d
-    inner join brand.brands as b on d.brand_id = b.id
-    inner join quotas.metrics as m on d.metric = m.metric
-    on conflict on constraint usage_pkey do update
-    set used = excluded.used, updated_at = excluded.updated_at
-    where u.used < excluded.used;
-    return copied;
-end
+    select count(*)::integer from copied
 $$;
 
 comment on function quotas.flush() is
