@@ -19,9 +19,10 @@ import threading
 import time
 from pathlib import Path
 
+import orjson
 import psycopg
 from common import ROOT, cluster, header, table
-from psycopg.types.json import Jsonb
+from psycopg.types.json import Json, set_json_dumps
 
 from brandbase import migrate, pack
 
@@ -42,9 +43,11 @@ def fresh_database(c, name: str, on_success: str = "archive") -> str:
 def enqueue(dsn: str, jobs: int = JOBS) -> float:
     """Jobs per second for one enqueue_many call of `jobs` payloads, as a client sends it
     over a pooled connection: one that has called the function before (an empty batch), so
-    the timing leaves out the session's one-off PL/pgSQL compilation and catalog loads."""
-    payloads = Jsonb([{"n": i} for i in range(jobs)])
+    the timing leaves out the session's one-off PL/pgSQL compilation and catalog loads. The
+    client encodes JSON with orjson (docs/jobs.md), as the pgmq runner does."""
+    payloads = Json([{"n": i} for i in range(jobs)])
     with psycopg.connect(dsn, autocommit=True) as conn:
+        set_json_dumps(orjson.dumps, conn)
         conn.execute("select count(*) from jobs.enqueue_many('noop', '[]')")
         started = time.perf_counter()
         conn.execute("select count(*) from jobs.enqueue_many('noop', %s)", (payloads,))

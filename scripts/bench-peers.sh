@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The peer job systems that bench/jobs.py compares against (bench/peers/), installed into
 # bench/.peers/ and nowhere else, idempotently (a re-run with nothing to do is instant):
-#   venv/   procrastinate, pgqueuer and pgmq's Python client (whose wheel ships pgmq.sql)
+#   venv/   procrastinate, pgqueuer and pgmq's Python client (whose wheel ships pgmq.sql),
+#           orjson for the pgmq runner's JSON encoding
 #   node/   graphile-worker 0.17.x, pg-boss 10.x and pg
 #   pgmq.sql  pgmq's SQL-only install script, copied out of that wheel
 set -euo pipefail
@@ -9,7 +10,7 @@ set -euo pipefail
 root_dir="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 peers="${root_dir}/bench/.peers"
 python="${PYTHON:-python3}"
-py_specs=(procrastinate pgqueuer pgmq "psycopg[binary,pool]" asyncpg)
+py_specs=(procrastinate pgqueuer pgmq "psycopg[binary,pool]" asyncpg orjson)
 node_specs=(graphile-worker@~0.17 pg-boss@^10 pg@^8)
 
 stamp_ok() { [ -f "$1" ] && [ "$(cat "$1")" = "$2" ]; }

@@ -1,6 +1,6 @@
 -- jobs: bad input gets a stable SQLSTATE and a hint, and nothing is enqueued.
 begin;
-select plan(15);
+select plan(16);
 select tests.seed_two_brands();
 do $$ begin perform jobs.create_queue('mail'); end $$;
 
@@ -9,6 +9,11 @@ select throws_ok($$select jobs.enqueue('mail', 'not json')$$, '22P02', null, 'a 
 select
     throws_ok(
         $$select jobs.enqueue_many('mail', '{"a": 1}')$$, '22023', null, 'payloads that are not an array'
+    );
+select
+    throws_ok(
+        $$select jobs.enqueue_many('mail', '[{"a": 1}, {a: 2}]')$$, '22P02', null,
+        'a batch with one element that is not JSON'
     );
 select
     throws_ok(

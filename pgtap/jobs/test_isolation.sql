@@ -15,7 +15,7 @@ begin
     perform jobs.enqueue('exports', jsonb_build_object('dead', n), b)
     from unnest(array[tests.brand('acme'), tests.brand('bolt')]) as b, generate_series(1, 2) as n;
     perform jobs.fail('w', array_agg(c.id), array_agg('boom'::text))
-    from jobs.claim('w', 10, array['exports']) as c where c.payload ? 'dead';
+    from jobs.claim('w', 10, array['exports']) as c where c.payload::jsonb ? 'dead';
 end
 $$;
 
@@ -25,7 +25,7 @@ language plpgsql
 as $$
 declare
     msg text := format(' (%s -> %s)', mine, theirs);
-    their_live bigint := (select id from jobs.job_queue where brand_id = tests.brand(theirs) and payload ? 'who');
+    their_live bigint := (select id from jobs.job_queue where brand_id = tests.brand(theirs) and payload::jsonb ? 'who');
     their_dead bigint := (select min(id) from jobs.job_history where brand_id = tests.brand(theirs));
     my_dead bigint := (select max(id) from jobs.job_history where brand_id = tests.brand(mine));
 begin

@@ -2,7 +2,7 @@
 -- (claim, complete fenced by worker, fail with backoff, dead, retry, cancel, release, reap),
 -- paused queues, per-brand caps, schedules and statistics.
 begin;
-select plan(38);
+select plan(39);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-01-01 12:00+00');
 do $$
@@ -25,7 +25,7 @@ select is(
 );
 select is(
     (
-        select payload from jobs.job_queue
+        select payload::jsonb from jobs.job_queue
         where dedupe_key = 'welcome'
     ), '{"v": 1}'::jsonb,
     'and by default keeps it unchanged'
@@ -37,7 +37,7 @@ end
 $$;
 select is(
     (
-        select payload from jobs.job_queue
+        select payload::jsonb from jobs.job_queue
         where dedupe_key = 'welcome'
     ), '{"v": 3}'::jsonb,
     'on_duplicate => replace updates the waiting job'
@@ -52,7 +52,7 @@ delete from jobs.job_queue;
 
 -- Claim order: priority first, then the fair-share clock across brands.
 do $$ begin perform count(*) from jobs.enqueue_many(
-    'mail', (select jsonb_agg(jsonb_build_object('n', g)) from generate_series(1, 100) as g),
+    'mail', (select json_agg(json_build_object('n', g)) from generate_series(1, 100) as g),
     tests.brand('acme')
 ); end $$;
 do $$ begin perform jobs.enqueue('mail', '{"from": "bolt"}', tests.brand('bolt')); end $$;
@@ -62,7 +62,7 @@ select is(
     (select count(*)::int from first_claim), 3, 'claim takes up to the batch size'
 );
 select ok(
-    (select bool_or(payload = '{"urgent": true}') from first_claim), 'a higher-priority job goes first'
+    (select bool_or(payload::jsonb = '{"urgent": true}') from first_claim), 'a higher-priority job goes first'
 );
 select ok(
     (select bool_or(brand_id = tests.brand('bolt')) from first_claim),
@@ -212,6 +212,18 @@ select results_eq(
     'where queue in (''mail'', ''reports'') order by 1',
     $$values ('mail', 0::bigint, 1::bigint, 0::bigint), ('reports', 2::bigint, 2::bigint, 0::bigint)$$,
     'queue_stats counts ready and running jobs'
+);
+
+-- Payloads are kept as sent: json, never parsed into jsonb and printed back.
+do $$ begin perform jobs.create_queue('verbatim'); end $$;
+create temp table verbatim as
+select jobs.enqueue_many('verbatim', '[{"z": 1,  "a": [1.50]}, 2]') as id
+union all
+select jobs.enqueue('verbatim', jsonb_build_object('b', 1, 'a', 2));
+select results_eq(
+    'select j.payload::text from verbatim as v inner join jobs.job_queue as j using (id) order by j.id',
+    $$values ('{"z": 1,  "a": [1.50]}'), ('2'), ('{"a": 2, "b": 1}')$$,
+    'enqueue_many stores each payload as its producer wrote it; enqueue keeps jsonb''s text'
 );
 
 select * from finish();

@@ -34,9 +34,14 @@ $$;
 comment on function jobs.fair_start(text, uuid, integer) is
 'Reserves jobs_count consecutive 1 ms slots on the brand''s fair-share clock; returns the first.';
 
+-- The batch form took jsonb before migration 0019; callers now send json (kept as sent).
+drop function if exists jobs.enqueue_many(
+    text, jsonb, uuid, integer, timestamptz, interval, integer, text[], text
+);
+
 create or replace function jobs.enqueue_many(
     queue_name text,
-    payloads jsonb,
+    payloads json,
     brand_id uuid default null,
     priority integer default 0,
     run_at timestamptz default null,
@@ -56,9 +61,9 @@ declare
     starts timestamptz;
     first_slot bigint;
 begin
-    if payloads is null or jsonb_typeof(payloads) <> 'array' then
+    if payloads is null or json_typeof(payloads) <> 'array' then
         raise exception 'payloads must be a JSON array of job payloads'
-            using errcode = '22023', hint = 'Pass e.g. ''[{"to": "a@example.com"}, {}]''::jsonb.';
+            using errcode = '22023', hint = 'Pass e.g. ''[{"to": "a@example.com"}, {}]''::json.';
     end if;
     if delay < interval '0' or (delay is not null and run_at is not null) then
         raise exception 'delay must be positive and cannot be combined with run_at'
@@ -66,7 +71,7 @@ begin
     end if;
     if priority not between -32768 and 32767 or max_attempts not between 1 and 1000
         or on_duplicate not in ('ignore', 'replace')
-        or cardinality(dedupe_keys) <> jsonb_array_length(payloads) then
+        or (dedupe_keys is not null and cardinality(dedupe_keys) <> json_array_length(payloads)) then
         raise exception 'invalid enqueue option'
             using errcode = '22023',
                   hint = 'priority is a smallint, max_attempts 1..1000, on_duplicate ignore|replace, '
@@ -78,7 +83,7 @@ begin
 
     starts := coalesce(run_at, brandbase.now() + coalesce(delay, interval '0'));
     first_slot := greatest(
-        jobs.fair_start(queue_name, brand_id, jsonb_array_length(payloads)),
+        jobs.fair_start(queue_name, brand_id, json_array_length(payloads)),
         (extract(epoch from starts) * 1e6)::bigint
     );
     if dedupe_keys is null then
@@ -86,7 +91,7 @@ begin
         insert into jobs.job_queue (queue, brand_id, payload, priority, run_at, fair_at, max_attempts)
         select queue_name, brand_id, p.payload, priority, starts, first_slot + (p.n - 1) * 1000,
             coalesce(max_attempts, target.max_attempts)
-        from jsonb_array_elements(payloads) with ordinality as p (payload, n)
+        from json_array_elements(payloads) with ordinality as p (payload, n)
         returning id;
         return;
     end if;
@@ -99,7 +104,7 @@ begin
     select distinct on (coalesce(d.dedupe_key, p.n::text))
         queue_name, brand_id, p.payload, priority, starts, first_slot + (p.n - 1) * 1000,
         coalesce(max_attempts, target.max_attempts), d.dedupe_key
-    from jsonb_array_elements(payloads) with ordinality as p (payload, n)
+    from json_array_elements(payloads) with ordinality as p (payload, n)
     inner join unnest(dedupe_keys) with ordinality as d (dedupe_key, n) on p.n = d.n
     order by coalesce(d.dedupe_key, p.n::text), p.n desc
     on conflict (queue, brand_id, dedupe_key) where dedupe_key is not null do update
@@ -111,11 +116,11 @@ end
 $$;
 
 comment on function jobs.enqueue_many(
-    text, jsonb, uuid, integer, timestamptz, interval, integer, text[], text
+    text, json, uuid, integer, timestamptz, interval, integer, text[], text
 ) is
 'Enqueues one job per element of the payloads array in one statement; returns the ids of the '
-'jobs written. A live job with the same dedupe key is kept (ignore) or, unless it is '
-'running, updated (replace).';
+'jobs written. Payloads are stored as sent (json, never parsed into jsonb). A live job with '
+'the same dedupe key is kept (ignore) or, unless it is running, updated (replace).';
 
 create or replace function jobs.enqueue(
     queue_name text,
@@ -135,7 +140,7 @@ set search_path = ''
 as $$
     select coalesce(
         (select id from jobs.enqueue_many(
-            queue_name, jsonb_build_array(payload), brand_id, priority, run_at, delay,
+            queue_name, json_build_array(payload), brand_id, priority, run_at, delay,
             max_attempts, case when dedupe_key is not null then array[dedupe_key] end, on_duplicate
         ) as e (id)),
         (select j.id from jobs.job_queue as j
@@ -145,7 +150,8 @@ as $$
 $$;
 
 comment on function jobs.enqueue(text, jsonb, uuid, integer, timestamptz, interval, integer, text, text) is
-'Enqueues one job and returns its id (with a dedupe key already live: the live job''s id).';
+'Enqueues one job and returns its id (with a dedupe key already live: the live job''s id). '
+'It takes jsonb, the type SQL builds payloads in; the job keeps it as json.';
 
 -- Wake idle workers once per statement, not once per row. Listeners re-check the queue.
 create or replace function jobs.tg_job_queue__wake()
@@ -164,12 +170,12 @@ create trigger job_queue_90_wake after insert on jobs.job_queue
 for each statement execute function jobs.tg_job_queue__wake();
 
 revoke all on function jobs.fair_start(text, uuid, integer), jobs.enqueue_many(
-    text, jsonb, uuid, integer, timestamptz, interval, integer, text[], text
+    text, json, uuid, integer, timestamptz, interval, integer, text[], text
 ), jobs.enqueue(
     text, jsonb, uuid, integer, timestamptz, interval, integer, text, text
 ), jobs.tg_job_queue__wake() from public;
 grant execute on function jobs.enqueue_many(
-    text, jsonb, uuid, integer, timestamptz, interval, integer, text[], text
+    text, json, uuid, integer, timestamptz, interval, integer, text[], text
 ), jobs.enqueue(
     text, jsonb, uuid, integer, timestamptz, interval, integer, text, text
 ) to service_role;

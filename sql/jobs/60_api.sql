@@ -74,6 +74,9 @@ comment on view api.jobs is
 'The caller''s brands'' jobs, live and finished (jobs.read): waiting, scheduled, running, '
 'succeeded, dead, cancelled.';
 
+comment on column api.jobs.payload is
+'The job''s input as its producer sent it (json: use ->, ->> or a cast to jsonb).';
+
 revoke all on api.jobs from public, anon;
 grant select on api.jobs to authenticated, service_role;
 
