@@ -125,6 +125,8 @@ def brandbase_round(c) -> dict[str, dict[str, float]]:
     for name, drain, policy in VARIANTS:
         dsn = fresh_database(c, "bench_jobs", policy)
         rates[name] = {"enqueue": enqueue(dsn), "drain": drain(dsn)}
+        print(f"{name}: enqueue {rates[name]['enqueue']:,.0f}/s, drain {rates[name]['drain']:,.0f}/s",
+              flush=True)
     return rates
 
 
