@@ -13,8 +13,9 @@ import time
 
 import psycopg
 import pytest
-from tests.helpers import ROOT, run_cli, scalar
+from tests.helpers import ROOT, copy_pack, run_cli, scalar
 
+from brandbase import migrate, pack
 from brandbase import worker as worker_mod
 
 HANDLERS = "jobs_handlers:HANDLERS"
@@ -218,3 +219,33 @@ def test_the_worker_vacuums_a_hot_table_full_of_dead_rows(owner_dsn):
     assert asyncio.run(vacuum(100)) is True
     assert scalar(owner_dsn, "select coalesce(vacuum_count, 0) from pg_stat_user_tables "
                              "where relname = 'job_queue'") >= 1
+
+
+def test_upgrade_to_json_payloads_keeps_every_payload_and_the_app_view(new_database, tmp_path):
+    """Migration 0019 turns jsonb payloads into json: live and finished jobs keep theirs,
+    api.jobs (which it drops to change the column) is back, ids come from a cache."""
+    dsn = new_database()
+    root = copy_pack(tmp_path)
+    later = {f: f.read_text() for f in sorted((root / "migrations").glob("*.sql")) if f.name >= "0019"}
+    for f in later:
+        f.unlink()
+    payload_types = ("select array_agg(distinct atttypid::regtype::text) from pg_attribute where "
+                     "attrelid in ('jobs.job_queue'::regclass, 'jobs.job_history'::regclass) "
+                     "and attname = 'payload'")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load(root))
+        assert conn.execute(payload_types).fetchone()[0] == ["jsonb"]
+        conn.execute("select jobs.create_queue('m')")
+        conn.execute("""select count(*) from jobs.enqueue_many('m', '[{"a": 1}, {"b": [2, 3]}, "x"]')""")
+        claimed = [r[0] for r in conn.execute("select id from jobs.claim('w', 1, array['m'])")]
+        conn.execute("select jobs.complete('w', %s)", (claimed,))
+        before = conn.execute("select id, state, payload::jsonb from api.jobs order by id").fetchall()
+        for f, text in later.items():
+            f.write_text(text)
+        done = migrate.migrate(conn, pack.load(root))
+        assert done.versioned[0].name == "migrations/0019_jobs__lean_enqueue.sql"
+        after = conn.execute("select id, state, payload::jsonb from api.jobs order by id").fetchall()
+        assert after == before and len(after) == 3 and after[0][1] == "succeeded"
+        assert conn.execute(payload_types).fetchone()[0] == ["json"]
+        assert conn.execute("select seqcache from pg_sequence where seqrelid = "
+                            "pg_get_serial_sequence('jobs.job_queue', 'id')::regclass").fetchone()[0] == 100
