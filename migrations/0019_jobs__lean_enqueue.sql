@@ -5,7 +5,8 @@
 -- about 15% of the call, and every claim paid again to print it back. This rewrites both
 -- tables; job_history's partitions are rewritten one by one under the table's lock, so on
 -- a large history apply it in a quiet window. api.jobs reads the column: it is dropped
--- here and created again by sql/jobs/60_api.sql in the same migrate run.
+-- here and created again by sql/jobs/60_api.sql in the same migrate run (the view is
+-- absent between the two commits). Workers connected through the upgrade keep working.
 --
 -- Job ids come from a sequence cache of 100 per session: without it every row takes the
 -- sequence's lock and buffer in nextval() (about 6% of a batch). Ids stay unique and
