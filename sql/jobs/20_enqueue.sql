@@ -60,18 +60,20 @@ declare
     target jobs.queues := jobs.queue(queue_name);
     starts timestamptz;
     first_slot bigint;
+    jobs_count integer;
 begin
     if payloads is null or json_typeof(payloads) <> 'array' then
         raise exception 'payloads must be a JSON array of job payloads'
             using errcode = '22023', hint = 'Pass e.g. ''[{"to": "a@example.com"}, {}]''::json.';
     end if;
+    jobs_count := json_array_length(payloads);  -- a pass over the text: once
     if delay < interval '0' or (delay is not null and run_at is not null) then
         raise exception 'delay must be positive and cannot be combined with run_at'
             using errcode = '22023', hint = 'Give either run_at or a delay >= 0, or neither.';
     end if;
     if priority not between -32768 and 32767 or max_attempts not between 1 and 1000
         or on_duplicate not in ('ignore', 'replace')
-        or (dedupe_keys is not null and cardinality(dedupe_keys) <> json_array_length(payloads)) then
+        or cardinality(dedupe_keys) <> jobs_count then
         raise exception 'invalid enqueue option'
             using errcode = '22023',
                   hint = 'priority is a smallint, max_attempts 1..1000, on_duplicate ignore|replace, '
@@ -83,7 +85,7 @@ begin
 
     starts := coalesce(run_at, brandbase.now() + coalesce(delay, interval '0'));
     first_slot := greatest(
-        jobs.fair_start(queue_name, brand_id, json_array_length(payloads)),
+        jobs.fair_start(queue_name, brand_id, jobs_count),
         (extract(epoch from starts) * 1e6)::bigint
     );
     if dedupe_keys is null then
