@@ -35,6 +35,9 @@ def test_lints_cover_the_pack_schemas(owner_dsn):
      ("rls_disabled_on_brand_data", "brand.leaky")),
     ("create function brand.risky() returns int language sql security definer as 'select 1'",
      ("security_definer_without_search_path", "brand.risky()")),
+    ("create function brand.pinned_empty() returns int language sql security definer "
+     "set search_path = '' as 'select 1'",
+     ("security_definer_without_search_path", "brand.pinned_empty()")),
     ("create table brand.child (brand_id uuid not null, id int, "
      "parent_id uuid references brand.brands (id), primary key (brand_id, id));"
      "alter table brand.child enable row level security",

@@ -18,7 +18,7 @@ returns text
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select u.email from auth.users as u where u.id = user_id
 $$;
@@ -122,7 +122,7 @@ returns uuid
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select u.id from auth.users as u where u.email = handle || '.test'
 $$;
@@ -132,7 +132,7 @@ returns uuid
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select b.id from brand.brands as b where b.slug = brand.slug
 $$;

@@ -121,7 +121,7 @@ create or replace function access.check(
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     select d.allowed, d.reason into allowed, reason
@@ -171,7 +171,7 @@ create or replace function access.add_ip_rule(
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     parsed cidr;
@@ -198,7 +198,7 @@ create or replace function access.set_geo_rule(brand_id uuid, country text, acti
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'access.manage');
@@ -223,7 +223,7 @@ create or replace function access.remove_ip_rule(brand_id uuid, id bigint)
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'access.manage');
@@ -252,19 +252,19 @@ grant select on access.denials, access.countries to service_role;
 create or replace function api.add_ip_rule(brand_id uuid, network text, action text, note text default null)
 returns bigint
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select access.add_ip_rule(brand_id, network, action, note) $$;
 
 create or replace function api.remove_ip_rule(brand_id uuid, id bigint)
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select access.remove_ip_rule(brand_id, id) $$;
 
 create or replace function api.set_geo_rule(brand_id uuid, country text, action text)
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select access.set_geo_rule(brand_id, country, action) $$;
 
 comment on function api.add_ip_rule(uuid, text, text, text) is 'Add an allow/deny IP rule for a brand.';

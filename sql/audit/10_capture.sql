@@ -45,7 +45,7 @@ create or replace function audit.tg_capture()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 as $$
 -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates.
@@ -112,7 +112,7 @@ create or replace function audit.track(
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     keys text[] := brand.key_columns(target);
@@ -153,7 +153,7 @@ comment on function audit.track(regclass, text[], boolean, name) is
 create or replace function audit.untrack(target regclass)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.drop_capture_triggers(target, 'audit_capture');

@@ -7,7 +7,7 @@
 create or replace function audit.tg_logs__refuse_change()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     raise exception 'audit.logs is append-only: % refused', tg_op
@@ -21,7 +21,7 @@ comment on function audit.tg_logs__refuse_change() is 'Refuses UPDATE, DELETE an
 create or replace function audit.tg_logs__refuse_unsealed_delete()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if exists (
@@ -81,7 +81,7 @@ for each statement execute function audit.tg_logs__refuse_change();
 create or replace function audit.ensure_partitions(months_ahead integer default 3)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     first_month date := date_trunc('month', brandbase.now())::date;
@@ -120,7 +120,7 @@ comment on function audit.ensure_partitions(integer) is
 create or replace function audit.drop_before(cutoff date)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     part record;
@@ -149,7 +149,7 @@ comment on function audit.drop_before(date) is
 create or replace function audit.keep_for(retention interval)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if retention is null then

@@ -41,7 +41,7 @@ comment on aggregate audit.hash_chain (bytea) is
 create or replace function audit.seal()
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     lower_txid bigint;
@@ -115,7 +115,7 @@ create or replace function audit.verify(brand_id uuid)
 returns table (entry_id bigint, problem text, detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     with sealed as (
         select c.*, l.id as found_id, audit.entry_hash(l) as actual_hash,
@@ -155,7 +155,7 @@ create or replace function audit.head(brand_id uuid)
 returns table (seq bigint, chain_hash text, sealed_at timestamptz)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select c.seq, encode(c.chain_hash, 'hex'), c.sealed_at
     from audit.chain as c

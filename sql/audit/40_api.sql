@@ -47,7 +47,7 @@ create or replace function api.audit_activity(
 returns setof audit.logs
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'audit.read');

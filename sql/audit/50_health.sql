@@ -4,7 +4,7 @@
 create or replace function audit.probe_seal_lag(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(round(extract(epoch from now() - min(l.occurred_at))::numeric, 1), 0),
            count(l.id) || ' entries not yet sealed'

@@ -5,7 +5,7 @@ create or replace function brand.claims()
 returns jsonb
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     raw text := nullif(pg_catalog.current_setting('request.jwt.claims', true), '');
@@ -71,7 +71,7 @@ create or replace function brand.require_caller()
 returns uuid
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     uid uuid := (brand.claims() ->> 'sub')::uuid;

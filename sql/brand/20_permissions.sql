@@ -7,7 +7,7 @@ returns void
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if not exists (select from brand.permissions as p where p.permission = assert_permission.permission) then
@@ -27,7 +27,7 @@ language plpgsql
 stable
 security definer
 rows 10
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     return query
@@ -57,7 +57,7 @@ returns boolean
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     allowed boolean;
@@ -88,7 +88,7 @@ returns void
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if brand.has_permission(brand_id, permission) then

@@ -10,7 +10,7 @@ create or replace function brand.isolate(
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     readers text := pg_catalog.format(

@@ -7,7 +7,7 @@ returns brand.tier
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select case when brand.caller_is_service() then 'owner'::brand.tier else (
         select m.tier from brand.members as m
@@ -23,7 +23,7 @@ returns void
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     mine brand.tier := brand.caller_tier(brand_id);
@@ -46,7 +46,7 @@ create or replace function brand.create_brand(slug text, name text, plan text de
 returns brand.brands
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_id uuid := brand.require_caller();
@@ -78,7 +78,7 @@ create or replace function brand.update_brand(
 returns brand.brands
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     updated brand.brands;
@@ -103,7 +103,7 @@ create or replace function brand.delete_brand(brand_id uuid)
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'brand.delete');
@@ -120,7 +120,7 @@ create or replace function brand.invite(
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     token text := pg_catalog.replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', '');
@@ -155,7 +155,7 @@ create or replace function brand.accept_invitation(token text)
 returns brand.members
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     uid uuid := brand.require_caller();
@@ -191,7 +191,7 @@ create or replace function brand.set_tier(brand_id uuid, user_id uuid, tier bran
 returns brand.members
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     changed brand.members;
@@ -224,7 +224,7 @@ create or replace function brand.remove_member(brand_id uuid, user_id uuid)
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if user_id is distinct from brand.caller_id() then
@@ -250,7 +250,7 @@ create or replace function brand.tg_members__keep_owner()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if exists (select from brand.brands as b where b.id = old.brand_id)

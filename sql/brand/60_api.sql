@@ -76,7 +76,7 @@ comment on view api.brand_invitations is
 create or replace function api.create_brand(slug text, name text)
 returns brand.brands
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.create_brand(slug, name) $$;
 
 create or replace function api.update_brand(
@@ -84,37 +84,37 @@ create or replace function api.update_brand(
 )
 returns brand.brands
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.update_brand(brand_id, name, settings) $$;
 
 create or replace function api.delete_brand(brand_id uuid)
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.delete_brand(brand_id) $$;
 
 create or replace function api.invite_member(brand_id uuid, email text, tier brand.tier default 'member')
 returns text
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.invite(brand_id, email, tier) $$;
 
 create or replace function api.accept_invitation(token text)
 returns brand.members
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.accept_invitation(token) $$;
 
 create or replace function api.set_member_tier(brand_id uuid, user_id uuid, tier brand.tier)
 returns brand.members
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.set_tier(brand_id, user_id, tier) $$;
 
 create or replace function api.remove_member(brand_id uuid, user_id uuid)
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select brand.remove_member(brand_id, user_id) $$;
 
 comment on function api.create_brand(text, text) is 'Create a brand owned by the caller.';

@@ -8,7 +8,7 @@ create or replace function brand.key_columns(target regclass)
 returns text[]
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     cols text[];
@@ -34,7 +34,7 @@ create or replace function brand.assert_columns(target regclass, cols text[])
 returns void
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     missing text[];
@@ -156,7 +156,7 @@ create or replace function brand.install_capture_triggers(
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     event text;
@@ -191,7 +191,7 @@ comment on function brand.install_capture_triggers(regclass, text, regproc, text
 create or replace function brand.drop_capture_triggers(target regclass, prefix text)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     event text;

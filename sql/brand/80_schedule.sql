@@ -6,7 +6,7 @@ create or replace function brand.has_pg_cron()
 returns boolean
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select exists (select from pg_catalog.pg_extension where extname = 'pg_cron')
 $$;
@@ -17,7 +17,7 @@ create or replace function brand.assert_cron(cron_expr text)
 returns text
 language plpgsql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     field constant text := '(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*';
@@ -42,7 +42,7 @@ comment on function brand.assert_cron(text) is
 create or replace function brand.schedule(job_name text, cron_expr text, command text)
 returns boolean
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     via_pg_cron boolean := brand.has_pg_cron();
@@ -67,7 +67,7 @@ comment on function brand.schedule(text, text, text) is
 create or replace function brand.unschedule(job_name text)
 returns boolean
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if brand.has_pg_cron() then

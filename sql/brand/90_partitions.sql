@@ -4,7 +4,7 @@
 create or replace function brand.ensure_partitions(parent regclass, step interval, ahead integer)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     unit text := case when step >= interval '1 month' then 'month' else 'day' end;
@@ -41,7 +41,7 @@ comment on function brand.ensure_partitions(regclass, interval, integer) is
 create or replace function brand.drop_partitions_before(parent regclass, cutoff timestamptz)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     part regclass;

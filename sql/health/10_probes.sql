@@ -8,7 +8,7 @@ create or replace function health.register(
 )
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Thresholds an operator changed are kept; the rest is (re)declared by the module.
     insert into health.probes as p (name, module, probe, unit, degraded_at, down_at, description)
@@ -24,7 +24,7 @@ comment on function health.register(text, text, regprocedure, text, numeric, num
 create or replace function health.probe_migrations(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select case when count(*) > 0 then 0 else 1 end,
            count(*) || ' files applied, last at ' || coalesce(max(applied_at)::text, 'never')
@@ -34,7 +34,7 @@ $$;
 create or replace function health.probe_connections(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select round(count(*)::numeric / current_setting('max_connections')::numeric, 3),
            count(*) || ' of ' || current_setting('max_connections') || ' connections in use'
@@ -45,7 +45,7 @@ $$;
 create or replace function health.probe_long_running(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(round(extract(epoch from max(now() - query_start))::numeric, 1), 0),
            coalesce(count(*) || ' active queries; longest pid ' ||
@@ -57,7 +57,7 @@ $$;
 create or replace function health.probe_idle_in_transaction(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(round(extract(epoch from max(now() - state_change))::numeric, 1), 0),
            count(*) || ' sessions idle in transaction'
@@ -68,7 +68,7 @@ $$;
 create or replace function health.probe_replication_lag(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(round(extract(epoch from max(replay_lag))::numeric, 1), 0),
            count(*) || ' replicas'
@@ -78,7 +78,7 @@ $$;
 create or replace function health.probe_wraparound(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select round(age(datfrozenxid)::numeric / 2147483648, 4),
            age(datfrozenxid) || ' transactions since the oldest unfrozen xid (limit 2^31)'
@@ -89,7 +89,7 @@ $$;
 create or replace function health.probe_bloat(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(max(ratio), 0), coalesce(max(relname) filter (where is_max), 'no table above 10,000 rows')
     from (
@@ -104,7 +104,7 @@ $$;
 create or replace function health.probe_cron_failures(out value numeric, out detail text)
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if not exists (select from pg_catalog.pg_extension where extname = 'pg_cron') then

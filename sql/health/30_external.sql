@@ -4,7 +4,7 @@
 create or replace function health.watch(name text, url text, timeout_ms integer default 5000)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     insert into health.external_checks as e (name, url, timeout_ms)
@@ -23,7 +23,7 @@ comment on function health.watch(text, text, integer) is 'Adds (or changes) an e
 create or replace function health.unwatch(name text)
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     delete from health.external_checks as e where e.name = unwatch.name
 $$;
@@ -35,7 +35,7 @@ create or replace function health.record_external(
 )
 returns void
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     update health.external_checks as e
     set last_ok = ok, last_code = code, last_latency_ms = latency_ms, last_error = left(error, 500),
@@ -49,7 +49,7 @@ comment on function health.record_external(text, boolean, integer, numeric, text
 create or replace function health.probe_external(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Down, or not probed for 15 minutes (the prober itself may have stopped).
     select count(*) filter (where not coalesce(last_ok, false)

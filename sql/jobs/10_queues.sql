@@ -5,7 +5,7 @@ create or replace function jobs.assert_handler(handler regprocedure)
 returns regprocedure
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if handler is not null and not exists (
@@ -37,7 +37,7 @@ create or replace function jobs.create_queue(
 returns jobs.queues
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     insert into jobs.queues as q (
         name, handler, max_attempts, backoff_base, backoff_max, lease, brand_concurrency,
@@ -66,7 +66,7 @@ returns jobs.queues
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     found_queue jobs.queues;
@@ -86,7 +86,7 @@ create or replace function jobs.drop_queue(queue_name text)
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     dropped bigint;
@@ -107,7 +107,7 @@ create or replace function jobs.pause(queue_name text, paused boolean default tr
 returns void
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     update jobs.queues set paused = pause.paused where name = (jobs.queue(queue_name)).name
 $$;
@@ -119,7 +119,7 @@ create or replace function jobs.resume(queue_name text)
 returns void
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select jobs.pause(queue_name, false)
 $$;

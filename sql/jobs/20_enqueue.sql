@@ -6,7 +6,7 @@
 create or replace function jobs.fair_start(queue_name text, brand_id uuid, jobs_count integer)
 returns bigint
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     spacing constant bigint := 1000;  -- microseconds between one brand's jobs
@@ -53,7 +53,7 @@ create or replace function jobs.enqueue_many(
 returns setof bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 #variable_conflict use_column
 declare
@@ -138,7 +138,7 @@ create or replace function jobs.enqueue(
 returns bigint
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(
         (select id from jobs.enqueue_many(
@@ -159,7 +159,7 @@ comment on function jobs.enqueue(text, jsonb, uuid, integer, timestamptz, interv
 create or replace function jobs.tg_job_queue__wake()
 returns trigger
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform pg_catalog.pg_notify('brandbase_jobs', '');

@@ -7,7 +7,7 @@ create or replace function jobs.backoff(attempt integer, base interval, cap inte
 returns interval
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Exponential, with "equal jitter": half the delay is fixed, half random, so retries
     -- of jobs that failed together spread out but never come back early.
@@ -26,7 +26,7 @@ language plpgsql
 set enable_bitmapscan = off
 set enable_seqscan = off
 set jit = off
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     -- Counting running jobs and claiming must not interleave between workers, or two
@@ -84,7 +84,7 @@ security definer
 set enable_bitmapscan = off
 set enable_seqscan = off
 set jit = off
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     open_queues text[];
@@ -131,7 +131,7 @@ create or replace function jobs.complete(worker text, ids bigint[], results json
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     settled integer;
@@ -168,7 +168,7 @@ comment on function jobs.complete(text, bigint[], jsonb[]) is
 create or replace function jobs.settle_failures(job_ids bigint[], messages text[], worker text)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     -- Out of attempts: to history as dead, with the whole attempt log.
@@ -209,7 +209,7 @@ create or replace function jobs.fail(worker text, ids bigint[], messages text[])
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     held bigint[];
@@ -240,7 +240,7 @@ create or replace function jobs.reap()
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     expired bigint[];
@@ -269,7 +269,7 @@ create or replace function jobs.heartbeat(worker text, ids bigint[], progress js
 returns setof bigint
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Extends the leases still held; answers the ids whose cancellation was requested.
     update jobs.job_queue as j
@@ -287,7 +287,7 @@ create or replace function jobs.release(worker text, ids bigint[])
 returns integer
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Shutdown: hand unfinished jobs back without counting the attempt against them.
     with released as (
@@ -307,7 +307,7 @@ create or replace function jobs.retry(job_id bigint)
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     revived jobs.job_history;
@@ -335,7 +335,7 @@ create or replace function jobs.cancel(job_id bigint)
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     live jobs.job_queue;
@@ -375,7 +375,7 @@ create or replace function jobs.cycle(
 returns setof jobs.job_queue
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     -- A worker's round in one statement and one commit: settle the last batch, claim the next.

@@ -9,7 +9,7 @@
 create or replace function jobs.run_ready(batch_size integer default 100)
 returns integer
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     worker constant text := 'sql:' || pg_catalog.pg_backend_pid();

@@ -12,7 +12,7 @@ create or replace function jobs.schedule(
 returns boolean
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform jobs.queue(queue_name);
@@ -38,7 +38,7 @@ create or replace function jobs.unschedule(schedule_name text)
 returns boolean
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select brand.unschedule('job:' || schedule_name)
 $$;
@@ -49,7 +49,7 @@ create or replace function jobs.prune()
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     longest interval := (select max(keep_for) from jobs.queues);

@@ -84,7 +84,7 @@ create or replace function jobs.brand_of(job_id bigint)
 returns uuid
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid;
@@ -108,7 +108,7 @@ create or replace function api.enqueue_job(
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'jobs.manage');
@@ -127,7 +127,7 @@ create or replace function api.cancel_job(job_id bigint)
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(jobs.brand_of(job_id), 'jobs.manage');
@@ -141,7 +141,7 @@ create or replace function api.retry_job(job_id bigint)
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(jobs.brand_of(job_id), 'jobs.manage');

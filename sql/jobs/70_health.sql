@@ -4,7 +4,7 @@
 create or replace function jobs.probe_lag(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Among the next 1,000 jobs in claim order (an index range, cheap at any backlog).
     select coalesce(round(extract(epoch from brandbase.now() - min(n.run_at))::numeric, 1), 0),
@@ -22,7 +22,7 @@ comment on function jobs.probe_lag() is 'Seconds the longest-waiting job next in
 create or replace function jobs.probe_dead(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select count(*), coalesce(string_agg(distinct h.queue, ', '), 'none') || ' (queues)'
     from jobs.job_history as h

@@ -36,7 +36,7 @@ create or replace function quotas.effective(
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     select l.soft_limit, l.hard_limit, l.period, l.rolling_window
@@ -77,7 +77,7 @@ create or replace function quotas.period_start(brand_id uuid, period text, at_ti
 returns timestamptz
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Rolling windows are metered in hourly buckets.
     select case when period = 'rolling' then date_trunc('hour', at_time)
@@ -97,7 +97,7 @@ create or replace function quotas.consume(
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     at_time timestamptz := brandbase.now();
@@ -199,7 +199,7 @@ comment on function quotas.consume(uuid, text, bigint) is
 create or replace function quotas.flush()
 returns integer
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Drops the counters nobody should write any more (periods long past, deleted brands,
     -- metrics no longer buffered) and copies every count that moved on into quotas.usage:
@@ -283,7 +283,7 @@ returns bigint
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     total bigint := 0;

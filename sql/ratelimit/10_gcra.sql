@@ -84,7 +84,7 @@ comment on function ratelimit.check(text, integer, interval, integer, integer) i
 create or replace function ratelimit.prune()
 returns integer
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     with gone as (
         delete from ratelimit.buckets as b

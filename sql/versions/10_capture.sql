@@ -36,7 +36,7 @@ create or replace function versions.tg_capture()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 set plan_cache_mode = force_generic_plan
 as $$
 -- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
@@ -93,7 +93,7 @@ create or replace function versions.track(
 )
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     keys text[] := brand.key_columns(target);
@@ -135,7 +135,7 @@ comment on function versions.track(regclass, integer, interval, name, name) is
 create or replace function versions.untrack(target regclass)
 returns void
 language plpgsql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.drop_capture_triggers(target, 'versions_capture');

@@ -10,7 +10,7 @@ create or replace function versions.record(
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     select * into tracked from versions.tracked as t where t.table_name = target::text;
@@ -37,7 +37,7 @@ returns setof versions.content_versions
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select v.*
     from versions.record(target, key, permission) as r
@@ -56,7 +56,7 @@ returns table (
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select v.version, v.operation, v.state, v.author_id, v.created_at,
            coalesce(p.version = v.version, false)
@@ -73,7 +73,7 @@ returns jsonb
 language plpgsql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     found_data jsonb;
@@ -95,7 +95,7 @@ returns jsonb
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select case when v.operation = 'DELETE' then null else v.data end
     from versions.history(target, key, 'content.read') as v
@@ -112,7 +112,7 @@ returns table (column_name text, old_value jsonb, new_value jsonb)
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(o.key, n.key), o.value, n.value
     from jsonb_each(versions.get(diff.target, diff.key, diff.a)) as o
@@ -128,7 +128,7 @@ create or replace function versions.restore(target regclass, key jsonb, n intege
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     r record := versions.record(target, key, 'content.restore');
@@ -186,7 +186,7 @@ create or replace function versions.publish(target regclass, key jsonb, n intege
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     r record := versions.record(target, key, 'content.publish');
@@ -213,7 +213,7 @@ comment on function versions.publish(regclass, jsonb, integer) is
 create or replace function versions.prune()
 returns integer
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     with ranked as (
         select v.brand_id, v.table_name, v.record_key, v.version, v.created_at, t.keep_last, t.keep_for,

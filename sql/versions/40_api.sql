@@ -32,7 +32,7 @@ create or replace function versions.resolve(table_name text)
 returns regclass
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     target regclass := pg_catalog.to_regclass(table_name);
@@ -54,34 +54,34 @@ returns table (
 )
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select * from versions.list(versions.resolve(table_name), record_key) $$;
 
 create or replace function api.get_version(table_name text, record_key jsonb, version integer)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select versions.get(versions.resolve(table_name), record_key, version) $$;
 
 create or replace function api.version_at(table_name text, record_key jsonb, at_time timestamptz)
 returns jsonb
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select versions.at(versions.resolve(table_name), record_key, at_time) $$;
 
 create or replace function api.diff_versions(table_name text, record_key jsonb, a integer, b integer)
 returns table (column_name text, old_value jsonb, new_value jsonb)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select * from versions.diff(versions.resolve(table_name), record_key, a, b) $$;
 
 create or replace function api.restore_version(table_name text, record_key jsonb, version integer)
 returns integer
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select versions.restore(versions.resolve(table_name), record_key, version) $$;
 
 create or replace function api.publish_version(
@@ -89,7 +89,7 @@ create or replace function api.publish_version(
 )
 returns integer
 language sql
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$ select versions.publish(versions.resolve(table_name), record_key, version) $$;
 
 comment on function api.list_versions(text, jsonb) is 'A record''s versions, newest first (content.read).';

@@ -6,7 +6,7 @@ create or replace function webhooks.refused(address inet)
 returns boolean
 language sql
 immutable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Loopback, private, link-local (cloud metadata), CGNAT, documentation, benchmarking,
     -- multicast, reserved, unspecified, and IPv4-mapped forms of them.
@@ -28,7 +28,7 @@ create or replace function webhooks.assert_url(url text)
 returns text
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     settings webhooks.settings := (select s from webhooks.settings as s);
@@ -68,7 +68,7 @@ create or replace function webhooks.assert_event_types(patterns text[])
 returns text[]
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     unknown text;
@@ -92,7 +92,7 @@ create or replace function webhooks.new_secret()
 returns text
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select 'whsec_' || encode(extensions.gen_random_bytes(24), 'base64')
 $$;
@@ -113,7 +113,7 @@ create or replace function webhooks.create_endpoint(
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     insert into webhooks.endpoints (brand_id, url, event_types, description, headers, rate_limit, fifo)
@@ -144,7 +144,7 @@ create or replace function webhooks.update_endpoint(
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     update webhooks.endpoints as e
@@ -176,7 +176,7 @@ create or replace function webhooks.rotate_secret(
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     fresh text := webhooks.new_secret();
@@ -204,7 +204,7 @@ create or replace function webhooks.delete_endpoint(brand_id uuid, endpoint_id u
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     delete from webhooks.endpoints as e where e.brand_id = delete_endpoint.brand_id and e.id = endpoint_id;

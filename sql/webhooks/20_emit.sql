@@ -22,7 +22,7 @@ create or replace function webhooks.tg_events__fan_out()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     -- Subscriptions are matched once per brand and event type, not once per event: a
@@ -52,7 +52,7 @@ create or replace function webhooks.emit_many(brand_id uuid, event_type text, pa
 returns setof uuid
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     cap integer := (select s.max_payload_bytes from webhooks.settings as s);
@@ -89,7 +89,7 @@ create or replace function webhooks.emit(brand_id uuid, event_type text, payload
 returns uuid
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select id from webhooks.emit_many(brand_id, event_type, jsonb_build_array(payload)) as e (id)
 $$;
@@ -101,7 +101,7 @@ create or replace function webhooks.tg_capture()
 returns trigger
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     -- tg_argv: brand column, event prefix
@@ -130,7 +130,7 @@ create or replace function webhooks.capture(
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     kind text;
@@ -155,7 +155,7 @@ create or replace function webhooks.uncapture(target regclass)
 returns void
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select brand.drop_capture_triggers(target, 'webhooks_capture')
 $$;

@@ -14,7 +14,7 @@ security definer
 set enable_bitmapscan = off
 set enable_seqscan = off
 set jit = off
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     return query
@@ -76,7 +76,7 @@ create or replace function webhooks.retry_delay(attempt integer, retry_after num
 returns interval
 language sql
 volatile
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- The schedule's wait after this attempt, with +-10 % jitter; a longer Retry-After wins.
     select greatest(
@@ -90,7 +90,7 @@ create or replace function webhooks.disable_endpoint(brand_id uuid, endpoint_id 
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     update webhooks.endpoints as e
@@ -117,7 +117,7 @@ security definer
 -- Key lookups whatever the statistics say (see claim).
 set enable_seqscan = off
 set jit = off
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     settled integer;
@@ -207,7 +207,7 @@ create or replace function webhooks.reap()
 returns integer
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- A worker died holding leases: send again (the attempt was made, or may have been).
     with expired as (
@@ -227,7 +227,7 @@ create or replace function webhooks.release(worker text, brand_ids uuid[], deliv
 returns integer
 language sql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Shutdown: hand unsent deliveries back without counting the attempt against them.
     with released as (
@@ -248,7 +248,7 @@ create or replace function webhooks.redeliver(brand_id uuid, delivery_id bigint)
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     update webhooks.deliveries as d
@@ -268,7 +268,7 @@ create or replace function webhooks.recover(brand_id uuid, endpoint_id uuid, sin
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     recovered integer;

@@ -5,7 +5,7 @@ create or replace function webhooks.prune()
 returns bigint
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     cutoff timestamptz := now() - (select s.keep_for from webhooks.settings as s);
@@ -29,7 +29,7 @@ comment on function webhooks.prune() is
 create or replace function webhooks.probe_failure_rate(out value numeric, out detail text)
 language sql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(round(100.0 * count(*) filter (where a.status_code is null or a.status_code >= 300)
                           / nullif(count(*), 0), 1), 0),

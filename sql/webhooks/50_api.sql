@@ -18,7 +18,7 @@ returns text
 language sql
 stable
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
     -- Enough to tell secrets apart, far too little to sign with.
     select left(s.secret, 10) || '…' from webhooks.secrets as s
@@ -106,7 +106,7 @@ create or replace function webhooks.brand_of_endpoint(endpoint_id uuid)
 returns uuid
 language plpgsql
 stable
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid := (select e.brand_id from webhooks.endpoints as e where e.id = endpoint_id);
@@ -125,7 +125,7 @@ create or replace function api.create_webhook_endpoint(
 )
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'webhooks.manage');
@@ -145,7 +145,7 @@ create or replace function api.update_webhook_endpoint(
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
@@ -160,7 +160,7 @@ create or replace function api.rotate_webhook_secret(endpoint_id uuid, grace int
 returns text
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
@@ -174,7 +174,7 @@ create or replace function api.delete_webhook_endpoint(endpoint_id uuid)
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
@@ -188,7 +188,7 @@ create or replace function api.redeliver_webhook(brand_id uuid, delivery_id bigi
 returns void
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'webhooks.replay');
@@ -200,7 +200,7 @@ create or replace function api.recover_webhooks(endpoint_id uuid, since timestam
 returns integer
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
@@ -214,7 +214,7 @@ create or replace function api.emit_webhook(brand_id uuid, event_type text, payl
 returns uuid
 language plpgsql
 security definer
-set search_path = ''
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'webhooks.manage');
