@@ -7,6 +7,7 @@ BIN := $(VENV)/bin
 
 bootstrap:
 	@scripts/bootstrap.sh
+	@scripts/supabase-cli.sh
 
 demo: bootstrap  ## start the local cluster, apply every module, print the summary
 	$(BIN)/brandbase up
