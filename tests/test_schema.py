@@ -43,6 +43,14 @@ def test_lints_cover_the_pack_schemas(owner_dsn):
      "alter table brand.child enable row level security",
      ("unindexed_foreign_key", "brand.child (child_parent_id_fkey)")),
     ("create table brand.keyless (x int)", ("no_primary_key", "brand.keyless")),
+    ("create table brand.procs (brand_id uuid, p regprocedure, primary key (brand_id))",
+     ("reg_type_column", "brand.procs.p")),
+    ("create function api.privileged() returns int language sql security definer "
+     "set search_path = pg_catalog, pg_temp as 'select 1'",
+     ("definer_in_exposed_schema", "api.privileged()")),
+    ("create table api.registry (id int primary key)", ("exposed_table_without_rls", "api.registry")),
+    ("create function brand.drifting() returns int language plpgsql as 'begin return 1; end'",
+     ("function_search_path_mutable", "brand.drifting()")),
     ("create function brand.open() returns int language sql as 'select 1'",
      ("function_executable_by_public", "brand.open()")),
     ("create view api.leaky_view as select id from brand.brands;"

@@ -69,6 +69,9 @@ def twin() -> LocalCluster:
             conn.execute(sql.SQL("create role {} login password {}").format(
                 sql.Identifier(role), sql.Literal(PASSWORD)))
     shape(c, "brandbase")  # the database pg_cron runs in (cron.database_name)
+    with psycopg.connect(c.url(superuser=True), autocommit=True) as conn:
+        # hosted Supabase has it; `supabase db lint` needs it
+        conn.execute("create extension if not exists plpgsql_check with schema extensions")
     yield c
     c.destroy()
 
@@ -242,3 +245,11 @@ def test_deleting_users_as_gotrue_does(installed):
         delete_user(dsn, owner)  # the sole owner: the brand would be left without one
     assert slug in str(refused.value) or str(brand_id) in str(refused.value)
     assert refused.value.diag.message_hint
+
+
+def test_supabase_db_lint_finds_nothing_in_the_pack(installed, tmp_path):
+    dsn, _ = installed
+    done = supabase("db", "lint", "--db-url", db_url(dsn), "--level", "warning", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout) if done.stdout.strip().startswith("[") else []
+    assert [(f["function"], i["message"]) for f in report for i in f["issues"]] == []
