@@ -382,6 +382,7 @@ def _record(conn: psycopg.Connection, f: SqlFile, started: float) -> None:
         """,
         (f.name, f.version, f.module, f.kind, f.checksum,
          round((time.perf_counter() - started) * 1000, 3)),
+        prepare=False,
     )
 
 
