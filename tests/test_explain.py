@@ -124,3 +124,21 @@ def test_insufficient_privileges_are_reported_per_query(owner_dsn, tmp_path):
     assert "permission denied for table users" in lines["mine.forbidden"]
     assert "ERROR" not in lines["mine.allowed"]
     assert result.returncode == 1
+
+
+def test_without_sample_data_the_queries_needing_it_are_skipped_with_what_to_do(owner_dsn):
+    # Right after `brandbase up` (make demo): the pack is installed, nothing is seeded.
+    assert run_cli("explain", "--dsn", owner_dsn).returncode == 1
+    result = run_cli("explain", "--dsn", owner_dsn, "--format", "json")
+    assert result.returncode == 1
+    assert "invalid input syntax" not in result.stdout + result.stderr
+    assert "brandbase seed" in result.stderr and "api.create_brand" in result.stderr
+    reports = {r["query"]["name"]: r for r in json.loads(result.stdout)}
+    assert [name for name, r in reports.items() if r["error"]] == []
+    assert reports["brand.my_brands"]["skipped"] == "needs :user_id"  # acts as a member
+    assert reports["audit.brand_activity"]["skipped"] == "needs :brand_id, :user_id"
+    assert reports["versions.record_history"]["skipped"] == "needs :brand_id, :record_key"
+    assert reports["health.check"]["skipped"] is None and reports["health.check"]["plan"]
+    text = run_cli("explain", "--dsn", owner_dsn).stdout
+    assert "SKIPPED needs :user_id" in next(line for line in text.splitlines()
+                                            if line.startswith("brand.my_brands "))

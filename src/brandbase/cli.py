@@ -331,7 +331,8 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
 def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path, ...], fmt: str,
                 output: Path | None, from_stats: int, advise: bool) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) each query as the app's role, rolled back; exit 1 on an
-    error or a finding other than a row-estimate miss."""
+    error, a finding other than a row-estimate miss, or a query skipped for want of sample
+    data (brandbase seed)."""
     queries = []
     if use_catalog or not files:
         queries += explain_mod.load_catalog(pack_mod.default_root() if obj.root is None else obj.root)
@@ -363,7 +364,13 @@ def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path,
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(out, nl=False)
-    if any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings) for r in reports):
+    skipped = [r for r in reports if r.skipped]
+    if skipped:
+        click.echo(f"skipped {len(skipped)} of {len(reports)} queries "
+                   f"({', '.join(r.query.name for r in skipped)}): {explain_mod.NEEDS_SAMPLE}\n"
+                   f"  hint: {explain_mod.NEEDS_HINT}", err=True)
+    if skipped or any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings)
+                      for r in reports):
         sys.exit(1)
 
 
