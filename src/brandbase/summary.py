@@ -115,7 +115,7 @@ def print_report(r: Report, dsn: str) -> None:
             mark = click.style("ok  ", fg="green") if c.ok else click.style("info", fg="cyan")
         else:
             mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
-        click.echo(f"  {mark} {c.name:<22} {c.detail}")
+        click.echo(f"  {mark} {c.name:<28} {c.detail}")
     print_checks(r.health)
     click.echo("\nlint:")
     print_findings(r.findings)
