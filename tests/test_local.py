@@ -123,3 +123,12 @@ def test_the_cluster_runs_with_supabase_settings_jit_on(cluster):
     assert shown["timezone"] == "UTC" and shown["wal_level"] == "logical"
     assert shown["row_security"] == "on"
     assert jit_available  # Debian's server ships llvmjit: plans above the cost get compiled
+
+
+def test_pg_cron_is_created_where_supabase_puts_it(cluster):
+    with psycopg.connect(cluster.url()) as conn:
+        row = conn.execute("select extnamespace::regnamespace::text from pg_extension "
+                           "where extname = 'pg_cron'").fetchone()
+    if row is None:
+        pytest.skip("pg_cron not installed")
+    assert row[0] == "pg_catalog"

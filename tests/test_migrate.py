@@ -306,3 +306,40 @@ def test_preflight_passes_on_a_ready_database_and_reads_the_pack_for_extensions(
         assert migrate.preflight(conn, pack.load(ROOT)) == []
     needed = migrate.required_extensions(pack.load(ROOT))
     assert needed["pgcrypto"].startswith("sql/webhooks/10_endpoints.sql:")
+
+
+def test_preflight_on_a_fresh_server_without_the_api_roles_needs_createrole(tmp_path):
+    # The test cluster has the API roles (cluster-wide) since its first install; a new
+    # cluster has none, as a plain PostgreSQL server that never saw the pack.
+    from brandbase.local import LocalCluster
+
+    fresh = LocalCluster(tmp_path / "fresh")
+    fresh.start(log=lambda m: None)
+    try:
+        with psycopg.connect(fresh.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+            su.execute("create role app_plain login password 'pw'")
+            su.execute("create database app owner app_plain")
+        prepare_database(fresh.url(superuser=True, dbname="app"), "app_plain")
+        dsn = f"postgresql://app_plain:pw@127.0.0.1:{fresh.state.port}/app"
+        err = refused(dsn, "CREATEROLE for role app_plain (roles anon, authenticated, "
+                           "service_role, authenticator do not exist yet",
+                      'alter role "app_plain" createrole;')
+        run_as_superuser(fresh.url(superuser=True, dbname="app"), err)
+        result = run_cli("migrate", "--dsn", dsn)
+        assert result.returncode == 0, result.stderr
+        assert scalar(dsn, "select count(*) from pg_roles where rolname in "
+                           "('anon', 'authenticated', 'service_role', 'authenticator')") == 4
+    finally:
+        fresh.destroy()
+
+
+def test_preflight_names_a_server_that_is_too_old(new_database, monkeypatch):
+    # No older server here: raise the bar above this one instead.
+    monkeypatch.setattr(migrate, "MIN_SERVER_VERSION", 990000)
+    dsn = new_database()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        with pytest.raises(migrate.PreflightError) as raised:
+            migrate.migrate(conn, pack.load(ROOT))
+    assert "PostgreSQL 99 or newer (this server runs 15" in str(raised.value)
+    assert "upgrade the server to PostgreSQL 99 or newer" in str(raised.value)
+    assert nothing_installed(dsn)

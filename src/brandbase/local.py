@@ -331,7 +331,9 @@ def prepare_database(superuser_url: str, owner: str) -> list[str]:
         cron_db = c.execute("select current_setting('cron.database_name', true)").fetchone()[0]
         preloaded = c.execute("select current_setting('shared_preload_libraries')").fetchone()[0]
         if "pg_cron" in preloaded and cron_db == db:
-            c.execute("create extension if not exists pg_cron")
+            # Where Supabase puts it (its objects live in schema cron either way); in
+            # public it would be a splinter `extension_in_public` finding.
+            c.execute("create extension if not exists pg_cron with schema pg_catalog")
             c.execute(sql.SQL("grant usage on schema cron to {}").format(sql.Identifier(owner)))
         elif "pg_cron" not in preloaded:
             missing.append("pg_cron")

@@ -181,8 +181,9 @@ def preflight(conn: psycopg.Connection, pack: Pack) -> list[Missing]:
     has_schema = bool(has_schema)
     missing: list[Missing] = []
     if version_num < MIN_SERVER_VERSION:
-        missing.append(Missing(f"PostgreSQL 15 or newer (this server runs {version})",
-                               advice="upgrade the server to PostgreSQL 15 or newer "
+        wanted = MIN_SERVER_VERSION // 10000
+        missing.append(Missing(f"PostgreSQL {wanted} or newer (this server runs {version})",
+                               advice=f"upgrade the server to PostgreSQL {wanted} or newer "
                                       "(Supabase runs 15 and 17)."))
     if not can_create:
         missing.append(Missing(
