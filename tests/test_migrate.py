@@ -337,9 +337,9 @@ def test_preflight_names_a_server_that_is_too_old(new_database, monkeypatch):
     # No older server here: raise the bar above this one instead.
     monkeypatch.setattr(migrate, "MIN_SERVER_VERSION", 990000)
     dsn = new_database()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        with pytest.raises(migrate.PreflightError) as raised:
-            migrate.migrate(conn, pack.load(ROOT))
+    with psycopg.connect(dsn, autocommit=True) as conn, \
+            pytest.raises(migrate.PreflightError) as raised:
+        migrate.migrate(conn, pack.load(ROOT))
     assert "PostgreSQL 99 or newer (this server runs 15" in str(raised.value)
     assert "upgrade the server to PostgreSQL 99 or newer" in str(raised.value)
     assert nothing_installed(dsn)
