@@ -123,6 +123,11 @@ def test_the_probe_tells_transaction_pooling_from_direct_and_session_pooled(boun
     assert reason and "server process" in reason
     single = transaction_pooler(bouncer("transaction", pool_size=1)(dbname(dsn)))
     assert single and "same server process" in single
+    # A session pool with one server: the probe's second connection cannot get one while
+    # the first keeps its session; it gives up after `wait` instead of hanging.
+    started = time.monotonic()
+    assert transaction_pooler(bouncer("session", pool_size=1)(dbname(dsn)), wait=1) is None
+    assert time.monotonic() - started < 10
     assert "6543" in transaction_pooler("postgresql://u:p@db.example.invalid:6543/postgres")
 
 

@@ -3,7 +3,11 @@ that tells a direct (or session-pooled) connection from a transaction pooler."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import socket
+import threading
 
 import click
 import psycopg
@@ -49,7 +53,32 @@ def _backend_pid(conn: psycopg.Connection) -> int:
     return conn.execute("select pg_catalog.pg_backend_pid()", prepare=False).fetchone()[0]
 
 
-def transaction_pooler(dsn: str) -> str | None:
+def _backend_pid_within(conn: psycopg.Connection, seconds: float) -> int | None:
+    """The backend pid, or None when no server answered within `seconds` (a pool with no
+    server to spare makes a client wait, and PgBouncer ignores a cancel request from a
+    client that has no server yet). On timeout the connection is cut and unusable."""
+    result: dict = {}
+
+    def ask() -> None:
+        try:
+            result["pid"] = _backend_pid(conn)
+        except psycopg.Error as exc:
+            result["error"] = exc
+
+    thread = threading.Thread(target=ask, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        with contextlib.suppress(OSError), socket.socket(fileno=os.dup(conn.pgconn.socket)) as s:
+            s.shutdown(socket.SHUT_RDWR)
+        thread.join(5)
+        return None
+    if "error" in result:
+        raise result["error"]
+    return result["pid"]
+
+
+def transaction_pooler(dsn: str, wait: float = 5.0) -> str | None:
     """Why `dsn` reaches PostgreSQL through a transaction (or statement) pooler, or None
     when each of its connections keeps one server session, as a direct connection or a
     session pooler does.
@@ -61,22 +90,30 @@ def transaction_pooler(dsn: str) -> str | None:
     same pool, preferably with the server just returned. Sessions are then shared when
     the second connection runs on the first one's backend, or when the first one's next
     statement runs on another backend. Neither can happen without a pooler in between.
+    A second connection left waiting for a server (`wait` seconds) means the first one
+    kept its server while idle: a session pool with none to spare.
     """
     if TRANSACTION_POOLER_PORT in _ports(dsn):
         return (f"port {TRANSACTION_POOLER_PORT} is Supabase's transaction-mode pooler "
                 "(Supavisor)")
-    with psycopg.connect(dsn, autocommit=True, connect_timeout=10,
-                         application_name="brandbase pooler probe") as first, \
-         psycopg.connect(dsn, autocommit=False, connect_timeout=10,
-                         application_name="brandbase pooler probe") as second:
-        before = _backend_pid(first)
-        held = _backend_pid(second)  # second now holds a server until it ends its transaction
-        if held == before:  # (asking first again now would wait for second's server)
-            second.rollback()
-            return (f"two connections ran on the same server process (pid {before}): "
-                    "sessions are shared between transactions")
-        after = _backend_pid(first)
-        second.rollback()
+    options = {"connect_timeout": 10, "application_name": "brandbase pooler probe"}
+    first = psycopg.connect(dsn, autocommit=True, **options)
+    try:
+        second = psycopg.connect(dsn, autocommit=False, **options)
+        try:
+            before = _backend_pid(first)
+            # second now holds a server until it ends its transaction
+            held = _backend_pid_within(second, wait)
+            if held is None:
+                return None
+            if held == before:  # (asking first again now would wait for second's server)
+                return (f"two connections ran on the same server process (pid {before}): "
+                        "sessions are shared between transactions")
+            after = _backend_pid(first)
+        finally:
+            second.close()
+    finally:
+        first.close()
     if after != before:
         return (f"one connection ran its transactions on two server processes (pid {before}, "
                 f"then {after})")
