@@ -118,6 +118,15 @@ def test_from_stats_explains_the_heaviest_statements_without_parameters(owner_ds
 
 
 def test_insufficient_privileges_are_reported_per_query(owner_dsn, tmp_path):
+    # A sample brand and user, as the hint for an unseeded database says, so that the
+    # entries run as a member.
+    with psycopg.connect(owner_dsn) as conn:
+        user = conn.execute("insert into auth.users (email) values ('you@example.com') "
+                            "returning id::text").fetchone()[0]
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"sub": user, "role": "authenticated"}),))
+        conn.execute("set local role authenticated")
+        conn.execute("select api.create_brand('acme', 'Acme')")
     mine = tmp_path / "privileges.sql"
     mine.write_text("-- query: mine.forbidden\n-- as: authenticated\nselect * from auth.users;\n\n"
                     "-- query: mine.allowed\n-- as: authenticated\nselect * from api.permissions;\n")
