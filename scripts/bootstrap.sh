@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Bootstrap everything brandbase needs on a fresh Debian machine, idempotently:
-#   1. PostgreSQL server packages with pg_cron, pgTAP and hypopg (apt, only as root);
+#   1. PostgreSQL server packages with pg_cron, pgTAP and hypopg, and PgBouncer (the pooler
+#      tests run one in transaction mode, as Supabase's port 6543) (apt, only as root);
 #   2. a virtualenv in .venv with the package and its dev dependencies.
 # Re-running it is cheap: each step is skipped when already satisfied.
 set -euo pipefail
@@ -12,7 +13,7 @@ venv="${root_dir}/.venv"
 missing_debs() {
   local pkg
   for pkg in "postgresql-${pg_major}" "postgresql-${pg_major}-cron" \
-             "postgresql-${pg_major}-pgtap" "postgresql-${pg_major}-hypopg"; do
+             "postgresql-${pg_major}-pgtap" "postgresql-${pg_major}-hypopg" pgbouncer; do
     dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || echo "${pkg}"
   done
 }
@@ -31,6 +32,11 @@ install_postgres() {
   apt-get update -q >/dev/null
   # shellcheck disable=SC2086
   apt-get install -y -q --no-install-recommends ${missing} >/dev/null
+  # The package's own service is not wanted: the tests start PgBouncer with their own
+  # configuration and stop it again.
+  if [[ " ${missing} " == *" pgbouncer "* ]] && command -v service >/dev/null; then
+    service pgbouncer stop >/dev/null 2>&1 || true
+  fi
 }
 
 install_venv() {

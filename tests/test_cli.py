@@ -39,3 +39,22 @@ def test_lint_exit_code_reflects_errors(new_database):
         conn.execute("create table brand.oops (brand_id uuid, id int, primary key (brand_id, id))")
     result = run_cli("lint", "--dsn", dsn)
     assert result.returncode == 1 and "rls_disabled_on_brand_data: brand.oops" in result.stdout
+
+
+def test_up_reports_missing_optional_extensions_as_information(new_database, cluster):
+    dsn = new_database()
+    with psycopg.connect(cluster.url(superuser=True, dbname=dsn.rsplit("/", 1)[1]),
+                         autocommit=True) as su:  # a fresh Supabase project has neither
+        su.execute("drop extension if exists pgtap; drop extension if exists hypopg")
+    result = run_cli("up", "--dsn", dsn)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = {line.split()[1]: line for line in result.stdout.splitlines()
+             if line.strip().startswith(("ok", "info", "FAIL"))
+             and len(line.split()) > 2 and line.split()[1] != "overall"}
+    assert "FAIL" not in result.stdout
+    assert lines["extensions"].split()[0] == "ok" and "required: pgcrypto" in lines["extensions"]
+    optional = {line.split()[2]: line for line in result.stdout.splitlines()
+                if line.split()[1:2] == ["optional"]}
+    assert optional["pgtap"].split()[0] == "info" and "pgTAP tests" in optional["pgtap"]
+    assert optional["hypopg"].split()[0] == "info" and "--advise" in optional["hypopg"]
+    assert optional["pg_stat_statements"].split()[0] == "ok"

@@ -8,7 +8,9 @@ import json
 
 import psycopg
 import pytest
-from tests.helpers import run_cli
+from tests.helpers import ROOT, run_cli
+
+from brandbase import explain as explain_mod
 
 
 @pytest.fixture
@@ -116,6 +118,15 @@ def test_from_stats_explains_the_heaviest_statements_without_parameters(owner_ds
 
 
 def test_insufficient_privileges_are_reported_per_query(owner_dsn, tmp_path):
+    # A sample brand and user, as the hint for an unseeded database says, so that the
+    # entries run as a member.
+    with psycopg.connect(owner_dsn) as conn:
+        user = conn.execute("insert into auth.users (email) values ('you@example.com') "
+                            "returning id::text").fetchone()[0]
+        conn.execute("select set_config('request.jwt.claims', %s, true)",
+                     (json.dumps({"sub": user, "role": "authenticated"}),))
+        conn.execute("set local role authenticated")
+        conn.execute("select api.create_brand('acme', 'Acme')")
     mine = tmp_path / "privileges.sql"
     mine.write_text("-- query: mine.forbidden\n-- as: authenticated\nselect * from auth.users;\n\n"
                     "-- query: mine.allowed\n-- as: authenticated\nselect * from api.permissions;\n")
@@ -124,3 +135,84 @@ def test_insufficient_privileges_are_reported_per_query(owner_dsn, tmp_path):
     assert "permission denied for table users" in lines["mine.forbidden"]
     assert "ERROR" not in lines["mine.allowed"]
     assert result.returncode == 1
+
+
+def test_without_sample_data_the_queries_needing_it_are_skipped_with_what_to_do(owner_dsn):
+    # Right after `brandbase up` (make demo): the pack is installed, nothing is seeded.
+    assert run_cli("explain", "--dsn", owner_dsn).returncode == 1
+    result = run_cli("explain", "--dsn", owner_dsn, "--format", "json")
+    assert result.returncode == 1
+    assert "invalid input syntax" not in result.stdout + result.stderr
+    assert "brandbase seed" in result.stderr and "api.create_brand" in result.stderr
+    reports = {r["query"]["name"]: r for r in json.loads(result.stdout)}
+    assert [name for name, r in reports.items() if r["error"]] == []
+    assert reports["brand.my_brands"]["skipped"] == "needs :user_id"  # acts as a member
+    assert reports["audit.brand_activity"]["skipped"] == "needs :brand_id, :user_id"
+    assert reports["versions.record_history"]["skipped"] == "needs :brand_id, :record_key"
+    assert reports["health.check"]["skipped"] is None and reports["health.check"]["plan"]
+    text = run_cli("explain", "--dsn", owner_dsn).stdout
+    assert "SKIPPED needs :user_id" in next(line for line in text.splitlines()
+                                            if line.startswith("brand.my_brands "))
+
+
+# -- JIT: Supabase runs with jit = on; no catalogued query or api view may be compiled -------
+def _api_views() -> list[str]:
+    """The api views, read from the pack's code (collected without a database)."""
+    import re
+
+    names = set()
+    for path in (ROOT / "sql").rglob("*.sql"):
+        names |= set(re.findall(r"create or replace view api\.([a-z_]+)", path.read_text()))
+    return sorted(names)
+
+
+# Another branch gives the quota helpers realistic ROWS/COST; until it is merged,
+# api.quota_usage is costed at ~39M and compiled. Drop this entry at the merge.
+KNOWN_JIT = {"api.quota_usage"}
+
+
+@pytest.fixture(scope="module")
+def seeded_once(new_database) -> str:
+    dsn = new_database()
+    assert run_cli("migrate", "--dsn", dsn).returncode == 0
+    result = run_cli("seed", "--dsn", dsn, "--brands", "300", "--scale", "0.3", "--seed", "7")
+    assert result.returncode == 0, result.stderr
+    return dsn
+
+
+def _jit_reports(dsn: str) -> tuple[dict[str, explain_mod.Report], float]:
+    queries = explain_mod.load_catalog(ROOT)
+    queries += [explain_mod.Query(f"api.{v}", "authenticated", f"select * from api.{v}", "sql/")
+                for v in _api_views()]
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("show jit").fetchone()[0] == "on"
+        threshold = float(conn.execute("show jit_above_cost").fetchone()[0])
+        conn.rollback()
+        params = explain_mod.parameters(conn)
+        reports = explain_mod.run(conn, queries, params)
+    return {r.query.name: r for r in reports}, threshold
+
+
+def _compiled(report: explain_mod.Report, threshold: float) -> str | None:
+    """Why this plan is (or would be) JIT-compiled under jit = on, or None."""
+    if "JIT" in report.plan:
+        jit = report.plan["JIT"]
+        return f"JIT compiled {jit.get('Functions')} functions in {jit['Timing']['Total']:.0f} ms"
+    cost = report.plan["Plan"]["Total Cost"]
+    return f"total cost {cost:,.0f} > jit_above_cost {threshold:,.0f}" if cost > threshold else None
+
+
+def test_no_catalogued_query_or_api_view_is_jit_compiled(seeded_once):
+    reports, threshold = _jit_reports(seeded_once)
+    assert {"brand.my_brands", "api.jobs", "api.quota_usage"} <= set(reports)
+    assert {name: r.error or r.skipped for name, r in reports.items() if r.error or r.skipped} == {}
+    compiled = {name: why for name, r in reports.items()
+                if name not in KNOWN_JIT and (why := _compiled(r, threshold))}
+    assert compiled == {}
+
+
+@pytest.mark.xfail(reason="api.quota_usage's helpers get realistic ROWS/COST on another branch "
+                          "(issue 15.5); passes once merged", strict=False)
+def test_quota_usage_is_not_jit_compiled(seeded_once):
+    reports, threshold = _jit_reports(seeded_once)
+    assert _compiled(reports["api.quota_usage"], threshold) is None

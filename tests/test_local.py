@@ -111,3 +111,24 @@ def test_commands_without_a_running_cluster_say_what_to_do(tmp_path):
         k: v for k, v in os.environ.items() if k != "DATABASE_URL"})
     assert result.returncode == 1
     assert "the local cluster is not running" in result.stderr and "brandbase up" in result.stderr
+
+
+def test_the_cluster_runs_with_supabase_settings_jit_on(cluster):
+    from brandbase.local import SUPABASE_SETTINGS
+
+    with psycopg.connect(cluster.url(superuser=True)) as conn:
+        shown = {name: conn.execute(f"show {name}").fetchone()[0] for name in SUPABASE_SETTINGS}
+        jit_available = conn.execute("select pg_jit_available()").fetchone()[0]
+    assert shown["jit"] == "on" and shown["jit_above_cost"] == "100000"
+    assert shown["timezone"] == "UTC" and shown["wal_level"] == "logical"
+    assert shown["row_security"] == "on"
+    assert jit_available  # Debian's server ships llvmjit: plans above the cost get compiled
+
+
+def test_pg_cron_is_created_where_supabase_puts_it(cluster):
+    with psycopg.connect(cluster.url()) as conn:
+        row = conn.execute("select extnamespace::regnamespace::text from pg_extension "
+                           "where extname = 'pg_cron'").fetchone()
+    if row is None:
+        pytest.skip("pg_cron not installed")
+    assert row[0] == "pg_catalog"

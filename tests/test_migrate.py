@@ -4,12 +4,15 @@ failures, dry run, opt-out of the transaction, bad pack folders."""
 from __future__ import annotations
 
 import concurrent.futures
+import uuid
 
 import psycopg
 import pytest
+from psycopg import sql
 from tests.helpers import ROOT, copy_pack, run_cli, scalar
 
 from brandbase import migrate, pack
+from brandbase.local import OWNER, prepare_database
 
 
 def apply(dsn: str, root=ROOT) -> migrate.Plan:
@@ -167,3 +170,176 @@ def test_shim_leaves_a_real_supabase_auth_schema_untouched(new_database):
     assert scalar(dsn, "select obj_description('auth'::regnamespace)") == "supabase auth"
     assert scalar(dsn, "select auth.uid()::text") == "00000000-0000-0000-0000-000000000001"
     assert scalar(dsn, "select to_regprocedure('auth.role()') is null")
+
+
+# -- preflight: everything the install needs is checked before anything runs --------------------
+@pytest.fixture
+def bare(cluster):
+    """Factory: (dsn, superuser dsn) of a database `owner` owns, made by a superuser who did
+    nothing else (no schema extensions, no extensions). `role=` makes a fresh login role
+    without CREATEROLE and connects as it."""
+    made_dbs, made_roles = [], []
+    state = cluster.state
+
+    def make(owner: str = OWNER, role: str | None = None) -> tuple[str, str]:
+        name = f"t_bare_{uuid.uuid4().hex[:8]}"
+        with psycopg.connect(cluster.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+            if role:
+                su.execute(sql.SQL("create role {} login password 'pw'").format(sql.Identifier(role)))
+                made_roles.append(role)
+            su.execute(sql.SQL("create database {} owner {}").format(
+                sql.Identifier(name), sql.Identifier(owner)))
+        made_dbs.append(name)
+        user, pw = (role, "pw") if role else (OWNER, state.owner_password)
+        return (f"postgresql://{user}:{pw}@127.0.0.1:{state.port}/{name}",
+                cluster.url(superuser=True, dbname=name))
+
+    yield make
+    with psycopg.connect(cluster.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+        for name in made_dbs:
+            su.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        for role in made_roles:
+            su.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(role)))
+
+
+def nothing_installed(dsn: str) -> bool:
+    return scalar(dsn, "select count(*) = 0 from pg_namespace where nspname in "
+                       "('brandbase', 'brand', 'api', 'webhooks')")
+
+
+def refused(dsn: str, *expected: str) -> str:
+    result = run_cli("migrate", "--dsn", dsn)
+    assert result.returncode == 1, result.stdout
+    err = result.stderr
+    assert "is not ready for brandbase; nothing was installed" in err, err
+    assert "Traceback" not in err and err.count("missing:") == 1
+    for text in expected:
+        assert text in err, err
+    assert nothing_installed(dsn)
+    return err
+
+
+def run_as_superuser(su_dsn: str, message: str) -> None:
+    """The message's fix commands, run exactly as printed."""
+    commands = [line.strip() for line in message.splitlines()
+                if line.startswith("    ") and not line.strip().startswith("- ")]
+    with psycopg.connect(su_dsn, autocommit=True) as su:
+        for command in commands:
+            su.execute(command)
+
+
+def test_preflight_without_schema_extensions_names_it_and_the_fix(bare):
+    dsn, su_dsn = bare()
+    err = refused(dsn, "schema extensions (the pack calls extension functions there: "
+                       "pgcrypto (sql/webhooks/10_endpoints.sql:",
+                  "extension pgcrypto in schema extensions",
+                  "create schema if not exists extensions;",
+                  "create extension if not exists pgcrypto with schema extensions;",
+                  "grant usage on schema extensions to public;")
+    run_as_superuser(su_dsn, err)
+    assert run_cli("migrate", "--dsn", dsn).returncode == 0
+    assert not nothing_installed(dsn)
+
+
+def test_preflight_with_pgcrypto_installed_the_plain_way_asks_to_move_it(bare):
+    dsn, su_dsn = bare()
+    with psycopg.connect(su_dsn, autocommit=True) as su:
+        su.execute("create extension pgcrypto")  # into public, as plain PostgreSQL does
+    err = refused(dsn, "extension pgcrypto in schema extensions (it is in schema public",
+                  "alter extension pgcrypto set schema extensions;")
+    run_as_superuser(su_dsn, err)
+    assert run_cli("migrate", "--dsn", dsn).returncode == 0
+
+
+def test_preflight_without_usage_on_extensions(bare):
+    dsn, su_dsn = bare()
+    with psycopg.connect(su_dsn, autocommit=True) as su:
+        su.execute("create schema extensions; create extension pgcrypto with schema extensions")
+    err = refused(dsn, f"USAGE on schema extensions for role {OWNER}",
+                  "grant usage on schema extensions to public;")
+    assert "create extension" not in err  # only what is missing
+    run_as_superuser(su_dsn, err)
+    assert run_cli("migrate", "--dsn", dsn).returncode == 0
+
+
+def test_preflight_without_create_on_the_database(bare, cluster):
+    dsn, su_dsn = bare(owner="postgres")  # the owner role may connect, but not create
+    prepare_database(su_dsn, OWNER)
+    refused(dsn, f"CREATE on database {dsn.rsplit('/', 1)[1]} for role {OWNER}",
+            f'alter database "{dsn.rsplit("/", 1)[1]}" owner to "{OWNER}";')
+
+
+def test_preflight_without_createrole_or_admin_on_the_api_roles(bare, new_database):
+    new_database()  # the API roles exist cluster-wide once any database has the pack
+    role = f"bb_plain_{uuid.uuid4().hex[:6]}"
+    dsn, su_dsn = bare(owner="postgres", role=role)
+    with psycopg.connect(su_dsn, autocommit=True) as su:
+        su.execute(sql.SQL("alter database {} owner to {}").format(
+            sql.Identifier(su.info.dbname), sql.Identifier(role)))
+    prepare_database(su_dsn, role)
+    err = refused(dsn, f"CREATEROLE or ADMIN OPTION on roles anon, authenticated, service_role "
+                       f"for role {role}", f'alter role "{role}" createrole;')
+    assert "extensions" not in err.split("fix:")[0]  # the database itself is ready
+    # Either fix works; ADMIN OPTION alone (no CREATEROLE) is enough once the roles exist.
+    with psycopg.connect(su_dsn, autocommit=True) as su:
+        su.execute(sql.SQL("grant anon, authenticated, service_role to {} with admin option")
+                   .format(sql.Identifier(role)))
+    result = run_cli("migrate", "--dsn", dsn)
+    assert result.returncode == 0, result.stderr
+
+
+def test_preflight_lists_every_missing_item_in_one_message(bare):
+    role = f"bb_plain_{uuid.uuid4().hex[:6]}"
+    dsn, su_dsn = bare(owner="postgres", role=role)
+    err = refused(dsn, "CREATE on database", "CREATEROLE or ADMIN OPTION", "schema extensions",
+                  "extension pgcrypto")
+    items = [line for line in err.splitlines() if line.startswith("    - ")]
+    assert len(items) == 4, err
+    dry = run_cli("migrate", "--dry-run", "--dsn", dsn)
+    assert dry.returncode == 0 and "not ready for brandbase" in dry.stderr
+    assert nothing_installed(dsn)
+
+
+def test_preflight_passes_on_a_ready_database_and_reads_the_pack_for_extensions(new_database):
+    dsn = new_database()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert migrate.preflight(conn, pack.load(ROOT)) == []
+    needed = migrate.required_extensions(pack.load(ROOT))
+    assert needed["pgcrypto"].startswith("sql/webhooks/10_endpoints.sql:")
+
+
+def test_preflight_on_a_fresh_server_without_the_api_roles_needs_createrole(tmp_path):
+    # The test cluster has the API roles (cluster-wide) since its first install; a new
+    # cluster has none, as a plain PostgreSQL server that never saw the pack.
+    from brandbase.local import LocalCluster
+
+    fresh = LocalCluster(tmp_path / "fresh")
+    fresh.start(log=lambda m: None)
+    try:
+        with psycopg.connect(fresh.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+            su.execute("create role app_plain login password 'pw'")
+            su.execute("create database app owner app_plain")
+        prepare_database(fresh.url(superuser=True, dbname="app"), "app_plain")
+        dsn = f"postgresql://app_plain:pw@127.0.0.1:{fresh.state.port}/app"
+        err = refused(dsn, "CREATEROLE for role app_plain (roles anon, authenticated, "
+                           "service_role, authenticator do not exist yet",
+                      'alter role "app_plain" createrole;')
+        run_as_superuser(fresh.url(superuser=True, dbname="app"), err)
+        result = run_cli("migrate", "--dsn", dsn)
+        assert result.returncode == 0, result.stderr
+        assert scalar(dsn, "select count(*) from pg_roles where rolname in "
+                           "('anon', 'authenticated', 'service_role', 'authenticator')") == 4
+    finally:
+        fresh.destroy()
+
+
+def test_preflight_names_a_server_that_is_too_old(new_database, monkeypatch):
+    # No older server here: raise the bar above this one instead.
+    monkeypatch.setattr(migrate, "MIN_SERVER_VERSION", 990000)
+    dsn = new_database()
+    with psycopg.connect(dsn, autocommit=True) as conn, \
+            pytest.raises(migrate.PreflightError) as raised:
+        migrate.migrate(conn, pack.load(ROOT))
+    assert "PostgreSQL 99 or newer (this server runs 15" in str(raised.value)
+    assert "upgrade the server to PostgreSQL 99 or newer" in str(raised.value)
+    assert nothing_installed(dsn)

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import click
+import psycopg
 
 from . import advise as advise_mod
 from . import bundle as bundle_mod
@@ -21,7 +22,7 @@ from . import pack as pack_mod
 from . import seed as seed_mod
 from . import slow as slow_mod
 from . import summary
-from .db import connect
+from .db import connect, pooler_hint, redact, transaction_pooler
 from .local import LocalCluster, LocalError
 
 DSN_HELP = "PostgreSQL connection string (default: $DATABASE_URL, else the local cluster)."
@@ -54,7 +55,8 @@ class Ctx:
 class FriendlyGroup(click.Group):
     """Turns the pack's known failures into one-line errors with exit code 1, no traceback."""
 
-    KNOWN = (pack_mod.PackError, engine.MigrationError, engine.DriftError, LocalError)
+    KNOWN = (pack_mod.PackError, engine.MigrationError, engine.DriftError, engine.PreflightError,
+             engine.SessionMoved, LocalError)
 
     def invoke(self, ctx: click.Context):
         try:
@@ -135,12 +137,28 @@ def local_destroy(obj: Ctx) -> None:
 
 
 # -- migrations ------------------------------------------------------------------------------
+def refuse_transaction_pooler(dsn: str, what: str) -> None:
+    """Stop with a clear message when `dsn` goes through a transaction-mode pooler."""
+    with connect(dsn):
+        pass  # a DSN that cannot connect fails here with the usual message
+    try:
+        reason = transaction_pooler(dsn)
+    except psycopg.Error as exc:
+        raise click.ClickException(f"cannot probe {redact(dsn)} for a pooler: "
+                                   f"{str(exc).strip()}") from None
+    if reason:
+        raise click.ClickException(
+            f"{redact(dsn)} goes through a transaction-mode pooler: {reason}; "
+            f"refusing to run {what}\n" + pooler_hint(what))
+
+
 def _apply(dsn: str, pack: pack_mod.Pack) -> tuple[engine.Plan, float]:
     started = time.perf_counter()
 
     def progress(f: pack_mod.SqlFile, ms: float) -> None:
         click.echo(f"  applied {f.name:<58} {ms:8.1f} ms", err=True)
 
+    refuse_transaction_pooler(dsn, "brandbase migrate")
     with connect(dsn) as conn:
         done = engine.migrate(conn, pack, on_file=progress)
     return done, time.perf_counter() - started
@@ -156,6 +174,10 @@ def migrate(obj: Ctx, dsn: str | None, dry_run: bool) -> None:
     if dry_run:
         with connect(dsn) as conn:
             todo = engine.plan(pack, engine.applied(conn))
+            missing = engine.preflight(conn, pack)
+            if missing:
+                click.echo(str(engine.PreflightError(missing, conn.info.user, conn.info.dbname)),
+                           err=True)
         for f in todo.files:
             f.statements  # noqa: B018 - parse now: a syntax error fails the dry run too
         click.echo(engine.dry_run_sql(todo) or "-- nothing to do")
@@ -309,7 +331,8 @@ def metrics(obj: Ctx, dsn: str | None, address: str | None) -> None:
 def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path, ...], fmt: str,
                 output: Path | None, from_stats: int, advise: bool) -> None:
     """EXPLAIN (ANALYZE, BUFFERS) each query as the app's role, rolled back; exit 1 on an
-    error or a finding other than a row-estimate miss."""
+    error, a finding other than a row-estimate miss, or a query skipped for want of sample
+    data (brandbase seed)."""
     queries = []
     if use_catalog or not files:
         queries += explain_mod.load_catalog(pack_mod.default_root() if obj.root is None else obj.root)
@@ -341,7 +364,13 @@ def explain_cmd(obj: Ctx, dsn: str | None, use_catalog: bool, files: tuple[Path,
         click.echo(f"wrote {output}", err=True)
     else:
         click.echo(out, nl=False)
-    if any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings) for r in reports):
+    skipped = [r for r in reports if r.skipped]
+    if skipped:
+        click.echo(f"skipped {len(skipped)} of {len(reports)} queries "
+                   f"({', '.join(r.query.name for r in skipped)}): {explain_mod.NEEDS_SAMPLE}\n"
+                   f"  hint: {explain_mod.NEEDS_HINT}", err=True)
+    if skipped or any(r.error or any(f.kind not in explain_mod.ADVISORY for f in r.findings)
+                      for r in reports):
         sys.exit(1)
 
 

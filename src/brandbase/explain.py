@@ -9,7 +9,8 @@ Catalogue files (`catalog/<module>.sql`) hold entries:
     select ... where brand_id = :brand_id ...;
 
 :brand_id, :user_id and :record_key are bound to the largest brand, its owner and one of
-its versioned records, as literals.
+its versioned records, as literals. A database without them (nothing seeded yet) cannot
+bind such entries, nor act as a member: those are skipped, each saying what it needs.
 """
 
 from __future__ import annotations
@@ -31,6 +32,12 @@ ESTIMATE_FACTOR = 10
 PER_ROW_FUNCTIONS = re.compile(r"(has_permission|brands_with|auth\.uid|current_setting)\(")
 ADVISORY = {"row_estimate_off"}  # worth a look, but no reason to fail a CI run
 HEADER = re.compile(r"^--\s*(query|as):\s*(\S+)\s*$", re.M)
+PARAMETER = re.compile(r"(?<!:):([a-z_]+)")
+NEEDS_SAMPLE = ("no sample data to bind: this database has no brand with an owner "
+                "(and a versioned record for :record_key)")
+NEEDS_HINT = ("run `brandbase seed` first (a representative data set), or create a sample "
+              "brand and user: insert into auth.users (email) values ('you@example.com'), "
+              "then, as that user, select api.create_brand('acme', 'Acme')")
 
 
 @dataclass
@@ -57,6 +64,7 @@ class Report:
     plan: dict | None = None
     findings: list[Finding] = field(default_factory=list)
     error: str | None = None
+    skipped: str | None = None  # why the entry could not run here (missing sample data)
 
 
 def parse_catalog(path: Path) -> list[Query]:
@@ -150,9 +158,23 @@ def table_sizes(conn: psycopg.Connection) -> dict[str, float]:
                                  "where c.relkind in ('r', 'p') group by c.relname").fetchall())
 
 
+def unbound(q: Query, params: dict[str, object]) -> list[str]:
+    """The parameters `q` needs that have no value here (acting as authenticated needs a
+    user)."""
+    names = set(PARAMETER.findall(q.text)) | ({"user_id"} if q.role == "authenticated" else set())
+    return sorted(n for n in names if n in params and params[n] is None)
+
+
 def run(conn: psycopg.Connection, queries: list[Query], params: dict[str, object]) -> list[Report]:
     sizes = table_sizes(conn)
-    return [explain_one(conn, q, params, sizes) for q in queries]
+    reports = []
+    for q in queries:
+        missing = unbound(q, params)
+        if missing:
+            reports.append(Report(q, ms=0.0, skipped=f"needs {', '.join(':' + n for n in missing)}"))
+        else:
+            reports.append(explain_one(conn, q, params, sizes))
+    return reports
 
 
 def set_role(conn: psycopg.Connection, role: str, params: dict[str, object]) -> None:
@@ -234,7 +256,7 @@ def as_text(reports: list[Report], markdown: bool = False) -> str:
     if markdown:
         lines += ["| query | as | time | buffers hit/read | findings |", "|---|---|---|---|---|"]
     for r in reports:
-        status = f"ERROR {r.error}" if r.error else (
+        status = f"SKIPPED {r.skipped}" if r.skipped else f"ERROR {r.error}" if r.error else (
             "; ".join(f"{f.kind}: {f.node} ({f.detail})" for f in r.findings) or "ok")
         if markdown:
             lines.append(f"| `{r.query.name}` | {r.query.role} | {r.ms:.2f} ms | "
@@ -259,13 +281,15 @@ def as_html(reports: list[Report]) -> str:
     for r in reports:
         head = html.escape(f"{r.query.name} — as {r.query.role} — {r.ms:.2f} ms")
         body = f"<p class=err>{html.escape(r.error)}</p>" if r.error else ""
+        if r.skipped:
+            body += f"<p class=err>skipped: {html.escape(r.skipped)}</p>"
         if r.findings:
             body += "<ul>" + "".join(f"<li><b>{html.escape(f.kind)}</b> {html.escape(f.node)}: "
                                      f"{html.escape(f.detail)}</li>" for f in r.findings) + "</ul>"
         if r.plan:
             body += tree(r.plan["Plan"])
         body += f"<pre>{html.escape(r.query.text)}</pre>"
-        cls = "bad" if r.findings or r.error else "good"
+        cls = "bad" if r.findings or r.error or r.skipped else "good"
         sections.append(f"<section class={cls}><h2>{head}</h2>{body}</section>")
     style = ("body{font:14px system-ui;margin:2em;max-width:70em}section{border-left:4px solid #2a2;"
              "padding:.2em 1em;margin:1em 0}section.bad{border-color:#c22}details{margin-left:1.2em}"

@@ -2,7 +2,9 @@
 
 It mirrors a Supabase project: the app database `brandbase` is owned by a non-superuser
 role with CREATEROLE, extensions are created beforehand by the superuser in schema
-`extensions`, and the server listens on loopback only. PostgreSQL refuses to run as
+`extensions`, the server runs with the settings of Supabase's postgresql.conf that change
+plans or behaviour (JIT on, UTC, logical WAL; SUPABASE_SETTINGS), and it listens on
+loopback only. PostgreSQL refuses to run as
 root, so when root starts it the server runs as an unprivileged OS user instead.
 """
 
@@ -31,6 +33,25 @@ SUPERUSER = "postgres"
 FALLBACK_ROOT = Path("/var/lib/brandbase")
 PRELOAD = ("pg_stat_statements", "pg_cron")
 EXTENSIONS = ("pgcrypto", "pg_trgm", "pg_stat_statements", "pgtap", "hypopg")
+# What a Supabase project's postgresql.conf (supabase/postgres, ansible/files/
+# postgresql_config/postgresql.conf.j2) sets that changes plans or behaviour. JIT stays
+# on, with PostgreSQL's thresholds, as there: a plan costed above jit_above_cost is
+# compiled (~0.5 s for a big one), which the explain test guards against. Written out so
+# that no other include can turn it off unnoticed.
+SUPABASE_SETTINGS = {
+    "jit": "on",
+    "jit_provider": "'llvmjit'",
+    "jit_above_cost": "100000",
+    "jit_inline_above_cost": "500000",
+    "jit_optimize_above_cost": "500000",
+    "row_security": "on",
+    "timezone": "'UTC'",
+    "log_timezone": "'UTC'",
+    "wal_level": "logical",  # Realtime and logical replication; more WAL per write
+    "max_wal_senders": "10",
+    "max_replication_slots": "5",
+    "max_slot_wal_keep_size": "1024",
+}
 
 
 class LocalError(Exception):
@@ -228,6 +249,7 @@ class LocalCluster:
             # 16 MB, which bulk writes (a batch of 20,000 jobs is ~5 MB of WAL) fill.
             f"shared_buffers = {shared_buffers_mb()}MB",
             "log_min_messages = warning",
+            *(f"{name} = {value}" for name, value in SUPABASE_SETTINGS.items()),
         ]
         # pg_cron runs each job over a libpq connection as the job's owner; the server
         # finds the owner's password here (PGPASSFILE, set for pg_ctl, inside 0700 pgdata).
@@ -309,7 +331,9 @@ def prepare_database(superuser_url: str, owner: str) -> list[str]:
         cron_db = c.execute("select current_setting('cron.database_name', true)").fetchone()[0]
         preloaded = c.execute("select current_setting('shared_preload_libraries')").fetchone()[0]
         if "pg_cron" in preloaded and cron_db == db:
-            c.execute("create extension if not exists pg_cron")
+            # Where Supabase puts it (its objects live in schema cron either way); in
+            # public it would be a splinter `extension_in_public` finding.
+            c.execute("create extension if not exists pg_cron with schema pg_catalog")
             c.execute(sql.SQL("grant usage on schema cron to {}").format(sql.Identifier(owner)))
         elif "pg_cron" not in preloaded:
             missing.append("pg_cron")

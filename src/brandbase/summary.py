@@ -13,7 +13,15 @@ from . import migrate as engine
 from .db import redact
 from .pack import Pack
 
-WANTED_EXTENSIONS = ("pg_cron", "pgtap", "pgcrypto", "pg_trgm", "pg_stat_statements", "hypopg")
+# Extensions the pack can use without needing them, and what each one turns on. The
+# required ones (pgcrypto) are checked by the migrate preflight before anything installs.
+OPTIONAL_EXTENSIONS = {
+    "pg_cron": "schedules run inside the database (without it: brandbase worker runs them)",
+    "pg_stat_statements": "brandbase slow and brandbase explain --from-stats",
+    "hypopg": "brandbase explain --advise proves proposed indexes (hypothetical indexes)",
+    "pgtap": "the pack's pgTAP tests (pgtap/); nothing at run time",
+    "pg_trgm": "nothing in the pack yet (reserved for the typo-tolerant search module)",
+}
 
 
 @dataclass
@@ -21,6 +29,7 @@ class Check:
     name: str
     ok: bool
     detail: str
+    info: bool = False  # information only: never a failure
 
 
 @dataclass
@@ -34,7 +43,7 @@ class Report:
 
     @property
     def failed(self) -> bool:
-        return (not all(c.ok for c in self.checks if c.name != "extensions")
+        return (not all(c.ok for c in self.checks if not c.info)
                 or self.health["status"] == "down"
                 or any(f.level == "ERROR" for f in self.findings))
 
@@ -42,16 +51,22 @@ class Report:
 def _checks(conn: psycopg.Connection, pack: Pack) -> list[Check]:
     version = conn.execute("show server_version").fetchone()[0]
     present = {r[0] for r in conn.execute("select extname from pg_extension")}
-    missing = [e for e in WANTED_EXTENSIONS if e not in present]
+    required = sorted(engine.required_extensions(pack))
+    lacking = [e for e in required if e not in present]
     done = engine.applied(conn)
     drift = engine.verify(pack, done)
     todo = engine.plan(pack, done)
+    optional = [
+        Check(f"optional {ext}", ext in present,
+              ("present: " if ext in present else "not installed, so off: ") + enables, info=True)
+        for ext, enables in OPTIONAL_EXTENSIONS.items()
+    ]
     return [
         Check("database", True, f"PostgreSQL {version}, connected as {conn.info.user}"),
-        Check("extensions", not missing,
-              "all present" if not missing else
-              f"{', '.join(sorted(present & set(WANTED_EXTENSIONS)))}; missing: "
-              f"{', '.join(missing)} (see README: features relying on them stay off)"),
+        Check("extensions", not lacking,
+              f"required: {', '.join(required) or 'none'}"
+              + (f"; missing: {', '.join(lacking)}" if lacking else ", present")),
+        *optional,
         Check("migrations verified", not drift,
               "every applied file matches the pack" if not drift else
               "; ".join(f"{d.name} {d.problem}" for d in drift)),
@@ -96,8 +111,11 @@ def print_report(r: Report, dsn: str) -> None:
         click.echo(f"  {name:<12} {versioned} migration(s), {repeatable} code file(s)")
     click.echo("\nhealth:")
     for c in r.checks:
-        mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
-        click.echo(f"  {mark} {c.name:<22} {c.detail}")
+        if c.info:
+            mark = click.style("ok  ", fg="green") if c.ok else click.style("info", fg="cyan")
+        else:
+            mark = click.style("ok  ", fg="green") if c.ok else click.style("FAIL", fg="red")
+        click.echo(f"  {mark} {c.name:<28} {c.detail}")
     print_checks(r.health)
     click.echo("\nlint:")
     print_findings(r.findings)

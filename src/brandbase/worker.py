@@ -7,7 +7,11 @@ external services for health.
 Throughput comes from batching: each round trip settles every job finished since the
 last one and claims as many new ones as there are free slots (one pipelined exchange of
 `jobs.complete` + `jobs.claim`). LISTEN wakes an idle worker at once; a poll interval
-covers poolers that drop NOTIFY, delayed jobs and retries.
+covers delayed jobs and retries.
+
+It needs sessions of its own (LISTEN, prepared statements, the heartbeat's connection),
+so it refuses a transaction-mode pooler (Supabase's port 6543) at start, naming the
+session/direct URL to use instead.
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from croniter import croniter
 from psycopg.types.json import Jsonb
 
 from . import lanes, webhooks
+from .db import pooler_hint, redact, transaction_pooler
 
 Handler = Callable[["Job"], Any | Awaitable[Any]]  # async def runs in the loop, def in a thread
 ENTRY_POINT_GROUP = "brandbase.handlers"
@@ -117,6 +122,20 @@ class Worker:
 
     # -- setup ---------------------------------------------------------------------------
 
+    async def refuse_transaction_pooler(self) -> None:
+        """Through a transaction pooler LISTEN hears nothing, a prepared statement lands on
+        a server that already has one (DuplicatePreparedStatement) and the lanes' sessions
+        are shared: stop before any of that, with the URL to use instead."""
+        try:
+            reason = await asyncio.to_thread(transaction_pooler, self.dsn)
+        except psycopg.OperationalError as exc:
+            raise WorkerError(f"cannot connect to {redact(self.dsn)}: "
+                              f"{str(exc).strip().splitlines()[-1]}") from None
+        if reason:
+            raise WorkerError(f"{redact(self.dsn)} goes through a transaction-mode pooler: "
+                              f"{reason}; the worker will not run there\n"
+                              + pooler_hint("brandbase worker"))
+
     async def queues(self, conn: psycopg.AsyncConnection) -> dict[str, float]:
         """The queues this worker serves, with their lease in seconds; fails on handlers
         that name no queue or a queue with a SQL handler."""
@@ -140,6 +159,7 @@ class Worker:
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(sig, self.stop)
+        await self.refuse_transaction_pooler()
         async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
             leases = await self.queues(conn)
         self.queue_names = list(leases)
