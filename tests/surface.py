@@ -13,6 +13,7 @@ suite fills in for each attack:
     {delivery}  a webhook delivery of the target brand
     {ip_rule}   an IP rule of the target brand
     {token}     an invitation token of the target brand (for guest@<slug>.test)
+    {invitation}  that invitation's id
     {key}       the record key (jsonb) of the target brand's row in the versioned table
     {table}     the versioned table's name (the same for both brands)
 
@@ -31,7 +32,10 @@ then the result holds no id of any brand, user or object.
 capability: the argument is itself the authority (a 256-bit token), so another brand's
 token need not answer like a missing one.
 lookups: arguments only looked up, never stored, and the codes that may refuse a 1 MB
-value of them besides the size caps 22001/22023 (the answer an unknown value gets).
+value of them besides the size caps 22001/22023 (the answer an unknown value gets);
+ANY_ANSWER for the arguments of stable read helpers, which store nothing.
+inlined: an SQL helper the planner inlines on the RLS hot path; it cannot catch the cast,
+so claims that are not JSON fail it with 22P02 rather than 28000.
 """
 
 from __future__ import annotations
@@ -52,16 +56,22 @@ class Fn:
     anon: str | None = None
     capability: str | None = None
     lookups: dict[str, frozenset] = field(default_factory=dict)
+    inlined: str | None = None
 
 
 NOT_FOUND = frozenset({"PT404"})
+ANY_ANSWER = frozenset({"any answer"})
+INLINED = "inlined RLS helper without an exception block"
 UNKNOWN_TABLE = {"table_name": frozenset({"42P01"})}
 
 BRAND = {
     "brandbase.now": Fn(scope="caller", anon="the pack clock; read by RLS helpers, tells only the time"),
     "brand.claims": Fn(scope="caller", anon="echoes the request's own claims"),
-    "brand.caller_id": Fn(scope="caller", anon="inlined RLS helper: the request's own sub"),
-    "brand.caller_is_service": Fn(scope="caller", anon="inlined RLS helper: a boolean about the request"),
+    "brandbase._frozen_now": Fn(scope="caller", anon="the clock's frozen time, read by brandbase.now()"),
+    "brand.caller_id": Fn(scope="caller", anon="inlined RLS helper: the request's own sub", inlined=INLINED),
+    "brand.caller_id_checked": Fn(scope="caller", anon="RLS helper: the request's own sub"),
+    "brand.caller_is_service": Fn(scope="caller", anon="inlined RLS helper: a boolean about the request",
+                                  inlined=INLINED),
     "brand.require_caller": Fn(scope="caller"),
     "brand.assert_permission": Fn({"permission": "'brand.read'"}, scope="caller"),
     "brand.brands_with": Fn({"permission": "'brand.read'"}, scope="caller"),
@@ -74,6 +84,7 @@ BRAND = {
     "brand.invite": Fn({"brand_id": "{brand}", "email": "'new@example.test'", "tier": "'member'"}),
     "brand.accept_invitation": Fn({"token": "{token}"}, capability="the token is a 256-bit secret",
                                   lookups={"token": NOT_FOUND}),
+    "brand.revoke_invitation": Fn({"brand_id": "{brand}", "invitation_id": "{invitation}"}),
     "brand.set_tier": Fn({"brand_id": "{brand}", "user_id": "{user}", "tier": "'member'"}),
     "brand.remove_member": Fn({"brand_id": "{brand}", "user_id": "{user}"}),
     "api.create_brand": Fn({"slug": "'suite-made'", "name": "'Suite made'"}, scope="caller"),
@@ -82,6 +93,7 @@ BRAND = {
     "api.invite_member": Fn({"brand_id": "{brand}", "email": "'new@example.test'", "tier": "'member'"}),
     "api.accept_invitation": Fn({"token": "{token}"}, capability="the token is a 256-bit secret",
                                 lookups={"token": NOT_FOUND}),
+    "api.revoke_invitation": Fn({"brand_id": "{brand}", "invitation_id": "{invitation}"}),
     "api.set_member_tier": Fn({"brand_id": "{brand}", "user_id": "{user}", "tier": "'member'"}),
     "api.remove_member": Fn({"brand_id": "{brand}", "user_id": "{user}"}),
 }
@@ -104,6 +116,7 @@ VERSIONS = {
     "versions.diff": Fn({"target": "{table}", "key": "{key}", "a": "1", "b": "2"}),
     "versions.restore": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
     "versions.publish": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
+    "versions.readable_scopes": Fn(scope="caller"),
     "versions.resolve": Fn({"table_name": "{table}"}, scope="caller", lookups=UNKNOWN_TABLE),
     "api.list_versions": versioned(),
     "api.get_version": versioned(version="1"),
@@ -116,19 +129,23 @@ VERSIONS = {
 HEALTH = {
     "health.check": Fn(scope="denied"),
     "api.health": Fn(scope="caller", anon="the public status document: status and time only"),
+    "health.summary": Fn(scope="caller", anon="the cached public status behind api.health()"),
 }
 
 RATELIMIT = {
     "ratelimit.policies_for": Fn({"brand_id": "{brand}", "api_role": "'authenticated'",
-                                  "route": "'POST /rpc/x'"}, scope="predicate"),
+                                  "route": "'POST /rpc/x'"}, scope="predicate",
+                                 lookups={"api_role": ANY_ANSWER, "route": ANY_ANSWER}),
 }
 
 QUOTAS = {
     "quotas.effective": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}),
     "quotas.billing_month_start": Fn({"created_at": "now()", "at_time": "now()"}, scope="caller"),
     "quotas.period_start": Fn({"brand_id": "{brand}", "period": "'month'", "at_time": "now()"},
-                              scope="predicate"),
-    "quotas.metered": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}, scope="predicate"),
+                              scope="predicate", lookups={"period": ANY_ANSWER}),
+    "quotas.metered": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}, scope="predicate",
+                         lookups={"metric": ANY_ANSWER}),
+    "quotas.readable_brands": Fn(scope="caller"),
 }
 
 ACCESS = {
@@ -146,30 +163,51 @@ GATE = {
     "*.pre_request": Fn(scope="hook", anon="the request gate runs for every request, anonymous ones too"),
 }
 
+ENQUEUE = {"brand_id": "{brand}", "queue": "'exports'", "payload": "'{\"n\": 1}'", "run_at": "null",
+           "dedupe_key": "null"}
+
 JOBS = {
-    "api.enqueue_job": Fn({"brand_id": "{brand}", "queue": "'exports'", "payload": "'{\"n\": 1}'"}),
+    "api.enqueue_job": Fn(ENQUEUE),
     "api.cancel_job": Fn({"job_id": "{job}"}),
     "api.retry_job": Fn({"job_id": "{dead_job}"}),
+    "jobs.enqueue_job": Fn(ENQUEUE),
+    "jobs.cancel_job": Fn({"job_id": "{job}"}),
+    "jobs.retry_job": Fn({"job_id": "{dead_job}"}),
+}
+
+WEBHOOK_CALLS = {
+    "create_endpoint": Fn({"brand_id": "{brand}", "url": "'https://hooks.example.com/in'",
+                           "event_types": "array['order.paid']", "description": "'suite'"}),
+    "update_endpoint": Fn({"endpoint_id": "{endpoint}", "description": "'changed'"}),
+    "rotate_secret": Fn({"endpoint_id": "{endpoint}"}),
+    "delete_endpoint": Fn({"endpoint_id": "{endpoint}"}),
+    "redeliver": Fn({"brand_id": "{brand}", "delivery_id": "{delivery}"}),
+    "recover": Fn({"endpoint_id": "{endpoint}", "since": "'2000-01-01'"}),
+    "emit": Fn({"brand_id": "{brand}", "event_type": "'order.paid'", "payload": "'{\"n\": 1}'"}),
+}
+# api.<name> (the invoker wrapper) and webhooks.app_<verb> (its definer body) take the same arguments.
+API_WEBHOOK_NAMES = {
+    "create_endpoint": "create_webhook_endpoint",
+    "update_endpoint": "update_webhook_endpoint",
+    "rotate_secret": "rotate_webhook_secret",
+    "delete_endpoint": "delete_webhook_endpoint",
+    "redeliver": "redeliver_webhook",
+    "recover": "recover_webhooks",
+    "emit": "emit_webhook",
 }
 
 WEBHOOKS = {
     "webhooks.secret_hint": Fn({"brand_id": "{brand}", "endpoint_id": "{endpoint}"}, scope="predicate"),
-    "api.create_webhook_endpoint": Fn({"brand_id": "{brand}", "url": "'https://hooks.example.com/in'",
-                                       "event_types": "array['order.paid']", "description": "'suite'"}),
-    "api.update_webhook_endpoint": Fn({"endpoint_id": "{endpoint}", "description": "'changed'"}),
-    "api.rotate_webhook_secret": Fn({"endpoint_id": "{endpoint}"}),
-    "api.delete_webhook_endpoint": Fn({"endpoint_id": "{endpoint}"}),
-    "api.redeliver_webhook": Fn({"brand_id": "{brand}", "delivery_id": "{delivery}"}),
-    "api.recover_webhooks": Fn({"endpoint_id": "{endpoint}", "since": "'2000-01-01'"}),
-    "api.emit_webhook": Fn({"brand_id": "{brand}", "event_type": "'order.paid'", "payload": "'{\"n\": 1}'"}),
+    **{f"api.{API_WEBHOOK_NAMES[verb]}": fn for verb, fn in WEBHOOK_CALLS.items()},
+    **{f"webhooks.app_{verb}": fn for verb, fn in WEBHOOK_CALLS.items()},
 }
 
 REGISTRY: dict[str, Fn] = {
     **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
 }
 
-PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "key",
-                "table")
+PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
+                "key", "table")
 OBJECTS = tuple(p for p in PLACEHOLDERS if p not in ("brand", "table"))
 
 
@@ -335,6 +373,9 @@ def build_world(dsn: str) -> World:
                 objects["token"] = conn.execute(
                     "select api.invite_member(%s, %s, 'member')", (bid, f"guest@{slug}.test")).fetchone()[0]
                 conn.execute("select tests.clear_authentication()")
+            objects["invitation"] = str(conn.execute(
+                "select id from brand.invitations where brand_id = %s and email = %s",
+                (bid, f"guest@{slug}.test")).fetchone()[0])
             brands[slug] = Brand(slug, bid, users, {t: f"{t}@{slug}.test" for t in TIERS}, objects)
         outsider = str(conn.execute("select tests.uid('outsider@nowhere')").fetchone()[0])
     return World(dsn, brands["acme"], brands["bolt"], outsider)
@@ -352,6 +393,7 @@ def missing_objects() -> dict[str, object]:
         "delivery": 2147480003,
         "ip_rule": 2147480004,
         "token": "f" * 64,
+        "invitation": "0badc0de-0000-4000-8000-0000000000cc",
         "table": TABLE,
     }
 
