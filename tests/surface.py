@@ -1,0 +1,543 @@
+"""The API roles' surface, as the adversarial suite (tests/test_tenant_safety.py) attacks it.
+
+Every function in a pack schema that `anon` or `authenticated` may EXECUTE must be
+registered here, in its module's dict, keyed `schema.name` (a key `*.name` matches that
+name in any pack schema). An entry says how to call the function, with placeholders the
+suite fills in for each attack:
+
+    {brand}     the target brand's id
+    {user}      a member (the viewer) of the target brand
+    {job}       a waiting job of the target brand, in an app queue
+    {dead_job}  a dead job of the target brand (for retry)
+    {endpoint}  a webhook endpoint of the target brand
+    {delivery}  a webhook delivery of the target brand
+    {ip_rule}   an IP rule of the target brand
+    {token}     an invitation token of the target brand (for guest@<slug>.test)
+    {invitation}  that invitation's id
+    {key}       the record key (jsonb) of the target brand's row in the versioned table
+    {table}     the versioned table's name (the same for both brands)
+
+Each placeholder becomes a quoted literal; the rest of a template is SQL. Arguments are
+passed by name, so an entry survives a reordering or a dropped optional parameter.
+
+scope says what the function may do when a member of brand A points it at brand B:
+    brand      refuse: 42501 or PT404, never success
+    predicate  answer, but only "no" (null, false, an empty set) and nothing of B's
+    caller     has no target; whatever it returns holds nothing of another brand's
+    denied     not for the API roles at all: every call is refused (42501)
+    hook       the request gate: it may admit anyone, but charges only the caller's brands
+
+anon: why anon may call it (else every anon call must fail with 42501 or 28000); even
+then the result holds no id of any brand, user or object.
+capability: the argument is itself the authority (a 256-bit token), so another brand's
+token need not answer like a missing one.
+lookups: arguments only looked up, never stored, and the codes that may refuse a 1 MB
+value of them besides the size caps 22001/22023 (the answer an unknown value gets);
+ANY_ANSWER for the arguments of stable read helpers, which store nothing.
+inlined: an SQL helper the planner inlines on the RLS hot path; it cannot catch the cast,
+so claims that are not JSON fail it with 22P02 rather than 28000.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+
+import psycopg
+from psycopg import sql
+
+
+@dataclass(frozen=True)
+class Fn:
+    args: dict[str, str] = field(default_factory=dict)
+    scope: str = "brand"
+    anon: str | None = None
+    capability: str | None = None
+    lookups: dict[str, frozenset] = field(default_factory=dict)
+    inlined: str | None = None
+
+
+NOT_FOUND = frozenset({"PT404"})
+ANY_ANSWER = frozenset({"any answer"})
+INLINED = "inlined RLS helper without an exception block"
+UNKNOWN_TABLE = {"table_name": frozenset({"42P01"})}
+
+BRAND = {
+    "brandbase.now": Fn(scope="caller", anon="the pack clock; read by RLS helpers, tells only the time"),
+    "brand.claims": Fn(scope="caller", anon="echoes the request's own claims"),
+    "brandbase._frozen_now": Fn(scope="caller", anon="the clock's frozen time, read by brandbase.now()"),
+    "brand.caller_id": Fn(scope="caller", anon="inlined RLS helper: the request's own sub", inlined=INLINED),
+    "brand.caller_id_checked": Fn(scope="caller", anon="RLS helper: the request's own sub"),
+    "brand.caller_is_service": Fn(scope="caller", anon="inlined RLS helper: a boolean about the request",
+                                  inlined=INLINED),
+    "brand.require_caller": Fn(scope="caller"),
+    "brand.assert_permission": Fn({"permission": "'brand.read'"}, scope="caller"),
+    "brand.brands_with": Fn({"permission": "'brand.read'"}, scope="caller"),
+    "brand.has_permission": Fn({"brand_id": "{brand}", "permission": "'brand.read'"}, scope="predicate"),
+    "brand.require_permission": Fn({"brand_id": "{brand}", "permission": "'brand.read'"}),
+    "brand.caller_tier": Fn({"brand_id": "{brand}"}, scope="predicate"),
+    "brand.create_brand": Fn({"slug": "'suite-made'", "name": "'Suite made'"}, scope="caller"),
+    "brand.update_brand": Fn({"brand_id": "{brand}", "name": "'renamed'", "settings": "'{\"k\": 1}'"}),
+    "brand.delete_brand": Fn({"brand_id": "{brand}"}),
+    "brand.invite": Fn({"brand_id": "{brand}", "email": "'new@example.test'", "tier": "'member'"}),
+    "brand.accept_invitation": Fn({"token": "{token}"}, capability="the token is a 256-bit secret",
+                                  lookups={"token": NOT_FOUND}),
+    "brand.revoke_invitation": Fn({"brand_id": "{brand}", "invitation_id": "{invitation}"}),
+    "brand.set_tier": Fn({"brand_id": "{brand}", "user_id": "{user}", "tier": "'member'"}),
+    "brand.remove_member": Fn({"brand_id": "{brand}", "user_id": "{user}"}),
+    "api.create_brand": Fn({"slug": "'suite-made'", "name": "'Suite made'"}, scope="caller"),
+    "api.update_brand": Fn({"brand_id": "{brand}", "name": "'renamed'", "settings": "'{\"k\": 1}'"}),
+    "api.delete_brand": Fn({"brand_id": "{brand}"}),
+    "api.invite_member": Fn({"brand_id": "{brand}", "email": "'new@example.test'", "tier": "'member'"}),
+    "api.accept_invitation": Fn({"token": "{token}"}, capability="the token is a 256-bit secret",
+                                lookups={"token": NOT_FOUND}),
+    "api.revoke_invitation": Fn({"brand_id": "{brand}", "invitation_id": "{invitation}"}),
+    "api.set_member_tier": Fn({"brand_id": "{brand}", "user_id": "{user}", "tier": "'member'"}),
+    "api.remove_member": Fn({"brand_id": "{brand}", "user_id": "{user}"}),
+}
+
+def versioned(**args: str) -> Fn:
+    """An api.*_version function: a table name, the record's key, and these arguments."""
+    return Fn({"table_name": "{table}", "record_key": "{key}", **args}, lookups=UNKNOWN_TABLE)
+
+
+AUDIT = {
+    "api.audit_activity": Fn({"brand_id": "{brand}", "page_size": "10"}),
+}
+
+VERSIONS = {
+    "versions.record": Fn({"target": "{table}", "key": "{key}", "permission": "'content.read'"}),
+    "versions.history": Fn({"target": "{table}", "key": "{key}", "permission": "'content.read'"}),
+    "versions.list": Fn({"target": "{table}", "key": "{key}"}),
+    "versions.get": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
+    "versions.at": Fn({"target": "{table}", "key": "{key}", "at_time": "now()"}),
+    "versions.diff": Fn({"target": "{table}", "key": "{key}", "a": "1", "b": "2"}),
+    "versions.restore": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
+    "versions.publish": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
+    "versions.readable_scopes": Fn(scope="caller"),
+    "versions.resolve": Fn({"table_name": "{table}"}, scope="caller", lookups=UNKNOWN_TABLE),
+    "api.list_versions": versioned(),
+    "api.get_version": versioned(version="1"),
+    "api.version_at": versioned(at_time="now()"),
+    "api.diff_versions": versioned(a="1", b="2"),
+    "api.restore_version": versioned(version="1"),
+    "api.publish_version": versioned(version="1"),
+}
+
+HEALTH = {
+    "health.check": Fn(scope="denied"),
+    "api.health": Fn(scope="caller", anon="the public status document: status and time only"),
+    "health.summary": Fn(scope="caller", anon="the cached public status behind api.health()"),
+}
+
+RATELIMIT = {
+    "ratelimit.policies_for": Fn({"brand_id": "{brand}", "api_role": "'authenticated'",
+                                  "route": "'POST /rpc/x'"}, scope="predicate",
+                                 lookups={"api_role": ANY_ANSWER, "route": ANY_ANSWER}),
+}
+
+QUOTAS = {
+    "quotas.effective": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}),
+    "quotas.billing_month_start": Fn({"created_at": "now()", "at_time": "now()"}, scope="caller"),
+    "quotas.period_start": Fn({"brand_id": "{brand}", "period": "'month'", "at_time": "now()"},
+                              scope="predicate", lookups={"period": ANY_ANSWER}),
+    "quotas.metered": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}, scope="predicate",
+                         lookups={"metric": ANY_ANSWER}),
+    "quotas.readable_brands": Fn(scope="caller"),
+}
+
+ACCESS = {
+    "access.add_ip_rule": Fn({"brand_id": "{brand}", "network": "'203.0.113.0/24'", "action": "'deny'",
+                              "note": "'suite'"}),
+    "access.set_geo_rule": Fn({"brand_id": "{brand}", "country": "'DE'", "action": "'deny'"}),
+    "access.remove_ip_rule": Fn({"brand_id": "{brand}", "id": "{ip_rule}"}),
+    "api.add_ip_rule": Fn({"brand_id": "{brand}", "network": "'203.0.113.0/24'", "action": "'deny'",
+                           "note": "'suite'"}),
+    "api.set_geo_rule": Fn({"brand_id": "{brand}", "country": "'DE'", "action": "'deny'"}),
+    "api.remove_ip_rule": Fn({"brand_id": "{brand}", "id": "{ip_rule}"}),
+}
+
+GATE = {
+    "*.pre_request": Fn(scope="hook", anon="the request gate runs for every request, anonymous ones too"),
+}
+
+ENQUEUE = {"brand_id": "{brand}", "queue": "'exports'", "payload": "'{\"n\": 1}'", "run_at": "null",
+           "dedupe_key": "null"}
+
+JOBS = {
+    "api.enqueue_job": Fn(ENQUEUE),
+    "api.cancel_job": Fn({"job_id": "{job}"}),
+    "api.retry_job": Fn({"job_id": "{dead_job}"}),
+    "jobs.enqueue_job": Fn(ENQUEUE),
+    "jobs.cancel_job": Fn({"job_id": "{job}"}),
+    "jobs.retry_job": Fn({"job_id": "{dead_job}"}),
+}
+
+WEBHOOK_CALLS = {
+    "create_endpoint": Fn({"brand_id": "{brand}", "url": "'https://hooks.example.com/in'",
+                           "event_types": "array['order.paid']", "description": "'suite'"}),
+    "update_endpoint": Fn({"endpoint_id": "{endpoint}", "description": "'changed'"}),
+    "rotate_secret": Fn({"endpoint_id": "{endpoint}"}),
+    "delete_endpoint": Fn({"endpoint_id": "{endpoint}"}),
+    "redeliver": Fn({"brand_id": "{brand}", "delivery_id": "{delivery}"}),
+    "recover": Fn({"endpoint_id": "{endpoint}", "since": "'2000-01-01'"}),
+    "emit": Fn({"brand_id": "{brand}", "event_type": "'order.paid'", "payload": "'{\"n\": 1}'"}),
+}
+# api.<name> (the invoker wrapper) and webhooks.app_<verb> (its definer body) take the same arguments.
+API_WEBHOOK_NAMES = {
+    "create_endpoint": "create_webhook_endpoint",
+    "update_endpoint": "update_webhook_endpoint",
+    "rotate_secret": "rotate_webhook_secret",
+    "delete_endpoint": "delete_webhook_endpoint",
+    "redeliver": "redeliver_webhook",
+    "recover": "recover_webhooks",
+    "emit": "emit_webhook",
+}
+
+WEBHOOKS = {
+    "webhooks.secret_hint": Fn({"brand_id": "{brand}", "endpoint_id": "{endpoint}"}, scope="predicate"),
+    **{f"api.{API_WEBHOOK_NAMES[verb]}": fn for verb, fn in WEBHOOK_CALLS.items()},
+    **{f"webhooks.app_{verb}": fn for verb, fn in WEBHOOK_CALLS.items()},
+}
+
+REGISTRY: dict[str, Fn] = {
+    **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
+}
+
+PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
+                "key", "table")
+OBJECTS = tuple(p for p in PLACEHOLDERS if p not in ("brand", "table"))
+
+
+def lookup(qualified: str) -> Fn | None:
+    return REGISTRY.get(qualified) or REGISTRY.get("*." + qualified.split(".", 1)[1])
+
+
+def placeholders(fn: Fn) -> set[str]:
+    return {m for t in fn.args.values() for m in re.findall(r"\{(\w+)\}", t)}
+
+
+# ---------------------------------------------------------------------------------------
+# The catalogue: what the API roles can reach.
+
+SURFACE_SQL = """
+select n.nspname || '.' || p.proname as qualified, p.oid::regprocedure::text as signature,
+       p.prosecdef as definer,
+       has_function_privilege('anon', p.oid, 'execute') as anon,
+       has_function_privilege('authenticated', p.oid, 'execute') as authenticated,
+       coalesce(p.proargnames, '{}') as argnames,
+       (select coalesce(array_agg(format_type(t, null) order by o), '{}')
+        from unnest(p.proargtypes) with ordinality as a (t, o)) as argtypes
+from pg_proc as p
+join pg_namespace as n on n.oid = p.pronamespace
+where n.nspname = any(%s)
+  and p.prokind in ('f', 'p')
+  and (has_function_privilege('anon', p.oid, 'execute')
+       or has_function_privilege('authenticated', p.oid, 'execute'))
+order by 1, 2
+"""
+
+RELATIONS_SQL = """
+select c.oid::regclass::text as relation,
+       has_table_privilege('anon', c.oid, 'select') as anon,
+       has_table_privilege('authenticated', c.oid, 'select') as authenticated
+from pg_class as c
+join pg_namespace as n on n.oid = c.relnamespace
+where n.nspname = any(%s)
+  and c.relkind in ('r', 'p', 'v', 'm', 'f')
+  and (has_table_privilege('anon', c.oid, 'select') or has_table_privilege('authenticated', c.oid, 'select'))
+order by 1
+"""
+
+
+@dataclass(frozen=True)
+class Proc:
+    qualified: str
+    signature: str
+    definer: bool
+    anon: bool
+    authenticated: bool
+    argnames: list[str]
+    argtypes: list[str]
+
+
+def surface(conn: psycopg.Connection, schemas: list[str]) -> list[Proc]:
+    rows = conn.execute(SURFACE_SQL, (schemas,)).fetchall()
+    return [Proc(*r) for r in rows]
+
+
+def relations(conn: psycopg.Connection, schemas: list[str]) -> list[tuple[str, bool, bool]]:
+    return conn.execute(RELATIONS_SQL, (schemas,)).fetchall()
+
+
+# ---------------------------------------------------------------------------------------
+# Two brands with a member of every tier, and one object of each kind per brand.
+
+TIERS = ("viewer", "member", "editor", "admin", "owner")
+TABLE = "public.suite_posts"
+
+SEED_SQL = f"""
+select tests.seed_two_brands();
+insert into webhooks.event_types (event_type, description) values ('order.paid', 'an order was paid')
+on conflict do nothing;
+update webhooks.settings set development_mode = true, allowed_networks = '{{127.0.0.0/8}}';
+select jobs.create_queue('exports', app_enqueue => true, max_attempts => 1);
+create table {TABLE} (
+    brand_id uuid not null references brand.brands (id) on delete cascade,
+    id integer not null,
+    title text not null,
+    primary key (brand_id, id)
+);
+grant select, insert, update, delete on {TABLE} to authenticated;
+select brand.isolate('{TABLE}', 'content.read', 'content.write');
+select versions.track('{TABLE}');
+insert into {TABLE} select b.id, 1, b.slug || ' v1' from brand.brands as b;
+update {TABLE} set title = title || '+';
+do $$
+begin
+    -- one dead job per brand, then one waiting job per brand
+    perform jobs.enqueue('exports', jsonb_build_object('dead', b.slug), b.id) from brand.brands as b;
+    perform jobs.fail('w', array_agg(c.id), array_agg('boom'::text))
+    from jobs.claim('w', 10, array['exports']) as c;
+    perform jobs.enqueue('exports', jsonb_build_object('who', b.slug), b.id) from brand.brands as b;
+    perform webhooks.create_endpoint(b.id, 'http://127.0.0.1:9/' || b.slug, array['*'])
+    from brand.brands as b;
+    perform webhooks.emit(b.id, 'order.paid', jsonb_build_object('brand', b.slug)) from brand.brands as b;
+    perform webhooks.record('w', jsonb_agg(jsonb_build_object('brand_id', d.brand_id,
+        'delivery_id', d.delivery_id, 'status_code', 500)))
+    from webhooks.claim('w', 10) as d (brand_id, delivery_id);
+end
+$$;
+insert into access.ip_rules (brand_id, network, action, note)
+select b.id, '198.51.100.0/24', 'deny', 'seed ' || b.slug from brand.brands as b;
+insert into ratelimit.brand_policies (brand_id, api_role, scope, route, rate, period, burst)
+values (tests.brand('bolt'), 'authenticated', 'caller', '*', 4242, '1 minute', 42);
+insert into quotas.brand_quotas (brand_id, metric, soft_limit, hard_limit)
+values (tests.brand('bolt'), 'api_calls', 424242, 4242424);
+"""
+
+# Values only brand B holds: none may reach a member of brand A unless A passed it.
+B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt")
+
+
+@dataclass
+class Brand:
+    slug: str
+    id: str
+    users: dict[str, str]          # tier -> user id
+    emails: dict[str, str]         # tier -> email
+    objects: dict[str, object]     # placeholder -> value
+
+
+@dataclass
+class World:
+    dsn: str
+    a: Brand
+    b: Brand
+    outsider: str
+
+    def ids(self, brand: Brand) -> set[str]:
+        """Every uuid of a brand: itself, its users, its uuid objects."""
+        out = {brand.id, *brand.users.values()}
+        out |= {v for v in brand.objects.values() if isinstance(v, str) and UUID.fullmatch(v)}
+        return out
+
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def build_world(dsn: str) -> World:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(SEED_SQL)
+        brands = {}
+        for slug in ("acme", "bolt"):
+            bid = str(conn.execute("select tests.brand(%s)", (slug,)).fetchone()[0])
+            users = {t: str(conn.execute("select tests.uid(%s)", (f"{t}@{slug}",)).fetchone()[0])
+                     for t in TIERS}
+            one = lambda q, bid=bid: conn.execute(q, (bid,)).fetchone()[0]  # noqa: E731
+            objects = {
+                "user": users["viewer"],
+                "job": one("select id from jobs.job_queue where brand_id = %s and payload::jsonb ? 'who'"),
+                "dead_job": one("select max(id) from jobs.job_history where brand_id = %s"),
+                "endpoint": str(one("select id from webhooks.endpoints where brand_id = %s")),
+                "delivery": one("select max(id) from webhooks.deliveries where brand_id = %s"),
+                "ip_rule": one("select max(id) from access.ip_rules where brand_id = %s"),
+                "key": json.dumps({"brand_id": bid, "id": 1}),
+                "table": TABLE,
+            }
+            # The invitation, made through the API by the brand's owner.
+            with conn.transaction():
+                conn.execute("select tests.authenticate_as(%s)", (users["owner"],))
+                objects["token"] = conn.execute(
+                    "select api.invite_member(%s, %s, 'member')", (bid, f"guest@{slug}.test")).fetchone()[0]
+                conn.execute("select tests.clear_authentication()")
+            objects["invitation"] = str(conn.execute(
+                "select id from brand.invitations where brand_id = %s and email = %s",
+                (bid, f"guest@{slug}.test")).fetchone()[0])
+            brands[slug] = Brand(slug, bid, users, {t: f"{t}@{slug}.test" for t in TIERS}, objects)
+        outsider = str(conn.execute("select tests.uid('outsider@nowhere')").fetchone()[0])
+    return World(dsn, brands["acme"], brands["bolt"], outsider)
+
+
+MISSING_BRAND = "0badc0de-0000-4000-8000-00000000dead"
+
+
+def missing_objects() -> dict[str, object]:
+    return {
+        "user": "0badc0de-0000-4000-8000-0000000000aa",
+        "job": 2147480001,
+        "dead_job": 2147480002,
+        "endpoint": "0badc0de-0000-4000-8000-0000000000bb",
+        "delivery": 2147480003,
+        "ip_rule": 2147480004,
+        "token": "f" * 64,
+        "invitation": "0badc0de-0000-4000-8000-0000000000cc",
+        "table": TABLE,
+    }
+
+
+def context(world: World, which: str) -> dict[str, object]:
+    """The placeholder values for an attack context:
+    own      brand A and A's objects
+    other    brand B and B's objects
+    missing  a brand and objects that do not exist
+    mixed    brand A with B's objects
+    mixed_missing  brand A with objects that do not exist"""
+    if which == "own":
+        return {"brand": world.a.id, **world.a.objects}
+    if which == "other":
+        return {"brand": world.b.id, **world.b.objects}
+    if which == "missing":
+        return {"brand": MISSING_BRAND, **missing_objects(),
+                "key": json.dumps({"brand_id": MISSING_BRAND, "id": 1})}
+    if which == "mixed":
+        return {**world.b.objects, "brand": world.a.id}
+    if which == "mixed_missing":
+        return {**missing_objects(), "key": json.dumps({"brand_id": world.a.id, "id": 404}),
+                "brand": world.a.id}
+    raise ValueError(which)
+
+
+def ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def render(qualified: str, fn: Fn, values: dict[str, object], override: dict[str, str] | None = None) -> str:
+    """`select * from schema.name(arg => value, ...)` for these placeholder values."""
+    args = dict(fn.args)
+    args.update(override or {})
+    parts = []
+    for name, template in args.items():
+        text = re.sub(r"\{(\w+)\}", lambda m: literal(values[m.group(1)]), template)
+        parts.append(f"{ident(name)} => {text}")
+    schema, name = qualified.split(".", 1)
+    target = f"{ident(schema)}.{ident(name)}"
+    return f"select * from {target}({', '.join(parts)})"
+
+
+def passed_values(fn: Fn, values: dict[str, object]) -> set[str]:
+    """The values a call passes (as text), with the brand ids inside a passed record key."""
+    out = set()
+    for p in placeholders(fn):
+        out.add(str(values[p]))
+        if p == "key":
+            out.add(json.loads(values[p])["brand_id"])
+    return out
+
+
+# ---------------------------------------------------------------------------------------
+# Acting as PostgREST: one transaction per request, role and request GUCs set local.
+
+def gotrue_claims(user_id: str, email: str, role: str = "authenticated") -> dict:
+    """The claims GoTrue puts in an access token (what PostgREST copies to request.jwt.claims)."""
+    return {
+        "aud": "authenticated", "exp": 4102444800, "iat": 1764720000,
+        "iss": "http://127.0.0.1:54321/auth/v1", "sub": user_id, "email": email, "phone": "",
+        "app_metadata": {"provider": "email", "providers": ["email"]}, "user_metadata": {},
+        "role": role, "aal": "aal1", "amr": [{"method": "password", "timestamp": 1764720000}],
+        "session_id": str(uuid.uuid4()), "is_anonymous": False,
+    }
+
+
+ANON_CLAIMS = {"iss": "supabase-demo", "role": "anon", "exp": 4102444800}
+
+
+@dataclass
+class Outcome:
+    ok: bool
+    sqlstate: str | None = None
+    message: str = ""
+    detail: str = ""
+    hint: str = ""
+    rows: str = ""
+
+    @property
+    def text(self) -> str:
+        return " ".join((self.message, self.detail, self.hint, self.rows))
+
+    def __str__(self) -> str:
+        if self.ok:
+            return f"success: {self.rows[:300]}"
+        return f"{self.sqlstate}: {self.message[:300]}"
+
+
+def request(conn: psycopg.Connection, statement: str, role: str, claims: object,
+            headers: dict | None = None, path: str = "/rpc/x", method: str = "POST",
+            before=None, after=None) -> Outcome:
+    """Run one statement as PostgREST runs a request, then roll back.
+    claims: a dict (sent as JSON), a str (sent as is) or None (no claims)."""
+    raw = json.dumps(claims) if isinstance(claims, dict) else claims
+    try:
+        with conn.transaction(force_rollback=True):
+            if before:
+                before(conn)
+            conn.execute(sql.SQL("set local role {}").format(sql.Identifier(role)))
+            conn.execute("select set_config('request.jwt.claims', %s, true), "
+                         "set_config('request.headers', %s, true), set_config('request.method', %s, true), "
+                         "set_config('request.path', %s, true)",
+                         (raw or "", json.dumps(headers or {}), method, path))
+            rows = conn.execute(statement).fetchmany(200)
+            outcome = Outcome(True, rows=str(rows))
+            if after:
+                conn.execute("reset role")
+                after(conn, outcome)
+            return outcome
+    except psycopg.Error as e:
+        d = e.diag
+        return Outcome(False, e.sqlstate, d.message_primary or "", d.message_detail or "",
+                       d.message_hint or "")
+
+
+def as_tier(brand: Brand, tier: str) -> tuple[str, dict]:
+    return "authenticated", gotrue_claims(brand.users[tier], brand.emails[tier])
+
+
+def normalise(text: str, values: set[str]) -> str:
+    for v in sorted(values, key=len, reverse=True):
+        pattern = rf"\b{re.escape(v)}\b" if v.isdigit() else re.escape(v)
+        text = re.sub(pattern, "<id>", text)
+    return text
+
+
+# ---------------------------------------------------------------------------------------
+# PostgREST's HTTP status for an SQLSTATE (docs.postgrest.org, "Errors": SQLSTATE to HTTP).
+
+def postgrest_status(code: str, anonymous: bool = False) -> int:
+    exact = {"23503": 409, "23505": 409, "25006": 405, "53400": 500, "P0001": 400,
+             "42883": 404, "42P01": 404, "42501": 401 if anonymous else 403}
+    if code in exact:
+        return exact[code]
+    if re.fullmatch(r"PT\d{3}", code):
+        return int(code[2:])
+    prefixes = {"08": 503, "09": 500, "0L": 403, "0P": 403, "25": 500, "28": 403, "2D": 500, "38": 500,
+                "39": 500, "3B": 500, "40": 500, "53": 503, "54": 500, "55": 500, "57": 500, "58": 500,
+                "F0": 500, "HV": 500, "P0": 500, "XX": 500}
+    return prefixes.get(code[:2], 400)
