@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Bootstrap everything brandbase needs on a fresh Debian machine, idempotently:
-#   1. PostgreSQL server packages with pg_cron, pgTAP and hypopg, and PgBouncer (the pooler
-#      tests run one in transaction mode, as Supabase's port 6543) (apt, only as root);
+#   1. PostgreSQL server packages with pg_cron, pgTAP, hypopg and plpgsql_check (`supabase
+#      db lint` needs it), and PgBouncer (the pooler tests run one in transaction mode, as
+#      Supabase's port 6543) (apt, only as root);
 #   2. a virtualenv in .venv with the package and its dev dependencies.
 # Re-running it is cheap: each step is skipped when already satisfied.
 set -euo pipefail
@@ -13,7 +14,8 @@ venv="${root_dir}/.venv"
 missing_debs() {
   local pkg
   for pkg in "postgresql-${pg_major}" "postgresql-${pg_major}-cron" \
-             "postgresql-${pg_major}-pgtap" "postgresql-${pg_major}-hypopg" pgbouncer; do
+             "postgresql-${pg_major}-pgtap" "postgresql-${pg_major}-hypopg" \
+             "postgresql-${pg_major}-plpgsql-check" pgbouncer; do
     dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || echo "${pkg}"
   done
 }
