@@ -32,7 +32,8 @@ add constraint invitations_revoked_by_needs_revoked_at
 check (revoked_by is null or revoked_at is not null);
 comment on column brand.invitations.revoked_at is
 'When the invitation was revoked (by an owner or admin, or because its inviter was deleted).';
-comment on column brand.invitations.revoked_by is 'Who revoked the invitation; null when its inviter was deleted.';
+comment on column brand.invitations.revoked_by is
+'Who revoked the invitation; null when its inviter was deleted.';
 comment on column brand.invitations.accepted_by is
 'Who accepted; null while pending, or once that user is deleted (accepted_at stays).';
 create index invitations_revoked_by_idx on brand.invitations (revoked_by);

@@ -37,8 +37,10 @@ select tests.freeze_time('2030-01-01 00:00:00+00');
 select tests.authenticate_as(tests.uid('member@bolt'));
 select lives_ok($$select api.create_brand('r1', 'R1')$$, 'first in the hour');
 select lives_ok($$select api.create_brand('r2', 'R2')$$, 'second in the hour');
-select throws_ok($$select api.create_brand('r3', 'R3')$$, 'PT429', 'too many brands created: at most 2 per hour',
-    'the third in the same hour is refused');
+select throws_ok(
+    $$select api.create_brand('r3', 'R3')$$, 'PT429', 'too many brands created: at most 2 per hour',
+    'the third in the same hour is refused'
+);
 select tests.freeze_time('2030-01-01 00:31:00+00');
 select lives_ok($$select api.create_brand('r3', 'R3')$$, 'half an hour later one more is allowed');
 

@@ -20,8 +20,14 @@ insert into probes values
 ('api.invite_member', format('select api.invite_member(%L, ''a@b.test'')', tests.brand('acme'))),
 ('api.revoke_invitation', format('select api.revoke_invitation(%L, gen_random_uuid())', tests.brand('acme'))),
 ('api.accept_invitation', $$select api.accept_invitation('x')$$),
-('api.set_member_tier', format('select api.set_member_tier(%L, %L, ''viewer'')', tests.brand('acme'), tests.uid('viewer@acme'))),
-('api.remove_member', format('select api.remove_member(%L, %L)', tests.brand('acme'), tests.uid('viewer@acme'))),
+(
+    'api.set_member_tier',
+    format('select api.set_member_tier(%L, %L, ''viewer'')', tests.brand('acme'), tests.uid('viewer@acme'))
+),
+(
+    'api.remove_member',
+    format('select api.remove_member(%L, %L)', tests.brand('acme'), tests.uid('viewer@acme'))
+),
 ('brand.has_permission', format('select brand.has_permission(%L, ''brand.read'')', tests.brand('acme'))),
 ('brand.caller_id', 'select brand.caller_id_checked()');
 

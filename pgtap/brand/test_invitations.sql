@@ -28,8 +28,10 @@ select lives_ok(
     'an admin revokes a pending invitation'
 );
 select ok(
-    (select revoked_at is not null and revoked_by = tests.uid('admin@acme') from api.brand_invitations
-     where id = tests.invitation('revoked')),
+    (
+        select revoked_at is not null and revoked_by = tests.uid('admin@acme') from api.brand_invitations
+        where id = tests.invitation('revoked')
+    ),
     'the view shows when and by whom'
 );
 select throws_ok(
@@ -42,8 +44,13 @@ select throws_ok(
 );
 select tests.clear_authentication();
 select ok(
-    exists (select from audit.logs where table_name = 'brand.invitations' and operation = 'UPDATE'
-            and new_data ? 'revoked_at'),
+    exists (
+        select from
+            audit.logs
+        where
+            table_name = 'brand.invitations' and operation = 'UPDATE'
+            and new_data ? 'revoked_at'
+    ),
     'the revocation is audited'
 );
 
@@ -92,32 +99,45 @@ select throws_ok(
     'a removed admin''s invitation makes nobody admin'
 );
 select isnt(
-    (select hint from tests.error_of(format('select api.accept_invitation(%L)', tests.token('from-removed')))),
+    (
+        select hint
+        from tests.error_of(format('select api.accept_invitation(%L)', tests.token('from-removed')))
+    ),
     null, 'with a hint'
 );
 select is(
-    (select count(*)::int from brand.members where user_id = tests.uid('alt@evil')), 0, 'nobody joined'
+    (
+        select count(*)::int from brand.members
+        where user_id = tests.uid('alt@evil')
+    ), 0, 'nobody joined'
 );
 
 -- From a member still able to issue it (an owner, at admin): valid.
 select tests.authenticate_as(tests.uid('owner@acme'));
 insert into token values ('owner-admin', api.invite_member(tests.brand('acme'), 'alt@evil.test', 'admin'));
 select tests.authenticate_as(tests.uid('alt@evil'));
-select is((api.accept_invitation(tests.token('owner-admin'))).tier, 'admin'::brand.tier,
-    'an invitation from a member still able to issue it works');
+select is(
+    (api.accept_invitation(tests.token('owner-admin'))).tier, 'admin'::brand.tier,
+    'an invitation from a member still able to issue it works'
+);
 
 -- service_role's invitations have no inviter and stay valid.
 select tests.authenticate_as_role('service_role');
 insert into token values ('service', brand.invite(tests.brand('bolt'), 'new@acme.test', 'viewer'));
 select tests.authenticate_as(tests.uid('new@acme'));
-select is((api.accept_invitation(tests.token('service'))).tier, 'viewer'::brand.tier,
-    'service_role''s invitation works');
+select is(
+    (api.accept_invitation(tests.token('service'))).tier, 'viewer'::brand.tier,
+    'service_role''s invitation works'
+);
 select throws_ok(
     format('select api.accept_invitation(%L)', tests.token('service')), 'PT409', 'invitation already used',
     'once'
 );
 select throws_ok(
-    $$select api.accept_invitation('no-such-token')$$, 'PT404', 'invitation not found', 'unknown tokens: PT404'
+    $$select api.accept_invitation('no-such-token')$$,
+    'PT404',
+    'invitation not found',
+    'unknown tokens: PT404'
 );
 select throws_ok(
     format('select api.accept_invitation(%L)', repeat('x', 10000)), '22001', null, 'tokens are bounded'

@@ -19,7 +19,9 @@ select throws_ok(
     '42501', null, 'authenticated cannot pick a plan'
 );
 select throws_ok(
-    format('select brand.invite_for(%L, ''a@b.test'', ''admin'', interval ''100 years'')', tests.brand('acme')),
+    format(
+        'select brand.invite_for(%L, ''a@b.test'', ''admin'', interval ''100 years'')', tests.brand('acme')
+    ),
     '42501', null, 'authenticated cannot pick a validity'
 );
 select throws_ok(
@@ -33,8 +35,10 @@ grant all on token to authenticated;
 select tests.authenticate_as(tests.uid('owner@acme'));
 insert into token select api.invite_member(tests.brand('acme'), 'w@x.test');
 select is(
-    (select expires_at - created_at from brand.invitations
-     where token_sha256 = sha256(convert_to((select value from token), 'UTF8'))),
+    (
+        select expires_at - created_at from brand.invitations
+        where token_sha256 = sha256(convert_to((select t.value from token as t), 'UTF8'))
+    ),
     interval '7 days', 'api.invite_member: 7 days'
 );
 
@@ -44,13 +48,20 @@ select is(
     'service_role creates a brand on a chosen plan'
 );
 select is(
-    (select tier from brand.members where brand_id = tests.brand('pro-co')), 'owner'::brand.tier,
+    (
+        select tier from brand.members
+        where brand_id = tests.brand('pro-co')
+    ), 'owner'::brand.tier,
     'owned by the given user'
 );
-select ok(brand.invite_for(tests.brand('acme'), 'long@x.test', 'member', interval '30 days') is not null,
-    'service_role chooses a validity');
+select ok(
+    brand.invite_for(tests.brand('acme'), 'long@x.test', 'member', interval '30 days') is not null,
+    'service_role chooses a validity'
+);
 select throws_ok(
-    format('select brand.invite_for(%L, ''a@b.test'', ''member'', interval ''100 years'')', tests.brand('acme')),
+    format(
+        'select brand.invite_for(%L, ''a@b.test'', ''member'', interval ''100 years'')', tests.brand('acme')
+    ),
     '22023', null, 'within 90 days'
 );
 select throws_ok(

@@ -22,7 +22,10 @@ select lives_ok(
     'a user who accepted an invitation, then left, can be deleted'
 );
 select ok(
-    (select accepted_at is not null and accepted_by is null from brand.invitations where email = 'bob@x.test'),
+    (
+        select accepted_at is not null and accepted_by is null from brand.invitations
+        where email = 'bob@x.test'
+    ),
     'the invitation record stays, accepted, without the user'
 );
 
@@ -34,11 +37,17 @@ select lives_ok(
     format('delete from auth.users where id = %L', tests.uid('admin@bolt')), 'a member can be deleted'
 );
 select is(
-    (select count(*)::int from brand.members where user_id = tests.uid('admin@bolt')), 0,
+    (
+        select count(*)::int from brand.members
+        where user_id = tests.uid('admin@bolt')
+    ), 0,
     'their memberships are gone'
 );
 select ok(
-    (select revoked_at is not null and invited_by is null from brand.invitations where email = 'later@x.test'),
+    (
+        select revoked_at is not null and invited_by is null from brand.invitations
+        where email = 'later@x.test'
+    ),
     'the invitations they sent and nobody accepted are revoked'
 );
 
@@ -46,29 +55,44 @@ select ok(
 select '# created brand ' || tests.create_brand(tests.uid('owner@acme'), 'acme-two');
 select throws_ok(
     format('delete from auth.users where id = %L', tests.uid('owner@acme')), '23514',
-    format('user %s cannot be deleted: sole owner of brand(s) acme (%s), acme-two (%s)',
-        tests.uid('owner@acme'), tests.brand('acme'), tests.brand('acme-two')),
+    format(
+        'user %s cannot be deleted: sole owner of brand(s) acme (%s), acme-two (%s)',
+        tests.uid('owner@acme'), tests.brand('acme'), tests.brand('acme-two')
+    ),
     'a sole owner cannot be deleted; the error names every brand'
 );
 select matches(
-    (select hint from tests.error_of(format('delete from auth.users where id = %L', tests.uid('owner@acme')))),
+    (
+        select hint
+        from tests.error_of(format('delete from auth.users where id = %L', tests.uid('owner@acme')))
+    ),
     'api.set_member_tier.*api.delete_brand', 'the hint says what to do'
 );
-select is((select count(*)::int from auth.users where email = 'owner@acme.test'), 1, 'nothing was deleted');
+select is((
+    select count(*)::int from auth.users
+    where email = 'owner@acme.test'
+), 1, 'nothing was deleted');
 
 -- With a co-owner in each brand, or the brand gone, the deletion goes through.
 update brand.members set tier = 'owner'
 where brand_id = tests.brand('acme') and user_id = tests.uid('admin@acme');
-delete from brand.brands where slug = 'acme-two';
+delete from brand.brands
+where slug = 'acme-two';
 select lives_ok(
     format('delete from auth.users where id = %L', tests.uid('owner@acme')), 'a co-owner can be deleted'
 );
 select is(
-    (select count(*)::int from brand.members where brand_id = tests.brand('acme') and tier = 'owner'), 1,
+    (
+        select count(*)::int from brand.members
+        where brand_id = tests.brand('acme') and tier = 'owner'
+    ), 1,
     'the brand keeps its other owner'
 );
 select is(
-    (select created_by from brand.brands where slug = 'acme'), null::uuid, 'the brand forgets its creator'
+    (
+        select created_by from brand.brands
+        where slug = 'acme'
+    ), null::uuid, 'the brand forgets its creator'
 );
 
 select * from finish();
