@@ -159,34 +159,35 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     owner_id uuid := brand.require_caller();
-    cap brand.limits;
+    max_owned integer;
+    per_hour integer;
     owned integer;
     pace record;
 begin
     perform brand._assert_brand_fields(slug, name);
     if not brand.caller_is_service() then
-        select l.* into cap from brand.limits as l;
-        if not found then  -- the row is seeded by 0020; without it, the defaults hold
-            cap.max_owned_brands := 10;
-            cap.brands_per_hour := 10;
+        select l.max_owned_brands, l.brands_per_hour into max_owned, per_hour from brand.limits as l;
+        if not found then  -- 0020 seeds the row; without it, the defaults hold
+            max_owned := 10;
+            per_hour := 10;
         end if;
         -- The limiter's row lock also serialises one user's concurrent creations, so the
         -- count below sees every brand they committed meanwhile.
-        if cap.brands_per_hour is not null then
+        if per_hour is not null then
             pace := ratelimit.check(
-                'brand.create_brand:' || owner_id, cap.brands_per_hour, interval '1 hour',
-                cap.brands_per_hour - 1
+                'brand.create_brand:' || owner_id, per_hour, interval '1 hour',
+                per_hour - 1
             );
             if not pace.allowed then
-                raise exception 'too many brands created: at most % per hour', cap.brands_per_hour
+                raise exception 'too many brands created: at most % per hour', per_hour
                     using errcode = 'PT429',
                           hint = pg_catalog.format('Try again in %s seconds.', ceil(pace.retry_after));
             end if;
         end if;
-        if cap.max_owned_brands is not null then
+        if max_owned is not null then
             select count(*) into owned from brand.members as m
             where m.user_id = owner_id and m.tier = 'owner';
-            if owned >= cap.max_owned_brands then
+            if owned >= max_owned then
                 raise exception 'you already own % brands, the most a user may own', owned
                     using errcode = 'PT429',
                           hint = 'Delete a brand or hand its ownership to someone else, or ask '

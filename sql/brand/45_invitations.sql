@@ -191,7 +191,9 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    new.revoked_at := brandbase.now();
+    if new.revoked_at is null then
+        new.revoked_at := brandbase.now();
+    end if;
     return new;
 end
 $$;
@@ -203,8 +205,7 @@ drop trigger if exists invitations_10_revoke_without_inviter on brand.invitation
 create trigger invitations_10_revoke_without_inviter
 before update of invited_by on brand.invitations
 for each row when (
-    old.invited_by is not null and new.invited_by is null
-    and new.accepted_at is null and new.revoked_at is null
+    old.invited_by is not null and new.invited_by is null and new.accepted_at is null
 )
 execute function brand.tg_invitations__revoke_without_inviter();
 
