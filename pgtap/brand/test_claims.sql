@@ -2,7 +2,7 @@
 -- and a missing sub: every function and view of brand answers 28000 with a hint, never a
 -- raw 22P02. One parser (brand.claims()) decides.
 begin;
-select plan(4);
+select plan(5);
 select tests.seed_two_brands();
 
 create temp table probes (what text, query text);
@@ -29,7 +29,9 @@ insert into probes values
     format('select api.remove_member(%L, %L)', tests.brand('acme'), tests.uid('viewer@acme'))
 ),
 ('brand.has_permission', format('select brand.has_permission(%L, ''brand.read'')', tests.brand('acme'))),
-('brand.caller_id', 'select brand.caller_id_checked()');
+('api.permissions', 'select count(*) from api.permissions'),
+('brand.caller_tier', format('select brand.caller_tier(%L)', tests.brand('acme'))),
+('brand.caller_id_checked', 'select brand.caller_id_checked()');
 
 set local role authenticated;
 do $$
@@ -71,7 +73,8 @@ declare
 begin
     perform set_config('request.jwt.claims', '{"role": "authenticated"}', true);
     for p in select * from probes where what not in ('api.brand_members', 'api.brand_invitations',
-        'brand.brands', 'brand.has_permission', 'brand.caller_id') loop
+        'brand.brands', 'brand.has_permission', 'api.permissions', 'brand.caller_tier',
+        'brand.caller_id_checked') loop
         select * into e from tests.error_of(p.query);
         insert into outcomes values ('no sub', p.what, e.code, e.hint);
     end loop;
@@ -83,6 +86,12 @@ select is_empty(
 );
 select is(
     (select count(*)::int from api.brand_members), 0, 'no sub: the membership views show nothing'
+);
+
+select set_config('request.jwt.claims', '{"sub": "auth0|1234", "role": "authenticated"}', true);
+select throws_ok(
+    'select brand.caller_id()', '28000', 'malformed JWT claims in request.jwt.claims',
+    'the inlined brand.caller_id() hands a non-uuid sub to the parser too'
 );
 
 select * from finish();

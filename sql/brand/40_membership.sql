@@ -21,7 +21,7 @@ set search_path = pg_catalog, pg_temp
 as $$
     select case when brand.caller_is_service() then 'owner'::brand.tier else (
         select m.tier from brand.members as m
-        where m.brand_id = caller_tier.brand_id and m.user_id = brand.caller_id()
+        where m.brand_id = caller_tier.brand_id and m.user_id = brand.caller_id_checked()
     ) end
 $$;
 

@@ -55,7 +55,8 @@ select
         select min(tp.tier) from brand.tier_permissions as tp
         where tp.permission = p.permission)
         as lowest_tier
-from brand.permissions as p;
+from brand.permissions as p
+where (select brand.claims()) is not null;
 
 comment on view api.permissions is
 'The permission catalogue and the lowest tier that holds each permission.';
