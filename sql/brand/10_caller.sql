@@ -48,7 +48,7 @@ comment on function brand.claims() is
 -- inlines them: they run once per statement in policies at the cost of a cast. A sub that
 -- is not uuid-shaped is handed to brand.claims(), which raises the 28000; claims that are
 -- not JSON at all fail the cast with 22P02, which brand.brands_with() and friends catch
--- to let brand.claims() explain it. Views use (select brand.require_caller()).
+-- to let brand.claims() explain it. Views check (select brand.claims()) once per statement.
 create or replace function brand.caller_id()
 returns uuid
 language sql
