@@ -1,8 +1,9 @@
 -- brand: the app's surface in schema api. Views are security_invoker, so the caller's
 -- RLS applies; functions are thin wrappers over the brand.* functions.
--- Each view checks the claims in a qual without columns: the planner makes it a one-time
--- filter, run once per statement before any row is read, so malformed claims are a 28000
--- even when no row (and so no policy) would be evaluated.
+-- Each view that depends on the caller checks the claims in a qual without columns: the
+-- planner makes it a one-time filter, run once per statement before any row is read, so
+-- malformed claims are a 28000 even when no row (and so no policy) would be evaluated.
+-- api.permissions is the same for everyone and reads no claims.
 
 create or replace view api.my_brands
 with (security_invoker = true) as
@@ -55,8 +56,7 @@ select
         select min(tp.tier) from brand.tier_permissions as tp
         where tp.permission = p.permission)
         as lowest_tier
-from brand.permissions as p
-where (select brand.claims()) is not null;
+from brand.permissions as p;
 
 comment on view api.permissions is
 'The permission catalogue and the lowest tier that holds each permission.';
