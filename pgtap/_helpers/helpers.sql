@@ -137,4 +137,26 @@ as $$
     select b.id from brand.brands as b where b.slug = brand.slug
 $$;
 
+-- The error a statement raises, with its hint: every error of the pack carries one.
+-- Runs the statement in a subtransaction (nothing it did survives); null when it succeeds.
+create or replace function tests.error_of(query text)
+returns table (code text, message text, hint text)
+language plpgsql
+as $$
+begin
+    begin
+        execute query;
+    exception when others then
+        get stacked diagnostics code = returned_sqlstate, message = message_text, hint = pg_exception_hint;
+        hint := nullif(hint, '');
+        return next;
+        return;
+    end;
+end
+$$;
+
+-- Freezing the clock: brandbase.now() honours brandbase.frozen_now in the sessions of
+-- the pack owner or a superuser only (the session user, which set local role leaves as
+-- it is), so tests log in as the owner, freeze, then act as any API role.
+
 grant execute on all functions in schema tests to public;

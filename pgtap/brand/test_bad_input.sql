@@ -17,16 +17,16 @@ select throws_ok(
     '22023', 'invalid invitation email "not an email"', 'a malformed email is refused'
 );
 select throws_ok(
-    format('select brand.invite(%L, ''a@b.test'', ''member'', interval ''-1 day'')', tests.brand('acme')),
-    '22023', null, 'a negative validity is refused'
+    format('select brand.invite_for(%L, ''a@b.test'', ''member'', interval ''1 day'')', tests.brand('acme')),
+    '42501', null, 'tenants cannot choose a validity (privileged variant)'
 );
 select throws_ok(
     format('select api.set_member_tier(%L, %L, ''viewer'')', tests.brand('acme'), tests.uid('owner@bolt')),
-    'P0002', null, 'changing a non-member''s tier says so'
+    'PT404', null, 'changing a non-member''s tier says so'
 );
 select throws_ok(
     format('select api.update_brand(%L, %L)', tests.brand('acme'), repeat('x', 300)),
-    '22023', null, 'an over-long name is refused'
+    '22001', null, 'an over-long name is refused'
 );
 
 select tests.authenticate_as(tests.uid('outsider@nowhere'));
