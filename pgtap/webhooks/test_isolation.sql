@@ -84,7 +84,7 @@ select throws_ok(
     format('select api.rotate_webhook_secret(%L)', (
         select id from ep
         where slug = 'acme'
-    )), 'PT404', null,
+    )), '42501', null,
     'an editor (webhooks.read only) cannot rotate'
 );
 select tests.authenticate_as_role('anon');
