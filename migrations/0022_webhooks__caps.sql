@@ -55,6 +55,7 @@ insert into webhooks.refused_networks (network, what) values
 ('::/127', 'unspecified, loopback'),
 ('64:ff9b:1::/48', 'local-use IPv4/IPv6 translation'),
 ('100::/64', 'discard-only'),
+('2001::/32', 'Teredo'),
 ('2001:2::/48', 'benchmarking'),
 ('2001:db8::/32', 'documentation'),
 ('2001:10::/28', 'ORCHID'),

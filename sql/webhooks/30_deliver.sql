@@ -4,8 +4,9 @@
 -- Retry-After), failure after the last attempt, and endpoint disabling.
 
 drop function if exists webhooks.claim(text, integer);
+drop function if exists webhooks.claim(text, integer, integer);
 
-create function webhooks.claim(worker text, max_deliveries integer)
+create function webhooks.claim(worker text, max_deliveries integer, ready integer default null)
 returns table (
     brand_id uuid, delivery_id bigint, attempt integer, url text, headers jsonb,
     secrets text [], message_id text, sent_at bigint, body text, timeout_ms integer, lease_ms integer
@@ -20,9 +21,12 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     s webhooks.settings := (select t from webhooks.settings as t);
-    now_us bigint := (date_part('epoch', brandbase.now()) * 1000000)::bigint;
+    now_us bigint := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
     host_em bigint := 1000000::bigint / s.host_rate_limit;
     room integer := least(greatest(coalesce(max_deliveries, 0), 0), 1000);
+    -- Deliveries of rate-limited endpoints are taken only as many as can start at once (the
+    -- worker's free slots): a token is spent when the request goes, not while it waits.
+    ready_left integer := least(coalesce(ready, room), room);
     skip_endpoints uuid [] := '{}';
     skip_hosts text [] := '{}';
     c_brand uuid [];
@@ -34,7 +38,6 @@ declare
     c_wait bigint [];
     picked integer;
     leased integer;
-    grp record;
     refused_endpoints uuid [];
     refused_hosts text [];
     passes integer := 0;
@@ -42,12 +45,13 @@ begin
     -- Rate limits are exact: per endpoint (rate_limit per second, one second's worth at
     -- once) and per target host across brands (settings.host_rate_limit), both GCRA keys of
     -- ratelimit. A pass takes the due deliveries in order, grants each endpoint and host as
-    -- many as its tokens allow (read from its bucket, then spent with one ratelimit.check of
-    -- that cost), leases those and moves the others' next attempt to when their token
+    -- many as its tokens allow (read from its bucket, then spent in one statement: the GCRA
+    -- step of ratelimit.check with that cost), leases those and moves the others' next attempt to when their token
     -- comes; a later pass skips the exhausted endpoints and hosts, so a backlog behind a
     -- slow limit never holds other endpoints back.
     while room > 0 and passes < 4 loop
         passes := passes + 1;
+        now_us := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
         with c as (
             select d.brand_id, d.id, d.endpoint_id, d.next_attempt_at, p.rate_limit, left(p.host, 255) as host
             from webhooks.deliveries as d
@@ -60,6 +64,7 @@ begin
                         and o.fifo
                 ))
                 and d.endpoint_id <> all(skip_endpoints) and p.host <> all(skip_hosts)
+                and (p.rate_limit is null or ready_left > 0)
             order by d.next_attempt_at
             limit room
             for update of d skip locked
@@ -90,6 +95,9 @@ begin
 
         by_host as (
             select r.*, coalesce(r.e_rank <= r.e_avail, true) as e_ok,
+                case when r.rate_limit is not null and r.e_rank <= r.e_avail then row_number() over (
+                    partition by r.rate_limit is not null and r.e_rank <= r.e_avail order by r.next_attempt_at, r.id
+                ) end as ready_rank,
                 row_number() over (
                     partition by r.host, coalesce(r.e_rank <= r.e_avail, true) order by r.next_attempt_at, r.id
                 ) as h_rank
@@ -102,7 +110,8 @@ begin
             array_agg(r.endpoint_id order by r.next_attempt_at, r.id),
             array_agg(r.rate_limit order by r.next_attempt_at, r.id),
             array_agg(r.host order by r.next_attempt_at, r.id),
-            array_agg(case when not r.e_ok then 'e' when r.h_rank > hk.avail then 'h' end
+            array_agg(case when not r.e_ok then 'e' when r.ready_rank > ready_left then 'r'
+                when r.h_rank > hk.avail then 'h' end
                 order by r.next_attempt_at, r.id),
             array_agg(greatest(
                 case when not r.e_ok then (r.e_rank - r.e_avail) * r.e_em end,
@@ -113,30 +122,39 @@ begin
         from by_host as r left join hk on r.host = hk.host;
 
         exit when picked = 0;
-        refused_endpoints := '{}';
-        refused_hosts := '{}';
-        if s.host_rate_limit is not null then
-            for grp in
-                select g.host, count(*)::integer as n from unnest(c_host, c_why) as g (host, why)
-                where g.why is null group by g.host
-            loop
-                if not (ratelimit.check('webhook-host:' || grp.host, s.host_rate_limit, '1 second',
-                    s.host_rate_limit - 1, grp.n)).allowed then
-                    refused_hosts := refused_hosts || grp.host;  -- spent meanwhile by another worker
-                end if;
-            end loop;
-        end if;
-        for grp in
-            select g.endpoint_id, g.rate_limit, count(*)::integer as n
-            from unnest(c_endpoint, c_rate, c_why, c_host) as g (endpoint_id, rate_limit, why, host)
-            where g.why is null and g.rate_limit is not null and g.host <> all(refused_hosts)
+        -- Spend the tokens: the GCRA step of ratelimit.check (same keys, same buckets), for
+        -- every key in one statement, timed by the clock (not the transaction's start, which
+        -- may be a record() earlier: the requests go out after this commit).
+        with spend as (
+            select 'webhook-host:' || g.host as key, s.host_rate_limit as rate, count(*)::bigint as n
+            from unnest(c_host, c_why) as g (host, why)
+            where g.why is null and s.host_rate_limit is not null
+            group by g.host
+            union all
+            select 'webhook:' || g.endpoint_id, g.rate_limit, count(*)
+            from unnest(c_endpoint, c_rate, c_why) as g (endpoint_id, rate_limit, why)
+            where g.why is null and g.rate_limit is not null
             group by g.endpoint_id, g.rate_limit
-        loop
-            if not (ratelimit.check('webhook:' || grp.endpoint_id, grp.rate_limit, '1 second',
-                grp.rate_limit - 1, grp.n)).allowed then
-                refused_endpoints := refused_endpoints || grp.endpoint_id;
-            end if;
-        end loop;
+        ),
+
+        spent as (
+            insert into ratelimit.buckets as b (key, tat)
+            select x.key, now_us + x.n * (1000000 / x.rate) from spend as x
+            on conflict on constraint buckets_pkey do update
+            set tat = greatest(b.tat, now_us) + (excluded.tat - now_us)
+            where greatest(b.tat, now_us) + (excluded.tat - now_us)
+            - (select x.rate from spend as x where x.key = b.key) * (1000000 / (
+                select x.rate from spend as x where x.key = b.key)) <= now_us
+            returning b.key
+        )
+
+        -- a key refused here was spent meanwhile by another worker
+        select
+            array(select substr(x.key, 9)::uuid from spend as x
+                where x.key like 'webhook:%' and x.key not in (select k.key from spent as k)),
+            array(select substr(x.key, 14) from spend as x
+                where x.key like 'webhook-host:%' and x.key not in (select k.key from spent as k))
+        into refused_endpoints, refused_hosts;
 
         return query
         with taken as (
@@ -173,7 +191,8 @@ begin
             s.timeout_ms,
             (extract(epoch from s.lease) * 1000)::integer
         from leased as l
-        inner join webhooks.endpoints as p on l.brand_id = p.brand_id and l.endpoint_id = p.id;
+        inner join webhooks.endpoints as p on l.brand_id = p.brand_id and l.endpoint_id = p.id
+        order by p.rate_limit is null;  -- the rate-limited first: they start first
         get diagnostics leased = row_count;
 
         -- The rest wait for their token (a refused check: about one token's time).
@@ -181,10 +200,15 @@ begin
         set next_attempt_at = now() + coalesce(g.wait, 1000) * interval '1 microsecond'
         from unnest(c_brand, c_id, c_endpoint, c_host, c_why, c_wait)
             as g (brand_id, id, endpoint_id, host, why, wait)
-        where d.brand_id = g.brand_id and d.id = g.id
+        where d.brand_id = g.brand_id and d.id = g.id and g.why is distinct from 'r'
             and not (g.why is null and g.endpoint_id <> all(refused_endpoints) and g.host <> all(refused_hosts));
 
         room := room - leased;
+        ready_left := ready_left - (
+            select count(*) from unnest(c_rate, c_why, c_endpoint, c_host) as g (rate_limit, why, endpoint_id, host)
+            where g.rate_limit is not null and g.why is null and g.endpoint_id <> all(refused_endpoints)
+                and g.host <> all(refused_hosts)
+        );
         exit when leased = picked or picked < room + leased;
         -- Some were held back and more may be due: skip what is exhausted, look further.
         skip_endpoints := skip_endpoints || refused_endpoints || array(
@@ -197,9 +221,9 @@ begin
 end
 $$;
 
-comment on function webhooks.claim(text, integer) is
+comment on function webhooks.claim(text, integer, integer) is
 'Leases up to max_deliveries due deliveries to worker, each endpoint and target host within '
-'its rate limit, with the URL, headers, live secrets, message id, timestamp, the exact body to '
+'its rate limit (rate-limited ones only as many as ready, the slots free now), with the URL, headers, live secrets, message id, timestamp, the exact body to '
 'sign and send, the timeout and the lease.';
 
 create or replace function webhooks.retry_delay(attempt integer, retry_after numeric)
@@ -429,10 +453,10 @@ comment on function webhooks.recover(uuid, uuid, timestamptz) is
 'Sends every failed delivery of an endpoint created since a time (at most settings.recover_window '
 'ago; null: that long) again; returns how many.';
 
-revoke all on function webhooks.claim(text, integer), webhooks.retry_delay(integer, numeric),
+revoke all on function webhooks.claim(text, integer, integer), webhooks.retry_delay(integer, numeric),
 webhooks.disable_endpoint(uuid, uuid, text), webhooks.record(text, jsonb), webhooks.reap(),
 webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
 webhooks.recover(uuid, uuid, timestamptz) from public;
-grant execute on function webhooks.claim(text, integer), webhooks.record(text, jsonb),
+grant execute on function webhooks.claim(text, integer, integer), webhooks.record(text, jsonb),
 webhooks.reap(), webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
 webhooks.recover(uuid, uuid, timestamptz), webhooks.disable_endpoint(uuid, uuid, text) to service_role;

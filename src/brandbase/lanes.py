@@ -37,6 +37,7 @@ class Lane:
     perform: Perform
     key: Callable[[Any], Any]
     prefetch: int = 0
+    ready_too: bool = False  # exchange(conn, outcomes, room, ready): also the slots free now
     running: dict[Any, tuple[Any, asyncio.Task]] = field(default_factory=dict)
     waiting: deque = field(default_factory=deque)  # claimed (leased), not started yet
     outcomes: list = field(default_factory=list)
@@ -50,6 +51,10 @@ class Lane:
     @property
     def room(self) -> int:
         return 0 if self.stopping else self.slots + self.prefetch - len(self.running) - len(self.waiting)
+
+    @property
+    def ready(self) -> int:
+        return 0 if self.stopping else max(0, self.slots - len(self.running) - len(self.waiting))
 
     @property
     def held(self) -> list:
@@ -83,6 +88,8 @@ class Lane:
 
     async def settle_and_claim(self, conn: psycopg.AsyncConnection) -> list:
         outcomes, self.outcomes = self.outcomes, []
+        if self.ready_too:
+            return await self.exchange(conn, outcomes, self.room, self.ready)
         return await self.exchange(conn, outcomes, self.room)
 
     def start(self) -> None:
