@@ -41,6 +41,8 @@ declare
     refused_endpoints uuid [];
     refused_hosts text [];
     passes integer := 0;
+    held integer;  -- picked, not granted
+    limited boolean;  -- any picked delivery of a rate-limited endpoint
 begin
     -- Rate limits are exact: per endpoint (rate_limit per second, one second's worth at
     -- once) and per target host across brands (settings.host_rate_limit), both GCRA keys of
@@ -117,44 +119,50 @@ begin
                 case when not r.e_ok then (r.e_rank - r.e_avail) * r.e_em end,
                 case when r.e_ok and r.h_rank > hk.avail then (r.h_rank - hk.avail) * host_em end
             ) order by r.next_attempt_at, r.id),
-            count(*)
-        into c_brand, c_id, c_endpoint, c_rate, c_host, c_why, c_wait, picked
+            count(*),
+            count(*) filter (where not r.e_ok or r.ready_rank > ready_left or r.h_rank > hk.avail),
+            coalesce(bool_or(r.rate_limit is not null), false)
+        into c_brand, c_id, c_endpoint, c_rate, c_host, c_why, c_wait, picked, held, limited
         from by_host as r left join hk on r.host = hk.host;
 
         exit when picked = 0;
         -- Spend the tokens: the GCRA step of ratelimit.check (same keys, same buckets), for
         -- every key in one statement, timed by the clock (not the transaction's start, which
         -- may be a record() earlier: the requests go out after this commit).
-        with spend as (
-            select 'webhook-host:' || g.host as key, s.host_rate_limit as rate, count(*)::bigint as n
-            from unnest(c_host, c_why) as g (host, why)
-            where g.why is null and s.host_rate_limit is not null
-            group by g.host
-            union all
-            select 'webhook:' || g.endpoint_id, g.rate_limit, count(*)
-            from unnest(c_endpoint, c_rate, c_why) as g (endpoint_id, rate_limit, why)
-            where g.why is null and g.rate_limit is not null
-            group by g.endpoint_id, g.rate_limit
-        ),
+        refused_endpoints := '{}';
+        refused_hosts := '{}';
+        if s.host_rate_limit is not null or limited then
+            with spend as (
+                select 'webhook-host:' || g.host as key, s.host_rate_limit as rate, count(*)::bigint as n
+                from unnest(c_host, c_why) as g (host, why)
+                where g.why is null and s.host_rate_limit is not null
+                group by g.host
+                union all
+                select 'webhook:' || g.endpoint_id, g.rate_limit, count(*)
+                from unnest(c_endpoint, c_rate, c_why) as g (endpoint_id, rate_limit, why)
+                where g.why is null and g.rate_limit is not null
+                group by g.endpoint_id, g.rate_limit
+            ),
 
-        spent as (
-            insert into ratelimit.buckets as b (key, tat)
-            select x.key, now_us + x.n * (1000000 / x.rate) from spend as x
-            on conflict on constraint buckets_pkey do update
-            set tat = greatest(b.tat, now_us) + (excluded.tat - now_us)
-            where greatest(b.tat, now_us) + (excluded.tat - now_us)
-            - (select x.rate from spend as x where x.key = b.key) * (1000000 / (
-                select x.rate from spend as x where x.key = b.key)) <= now_us
-            returning b.key
-        )
+            spent as (
+                insert into ratelimit.buckets as b (key, tat)
+                select x.key, now_us + x.n * (1000000 / x.rate) from spend as x
+                on conflict on constraint buckets_pkey do update
+                set tat = greatest(b.tat, now_us) + (excluded.tat - now_us)
+                where greatest(b.tat, now_us) + (excluded.tat - now_us)
+                - (select x.rate from spend as x where x.key = b.key) * (1000000 / (
+                    select x.rate from spend as x where x.key = b.key)) <= now_us
+                returning b.key
+            )
 
-        -- a key refused here was spent meanwhile by another worker
-        select
-            array(select substr(x.key, 9)::uuid from spend as x
-                where x.key like 'webhook:%' and x.key not in (select k.key from spent as k)),
-            array(select substr(x.key, 14) from spend as x
-                where x.key like 'webhook-host:%' and x.key not in (select k.key from spent as k))
-        into refused_endpoints, refused_hosts;
+            -- a key refused here was spent meanwhile by another worker
+            select
+                array(select substr(x.key, 9)::uuid from spend as x
+                    where x.key like 'webhook:%' and x.key not in (select k.key from spent as k)),
+                array(select substr(x.key, 14) from spend as x
+                    where x.key like 'webhook-host:%' and x.key not in (select k.key from spent as k))
+            into refused_endpoints, refused_hosts;
+        end if;
 
         return query
         with taken as (
@@ -196,12 +204,14 @@ begin
         get diagnostics leased = row_count;
 
         -- The rest wait for their token (a refused check: about one token's time).
-        update webhooks.deliveries as d
-        set next_attempt_at = now() + coalesce(g.wait, 1000) * interval '1 microsecond'
-        from unnest(c_brand, c_id, c_endpoint, c_host, c_why, c_wait)
-            as g (brand_id, id, endpoint_id, host, why, wait)
-        where d.brand_id = g.brand_id and d.id = g.id and g.why is distinct from 'r'
-            and not (g.why is null and g.endpoint_id <> all(refused_endpoints) and g.host <> all(refused_hosts));
+        if held > 0 or refused_endpoints <> '{}' or refused_hosts <> '{}' then
+            update webhooks.deliveries as d
+            set next_attempt_at = now() + coalesce(g.wait, 1000) * interval '1 microsecond'
+            from unnest(c_brand, c_id, c_endpoint, c_host, c_why, c_wait)
+                as g (brand_id, id, endpoint_id, host, why, wait)
+            where d.brand_id = g.brand_id and d.id = g.id and g.why is distinct from 'r'
+                and not (g.why is null and g.endpoint_id <> all(refused_endpoints) and g.host <> all(refused_hosts));
+        end if;
 
         room := room - leased;
         ready_left := ready_left - (
