@@ -70,6 +70,8 @@ add column host text generated always as (
     lower(substring(url from '^[a-zA-Z]+://(\[[^]]*\]|[^/:?#]*)'))
 ) stored,
 add column disabled_at timestamptz;
-comment on column webhooks.endpoints.host is 'The URL''s host, lower-case: the key of settings.host_rate_limit.';
+comment on column webhooks.endpoints.host is
+'The URL''s host, lower-case: the key of settings.host_rate_limit.';
 comment on column webhooks.endpoints.disabled_at is 'When the endpoint was last disabled by the platform.';
-update webhooks.endpoints set disabled_at = updated_at where not enabled;
+update webhooks.endpoints set disabled_at = updated_at
+where not enabled;

@@ -131,6 +131,20 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
     assert len(ids) == 300, "every delivery reached the receiver (deduplicated by webhook-id)"
 
 
+def test_drain_after_a_kill_waits_for_the_dead_workers_leases(owner_dsn, sink):
+    brand = setup(owner_dsn, lease="2 seconds", timeout_ms=1000)
+    endpoint(owner_dsn, brand, sink.url("/slow"))
+    emit(owner_dsn, brand, 100)
+    victim = start_worker(owner_dsn, "--deliveries", "20", handlers=None)
+    wait_for(owner_dsn, "select count(*) >= 10 from webhooks.deliveries where status = 'succeeded'", True)
+    victim.kill()
+    victim.wait()
+    assert scalar(owner_dsn, "select count(*) from webhooks.deliveries where locked_by is not null") > 0
+    code, err = stop(start_worker(owner_dsn, "--drain", "--poll", "0.2", handlers=None), signal_first=False)
+    assert code == 0, err
+    assert scalar(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'") == 100
+
+
 class StubResolver:
     """Answers every name with the given addresses: the guard is tested without DNS."""
 
@@ -243,7 +257,8 @@ def test_a_short_lease_and_a_slow_receiver_make_no_duplicates(owner_dsn, sink):
     brand = setup(owner_dsn, lease="1.5 seconds", timeout_ms=1000)
     endpoint(owner_dsn, brand, sink.url("/delay/800"))
     emit(owner_dsn, brand, 40)
-    workers = [start_worker(owner_dsn, "--deliveries", "10", "--poll", "0.2", handlers=None) for _ in range(2)]
+    workers = [start_worker(owner_dsn, "--deliveries", "10", "--poll", "0.2", handlers=None)
+               for _ in range(2)]
     try:
         wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'", 40,
                  timeout=30)
@@ -279,9 +294,9 @@ def test_prefetch_only_when_the_lease_covers_the_wait():
     assert sender.lanes[0].prefetch == 10
 
 
-EMBEDDING = ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::", "2002:a9fe:a9fe::",
-             "::7f00:1", "::127.0.0.1", "::ffff:0:7f00:1", "::ffff:10.0.0.1", "2001:0:4136:e378:8000:63bf:80ff:fffe",
-             "192.88.99.1"]
+EMBEDDING = ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::",
+             "2002:a9fe:a9fe::", "::7f00:1", "::127.0.0.1", "::ffff:0:7f00:1", "::ffff:10.0.0.1",
+             "2001:0:4136:e378:8000:63bf:80ff:fffe", "192.88.99.1"]
 
 
 @pytest.mark.parametrize("address", EMBEDDING)
@@ -309,7 +324,8 @@ def test_the_guard_and_the_database_refuse_the_same(owner_dsn):
         for address in samples:
             in_sql = conn.execute("select webhooks.refused(%s::inet)", (address,)).fetchone()[0]
             assert in_sql == http1.refused(address, ()), address
-        assert conn.execute("select webhooks.refused('::ffff:10.0.0.1', '{10.0.0.0/8}')").fetchone()[0] is False
+        allowed = conn.execute("select webhooks.refused('::ffff:10.0.0.1', '{10.0.0.0/8}')").fetchone()[0]
+        assert allowed is False
     assert not http1.refused("::ffff:10.0.0.1", (ipaddress.ip_network("10.0.0.0/8"),))
 
 

@@ -15,17 +15,21 @@ select is(webhooks.parse_ipv4(h), '127.0.0.1'::inet, 'the resolver reads ' || h 
 from unnest(array['0177.0.0.1', '0x7f000001', '127.1', '2130706433', '0x7f.1', '127.0.1', '0177.1']) as h;
 select is(webhooks.parse_ipv4('example.com'), null, 'a name is no address');
 select is(webhooks.parse_ipv4('1572395042'), '93.184.216.34'::inet, 'a public address in decimal');
-select throws_ok(
-    format('select webhooks.create_endpoint(tests.brand(''acme''), %L, array[''*''])', u), '22023',
-    null, 'refused with 22023: ' || u
-)
+select
+    throws_ok(
+        format('select webhooks.create_endpoint(tests.brand(''acme''), %L, array[''*''])', u), '22023',
+        null, 'refused with 22023: ' || u
+    )
 from unnest(array[
     'https://0177.0.0.1/h', 'https://0x7f000001/h', 'https://127.1/h', 'https://2130706433/h',
     'https://0xa9.0xfe.0xa9.0xfe/', 'https://08.1/h', 'https://256.1.1.1/h',
     'https://[::127.0.0.1]/h', 'https://[::ffff:0:7f00:1]/h', 'https://[2002:a9fe:a9fe::]/h',
     'https://[64:ff9b::a9fe:a9fe]/h', 'https://[64:ff9b:1::a00:1]/h', 'https://[::ffff:10.0.0.1]/h',
     'https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/h', 'https://[1::2::3]/h',
-    'https://example.com:99999/h', 'https://example.com:0/h', 'https://localhost/h', 'https://api.localhost/h',
+    'https://example.com:99999/h',
+    'https://example.com:0/h',
+    'https://localhost/h',
+    'https://api.localhost/h',
     'https://metadata.google.internal/h', 'https://example.com/caf' || chr(233)
 ]) as u;
 select throws_like(
@@ -49,10 +53,13 @@ update webhooks.settings set allowed_networks = '{127.0.0.0/8}', development_mod
 delete from webhooks.endpoints;
 
 -- Headers, rate limits, sizes: 22023 / 22001 with a hint before anything is written.
-select throws_ok(
-    format('select webhooks.create_endpoint(tests.brand(''acme''), ''http://127.0.0.1:9/h'', array[''*''], '
-        'headers => %L)', h), '22023', null, 'headers refused: ' || h
-)
+select
+    throws_ok(
+        format(
+            'select webhooks.create_endpoint(tests.brand(''acme''), ''http://127.0.0.1:9/h'', array[''*''], '
+            'headers => %L)', h
+        ), '22023', null, 'headers refused: ' || h
+    )
 from unnest(array[
     '{"X": "a\r\nInjected: 1"}', '{"Bad Name": "1"}', '{"X\n": "1"}', '{"Host": "internal.example"}',
     '{"transfer-encoding": "chunked"}', '{"Content-Length": "0"}', '{"Webhook-Signature": "v1,x"}',
@@ -69,7 +76,8 @@ select throws_ok(
     '22001', null, 'more than 4 KB of headers'
 );
 select throws_ok(
-    $$select webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/h', array['*'], rate_limit => 0)$$,
+    $$select webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/h', array['*'],
+        rate_limit => 0)$$,
     '22023', 'invalid webhook rate limit: 0', 'rate limit 0 (no raw 23514)'
 );
 select throws_ok(
@@ -78,71 +86,109 @@ select throws_ok(
     '22001', null, 'a description past 1000 characters'
 );
 create temp table ep as
-select e.id from webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/slow', array['*'],
-    headers => '{"X-Tenant": "42", "Authorization": "Bearer t"}', rate_limit => 2) as e;
+select e.id from webhooks.create_endpoint(
+    tests.brand('acme'), 'http://127.0.0.1:9/slow', array['*'],
+    headers => '{"X-Tenant": "42", "Authorization": "Bearer t"}', rate_limit => 2
+) as e;
 select is((select count(*)::int from webhooks.endpoints), 1, 'only the valid endpoint was written');
 select throws_ok(
-    format('select webhooks.update_endpoint(tests.brand(''acme''), %L, rate_limit => -5)', (select id from ep)),
+    format(
+        'select webhooks.update_endpoint(tests.brand(''acme''), %L, rate_limit => -5)', (select ep.id from ep)
+    ),
     '22023', null, 'a negative rate limit on update'
 );
 select throws_ok(
-    format('select webhooks.update_endpoint(tests.brand(''acme''), %L, headers => ''{"Host": "x"}'')',
-        (select id from ep)),
+    format(
+        'select webhooks.update_endpoint(tests.brand(''acme''), %L, headers => ''{"Host": "x"}'')',
+        (select ep.id from ep)
+    ),
     '22023', null, 'a reserved header on update'
 );
-select throws_ok(
-    format('select webhooks.rotate_secret(tests.brand(''acme''), %L, %L)', (select id from ep), g), '22023', null,
-    'rotation grace refused: ' || g
-)
+select
+    throws_ok(
+        format('select webhooks.rotate_secret(tests.brand(''acme''), %L, %L)', (select ep.id from ep), g),
+        '22023',
+        null,
+        'rotation grace refused: ' || g
+    )
 from unnest(array['-1 hour', '31 days']) as g;
 
 -- The claim: exact per-endpoint limits, and a backlog holds no one else back.
 insert into webhooks.event_types (event_type, description) values ('other.thing', 'x');
 create temp table fast as
-select e.id from webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/fast', array['other.*']) as e;
+select e.id
+from webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/fast', array['other.*']) as e;
 do $$ begin perform webhooks.emit_many(tests.brand('acme'), 'order.paid',
     (select jsonb_agg(g) from generate_series(1, 200) as g)); end $$;
-set local brandbase.frozen_now = '2000-01-01';  -- the limiter keeps to the clock, not the settable one
+-- the limiter keeps to the clock, not the settable one
+do $$ begin perform set_config('brandbase.frozen_now', '2000-01-01', true); end $$;
 do $$ begin perform webhooks.emit_many(tests.brand('acme'), 'other.thing', '[1, 2, 3, 4, 5]'); end $$;
 update webhooks.deliveries set next_attempt_at = next_attempt_at - interval '1 minute'
-where endpoint_id = (select id from ep);  -- the limited backlog first in the due order
+where endpoint_id = (select ep.id from ep);  -- the limited backlog first in the due order
 create temp table claimed as select * from webhooks.claim('w', 50);
 select is(
-    (select count(*)::int from claimed as c join webhooks.deliveries as d on d.id = c.delivery_id
-        where d.endpoint_id = (select id from ep)),
+    (
+        select count(*)::int from claimed as c inner join webhooks.deliveries as d on c.delivery_id = d.id
+        where d.endpoint_id = (select ep.id from ep)
+    ),
     2, 'a claim of 50 takes 2 of the 2/s endpoint (one second''s worth)'
 );
 select is(
-    (select count(*)::int from claimed as c join webhooks.deliveries as d on d.id = c.delivery_id
-        where d.endpoint_id = (select id from fast)),
+    (
+        select count(*)::int from claimed as c inner join webhooks.deliveries as d on c.delivery_id = d.id
+        where d.endpoint_id = (select fast.id from fast)
+    ),
     5, 'and every delivery of the unlimited endpoint behind its backlog'
 );
 select is((select count(*)::int from webhooks.claim('w', 50)), 0, 'the next claim finds no token left');
 select ok(
-    (select count(*) >= 48 from webhooks.deliveries as d
-        where d.endpoint_id = (select id from ep) and d.locked_by is null and d.next_attempt_at > now()),
+    (
+        select count(*) >= 48 from webhooks.deliveries as d
+        where d.endpoint_id = (select ep.id from ep) and d.locked_by is null and d.next_attempt_at > now()
+    ),
     'held-back deliveries wait for their token'
 );
 select ok(
-    (select c.lease_ms = 60000 and c.timeout_ms = 15000 from claimed as c limit 1),
+    (
+        select c.lease_ms = 60000 and c.timeout_ms = 15000 from claimed as c
+        order by c.delivery_id limit 1
+    ),
     'the claim says how long the lease and the timeout are'
 );
-reset brandbase.frozen_now;
-update webhooks.deliveries set next_attempt_at = now() - interval '1 minute', locked_by = null, locked_until = null;
-delete from ratelimit.buckets where key like 'webhook%';
+do $$ begin perform set_config('brandbase.frozen_now', '', true); end $$;
+update webhooks.deliveries set
+    next_attempt_at = now() - interval '1 minute', locked_by = null, locked_until = null;
+delete from ratelimit.buckets
+where key like 'webhook%';
 create temp table by_slots as
-select 0 as ready, c.* from webhooks.claim('w', 50, 0) as c
+select
+    0 as ready,
+    c.*
+from webhooks.claim('w', 50, 0) as c
 union all
-select 1, c.* from webhooks.claim('w', 50, 1) as c;
+select
+    1 as ready,
+    c.*
+from webhooks.claim('w', 50, 1) as c;
 select is(
-    (select array_agg(c.ready) from by_slots as c join webhooks.deliveries as d on d.id = c.delivery_id
-        where d.endpoint_id = (select id from ep)),
+    (
+        select array_agg(c.ready)
+        from by_slots as c
+        inner join webhooks.deliveries as d on c.delivery_id = d.id
+        where d.endpoint_id = (select ep.id from ep)
+    ),
     '{1}', 'a rate-limited endpoint gets only free slots: none with none free, one with one'
 );
-select is((select count(*)::int from by_slots where ready = 0), 5, 'the unlimited endpoint fills the prefetch');
+select
+    is((
+        select count(*)::int from by_slots
+        where ready = 0
+    ), 5, 'the unlimited endpoint fills the prefetch');
 -- The host ceiling, across endpoints.
-delete from ratelimit.buckets where key like 'webhook%';
-update webhooks.deliveries set locked_by = null, locked_until = null, next_attempt_at = now() - interval '1 minute';
+delete from ratelimit.buckets
+where key like 'webhook%';
+update webhooks.deliveries set
+    locked_by = null, locked_until = null, next_attempt_at = now() - interval '1 minute';
 update webhooks.endpoints set rate_limit = null;
 update webhooks.settings set host_rate_limit = 7;
 select is((select count(*)::int from webhooks.claim('w', 50)), 7, 'one host: 7/s across its endpoints');
@@ -160,8 +206,11 @@ select throws_ok(
     '22001', 'webhook body of 101 bytes exceeds the 100 byte limit', 'one more byte is refused (22001)'
 );
 select ok(
-    (select max(octet_length(jsonb_build_object('type', e.event_type, 'timestamp', e.created_at,
-        'data', e.payload)::text)) <= 100 from webhooks.events as e where octet_length(e.payload::text) = 19),
+    (select max(octet_length(jsonb_build_object(
+        'type', e.event_type, 'timestamp', e.created_at,
+        'data', e.payload
+    )::text)) <= 100 from webhooks.events as e
+    where octet_length(e.payload::text) = 19),
     'the body sent is within the cap'
 );
 update webhooks.settings set max_payload_bytes = 262144;
@@ -183,7 +232,9 @@ select throws_ok(
     'the app cannot forge the platform''s events'
 );
 select tests.clear_authentication();
-insert into webhooks.event_types (event_type, description, source_table) values ('row.created', 'x', 'public.t');
+insert into webhooks.event_types (event_type, description, source_table) values (
+    'row.created', 'x', 'public.t'
+);
 select tests.authenticate_as(tests.uid('admin@acme'));
 select throws_ok(
     $$select api.emit_webhook(tests.brand('acme'), 'row.created', '{}')$$, '42501', null,
@@ -203,12 +254,14 @@ select throws_ok(
     $$select webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/11', array['*'])$$,
     'PT429', 'the brand has its 10 webhook endpoints already', 'not 11'
 );
-update brand.brands set plan = 'pro' where id = tests.brand('acme');
+update brand.brands set plan = 'pro'
+where id = tests.brand('acme');
 select lives_ok(
     $$select webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1:9/11', array['*'])$$,
     'a pro brand may have more'
 );
-update brand.brands set plan = 'mystery' where id = tests.brand('acme');
+update brand.brands set plan = 'mystery'
+where id = tests.brand('acme');
 select is(webhooks.max_endpoints(tests.brand('acme')), 10, 'an unknown plan gets the smallest cap');
 
 -- Replays: limited per brand, recover in a bounded window, re-enabling after 410.
@@ -219,37 +272,47 @@ select e.id from webhooks.create_endpoint(tests.brand('acme'), 'http://127.0.0.1
 grant select on rp to public;
 do $$ begin perform webhooks.emit_many(tests.brand('acme'), 'order.paid', '[1, 2, 3]'); end $$;
 update webhooks.deliveries set status = 'failed', completed_at = now();
-update webhooks.deliveries set created_at = now() - interval '8 days' where id = (select min(id) from webhooks.deliveries);
+update webhooks.deliveries set created_at = now() - interval '8 days'
+where id = (select min(id) from webhooks.deliveries);
 update webhooks.settings set replay_rate = 3;
 select tests.authenticate_as(tests.uid('admin@acme'));
-select is(api.recover_webhooks((select id from rp), null), 2, 'recover(since => null): the last 7 days');
+select is(api.recover_webhooks((select rp.id from rp), null), 2, 'recover(since => null): the last 7 days');
 select tests.clear_authentication();
 update webhooks.deliveries set status = 'failed';
 select tests.authenticate_as(tests.uid('admin@acme'));
-select is(api.recover_webhooks((select id from rp), '-infinity'), 2, '-infinity: the same window');
+select is(api.recover_webhooks((select rp.id from rp), '-infinity'), 2, '-infinity: the same window');
 select lives_ok(
-    format('select api.redeliver_webhook(%L, %s)', tests.brand('acme'), (select min(id) from webhooks.deliveries)),
+    format(
+        'select api.redeliver_webhook(%L, %s)', tests.brand('acme'), (select min(id) from webhooks.deliveries)
+    ),
     'a third replay'
 );
 select throws_ok(
-    format('select api.redeliver_webhook(%L, %s)', tests.brand('acme'), (select min(id) from webhooks.deliveries)),
+    format(
+        'select api.redeliver_webhook(%L, %s)', tests.brand('acme'), (select min(id) from webhooks.deliveries)
+    ),
     'PT429', null, 'a fourth within the hour is refused'
 );
 select throws_ok(
-    format('select api.recover_webhooks(%L, now())', (select id from rp)), 'PT429', null, 'recover too'
+    format('select api.recover_webhooks(%L, now())', (select rp.id from rp)), 'PT429', null, 'recover too'
 );
 select tests.clear_authentication();
 update webhooks.settings set replay_rate = 60;
-delete from ratelimit.buckets where key like 'webhook-replay:%';
-do $$ begin perform webhooks.disable_endpoint(tests.brand('acme'), (select id from rp), 'the endpoint answered 410 Gone'); end $$;
+delete from ratelimit.buckets
+where key like 'webhook-replay:%';
+do $$ begin
+    perform webhooks.disable_endpoint(tests.brand('acme'), (select rp.id from rp), 'the endpoint answered 410 Gone');
+end $$;
 select tests.authenticate_as(tests.uid('admin@acme'));
 select throws_ok(
-    format('select api.update_webhook_endpoint(%L, enabled => true)', (select id from rp)), 'PT409', null,
+    format('select api.update_webhook_endpoint(%L, enabled => true)', (select rp.id from rp)), 'PT409', null,
     'an endpoint that answered 410 is not turned straight back on'
 );
 select lives_ok(
-    format('select api.update_webhook_endpoint(%L, url => ''http://127.0.0.1:9/new'', enabled => true)',
-        (select id from rp)),
+    format(
+        'select api.update_webhook_endpoint(%L, url => ''http://127.0.0.1:9/new'', enabled => true)',
+        (select rp.id from rp)
+    ),
     'with a new URL it is'
 );
 
@@ -259,8 +322,11 @@ select throws_ok(
     'a missing endpoint: PT404'
 );
 select throws_like(
-    format('select api.rotate_webhook_secret(%L)', (select e.id from webhooks.endpoints as e
-        where e.brand_id = tests.brand('bolt') limit 1)),
+    format('select api.rotate_webhook_secret(%L)', (
+        select e.id from webhooks.endpoints as e
+        where e.brand_id = tests.brand('bolt')
+        order by e.id limit 1
+    )),
     'webhook endpoint % not found', 'another brand''s: the same'
 );
 select throws_ok(
@@ -271,28 +337,51 @@ select tests.clear_authentication();
 
 -- The api layer: invoker wrappers over definers of the same arguments; no P0002/54000/55000.
 select is(
-    (select count(*)::int from pg_proc as p where p.pronamespace = 'api'::regnamespace
-        and p.proname ~ 'webhook' and p.prosecdef),
+    (
+        select count(*)::int
+        from pg_proc as p
+        where
+            p.pronamespace = 'api'::regnamespace
+            and p.proname ~ 'webhook' and p.prosecdef
+    ),
     0, 'no api webhook function is SECURITY DEFINER'
 );
 select is(
-    (select count(*)::int from pg_proc as p where p.pronamespace = 'api'::regnamespace
-        and p.proname ~ 'webhook' and not exists (
-            select from pg_proc as d where d.pronamespace = 'webhooks'::regnamespace and d.proname like 'app\_%'
-                and d.prosecdef and d.proargtypes = p.proargtypes and d.proargnames = p.proargnames
-                and p.prosrc like '%webhooks.' || d.proname || '(%'
-                and has_function_privilege('authenticated', d.oid, 'execute')
-        )),
+    (
+        select count(*)::int
+        from pg_proc as p
+        where
+            p.pronamespace = 'api'::regnamespace
+            and p.proname ~ 'webhook' and not exists (
+                select from
+                    pg_proc as d
+                where
+                    d.pronamespace = 'webhooks'::regnamespace and d.proname like 'app\_%'
+                    and d.prosecdef and d.proargtypes = p.proargtypes and d.proargnames = p.proargnames
+                    and p.prosrc like '%webhooks.' || d.proname || '(%'
+                    and has_function_privilege('authenticated', d.oid, 'execute')
+            )
+    ),
     0, 'each wraps a definer in webhooks taking exactly its arguments'
 );
 select is(
-    (select count(*)::int from pg_proc as p where p.pronamespace = 'webhooks'::regnamespace
-        and p.prosrc ~ '''(P0002|54000|55000)'''),
+    (
+        select count(*)::int
+        from pg_proc as p
+        where
+            p.pronamespace = 'webhooks'::regnamespace
+            and p.prosrc ~ '''(P0002|54000|55000)'''
+    ),
     0, 'no webhooks function raises P0002, 54000 or 55000'
 );
 select is(
-    (select count(*)::int from pg_proc as p where p.pronamespace = 'webhooks'::regnamespace
-        and p.prosrc ~* 'raise exception' and p.prosrc !~* 'hint'),
+    (
+        select count(*)::int
+        from pg_proc as p
+        where
+            p.pronamespace = 'webhooks'::regnamespace
+            and p.prosrc ~* 'raise exception' and p.prosrc !~* 'hint'
+    ),
     0, 'every webhooks function that raises gives a hint'
 );
 

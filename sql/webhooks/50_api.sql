@@ -158,7 +158,7 @@ comment on function webhooks.spend_replay(uuid) is
 'hour); PT429 when none is left.';
 
 create or replace function webhooks.app_create_endpoint(
-    brand_id uuid, url text, event_types text [], description text default '',
+    brand_id uuid, url text, event_types text[], description text default '',
     headers jsonb default '{}', rate_limit integer default null, fifo boolean default false,
     out id uuid, out secret text
 )
@@ -174,7 +174,7 @@ end
 $$;
 
 create or replace function webhooks.app_update_endpoint(
-    endpoint_id uuid, url text default null, event_types text [] default null,
+    endpoint_id uuid, url text default null, event_types text[] default null,
     description text default null, headers jsonb default null, rate_limit integer default null,
     enabled boolean default null
 )
@@ -277,7 +277,7 @@ end
 $$;
 
 create or replace function api.create_webhook_endpoint(
-    brand_id uuid, url text, event_types text [], description text default '',
+    brand_id uuid, url text, event_types text[], description text default '',
     headers jsonb default '{}', rate_limit integer default null, fifo boolean default false,
     out id uuid, out secret text
 )
@@ -289,12 +289,12 @@ as $$
     from webhooks.app_create_endpoint(brand_id, url, event_types, description, headers, rate_limit, fifo) as e
 $$;
 
-comment on function api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
 'Creates an endpoint (webhooks.manage; the plan caps how many); the secret in the answer is '
 'never shown again.';
 
 create or replace function api.update_webhook_endpoint(
-    endpoint_id uuid, url text default null, event_types text [] default null,
+    endpoint_id uuid, url text default null, event_types text[] default null,
     description text default null, headers jsonb default null, rate_limit integer default null,
     enabled boolean default null
 )
@@ -306,7 +306,7 @@ as $$
     select webhooks.app_update_endpoint(endpoint_id, url, event_types, description, headers, rate_limit, enabled)
 $$;
 
-comment on function api.update_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
 'Changes the given fields of an endpoint (webhooks.manage); enabled => true re-enables it (a '
 'replay; after a 410 only with a new URL or once settings.reenable_after has passed).';
 
@@ -367,24 +367,24 @@ comment on function api.emit_webhook(uuid, text, jsonb) is
 'webhooks.emit directly.';
 
 revoke all on function webhooks.endpoint_brand(uuid, text), webhooks.spend_replay(uuid),
-webhooks.app_create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.app_update_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+webhooks.app_create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_update_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.app_rotate_secret(uuid, interval), webhooks.app_delete_endpoint(uuid),
 webhooks.app_redeliver(uuid, bigint), webhooks.app_recover(uuid, timestamptz),
 webhooks.app_emit(uuid, text, jsonb),
-api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-api.update_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),
 api.redeliver_webhook(uuid, bigint), api.recover_webhooks(uuid, timestamptz),
 api.emit_webhook(uuid, text, jsonb) from public;
 grant execute on function
-webhooks.app_create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.app_update_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+webhooks.app_create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_update_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.app_rotate_secret(uuid, interval), webhooks.app_delete_endpoint(uuid),
 webhooks.app_redeliver(uuid, bigint), webhooks.app_recover(uuid, timestamptz),
 webhooks.app_emit(uuid, text, jsonb),
-api.create_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-api.update_webhook_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
+api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),
 api.redeliver_webhook(uuid, bigint), api.recover_webhooks(uuid, timestamptz),
 api.emit_webhook(uuid, text, jsonb) to authenticated, service_role;

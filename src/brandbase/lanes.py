@@ -38,6 +38,8 @@ class Lane:
     key: Callable[[Any], Any]
     prefetch: int = 0
     ready_too: bool = False  # exchange(conn, outcomes, room, ready): also the slots free now
+    # drain: whether nothing is left that this lane could get (default: it claimed nothing)
+    drained: Callable[[psycopg.AsyncConnection], Awaitable[bool]] | None = None
     running: dict[Any, tuple[Any, asyncio.Task]] = field(default_factory=dict)
     waiting: deque = field(default_factory=deque)  # claimed (leased), not started yet
     outcomes: list = field(default_factory=list)
@@ -66,7 +68,7 @@ class Lane:
             claimed = await self.settle_and_claim(conn)
             self.waiting.extend(claimed)
             self.start()
-            if drain and not claimed and self.idle:
+            if drain and not claimed and self.idle and (self.drained is None or await self.drained(conn)):
                 return
             if claimed and self.room > 0:
                 continue  # more may be ready: claim again before sleeping

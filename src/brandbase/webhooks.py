@@ -50,7 +50,8 @@ def retry_after(value: str | None) -> float | None:
     if value.strip().isdigit():
         return min(float(value.strip()[:12]), MAX_RETRY_AFTER)
     try:
-        return min(max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time()), MAX_RETRY_AFTER)
+        seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        return min(max(0.0, seconds), MAX_RETRY_AFTER)
     except (TypeError, ValueError, OverflowError):
         return None
 
@@ -143,6 +144,16 @@ class Sender:
         for d in claimed:
             d.deadline = before + d.lease_ms / 1000
         return claimed
+
+    async def drained(self, conn: psycopg.AsyncConnection) -> bool:
+        """For --drain: nothing due and nothing leased, by any worker. Leases of a worker
+        that died are reaped when they expire and sent then, so draining waits for them
+        instead of exiting with deliveries still held by the dead."""
+        row = await (await conn.execute(
+            "select not exists (select from webhooks.deliveries where status = 'pending' "
+            "and locked_until is not null) and not exists (select from webhooks.deliveries "
+            "where status = 'pending' and locked_until is null and next_attempt_at <= now())")).fetchone()
+        return bool(row[0])
 
     @staticmethod
     def late(d: Delivery) -> bool:

@@ -150,7 +150,7 @@ class Worker:
         sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
             sender.lanes = [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n,
-                                       ready_too=True)
+                                       ready_too=True, drained=sender.drained)
                             for n in lanes.split(self.deliveries, per_lane=DELIVERY_LANE)]
             self.lanes += sender.lanes
             async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
