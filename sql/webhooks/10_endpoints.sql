@@ -57,17 +57,19 @@ comment on function webhooks.embedded_ipv4(inet) is
 
 create or replace function webhooks.refused(address inet, allowed cidr [] default '{}')
 returns boolean
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
+begin
     -- The address, or an IPv4 address embedded in it, is in a refused network and not in an
-    -- allowed one.
-    select exists (
+    -- allowed one. (plpgsql, so that this file loads before the table's migration.)
+    return exists (
         select from unnest(array[address] || webhooks.embedded_ipv4(address)) as c (a)
         where exists (select from webhooks.refused_networks as r where c.a <<= r.network)
             and not exists (select from unnest(allowed) as n (net) where c.a <<= n.net)
-    )
+    );
+end
 $$;
 
 comment on function webhooks.refused(inet, cidr []) is
@@ -263,16 +265,18 @@ $$;
 
 create or replace function webhooks.max_endpoints(brand_id uuid)
 returns integer
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(
+begin
+    return coalesce(
         (select l.max_endpoints from webhooks.plan_limits as l
             inner join brand.brands as b on l.plan = b.plan where b.id = max_endpoints.brand_id),
         (select min(l.max_endpoints) from webhooks.plan_limits as l),
         10
-    )
+    );
+end
 $$;
 
 comment on function webhooks.max_endpoints(uuid) is

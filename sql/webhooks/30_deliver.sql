@@ -48,14 +48,14 @@ begin
     -- once) and per target host across brands (settings.host_rate_limit), both GCRA keys of
     -- ratelimit. A pass takes the due deliveries in order, grants each endpoint and host as
     -- many as its tokens allow (read from its bucket, then spent in one statement: the GCRA
-    -- step of ratelimit.check with that cost), leases those and moves the others' next attempt to when their token
-    -- comes; a later pass skips the exhausted endpoints and hosts, so a backlog behind a
+    -- step of ratelimit.check with that cost), leases those and moves the others' next
+    -- attempt to when their token comes; a later pass skips the exhausted endpoints and hosts, so a backlog behind a
     -- slow limit never holds other endpoints back.
     while room > 0 and passes < 4 loop
         passes := passes + 1;
         now_us := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
         with c as (
-            select d.brand_id, d.id, d.endpoint_id, d.next_attempt_at, p.rate_limit, left(p.host, 255) as host
+            select d.brand_id, d.id, d.endpoint_id, d.next_attempt_at, p.rate_limit, left(coalesce(p.host, ''), 255) as host
             from webhooks.deliveries as d
             inner join webhooks.endpoints as p on d.brand_id = p.brand_id and d.endpoint_id = p.id
             where d.status = 'pending' and d.locked_until is null and d.next_attempt_at <= now() and p.enabled
@@ -65,7 +65,7 @@ begin
                     where o.brand_id = d.brand_id and o.endpoint_id = d.endpoint_id and o.status = 'pending'
                         and o.fifo
                 ))
-                and d.endpoint_id <> all(skip_endpoints) and p.host <> all(skip_hosts)
+                and d.endpoint_id <> all(skip_endpoints) and left(coalesce(p.host, ''), 255) <> all(skip_hosts)
                 and (p.rate_limit is null or ready_left > 0)
             order by d.next_attempt_at
             limit room
@@ -238,17 +238,21 @@ comment on function webhooks.claim(text, integer, integer) is
 
 create or replace function webhooks.retry_delay(attempt integer, retry_after numeric)
 returns interval
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
+begin
     -- The schedule's wait after this attempt, with +-10 % jitter; a longer Retry-After wins,
     -- up to settings.max_retry_after (24 hours).
-    select greatest(
-        s.retry_schedule[attempt] * (0.9 + random() * 0.2),
-        least(greatest(coalesce(retry_after, 0), 0) * interval '1 second', s.max_retry_after)
-    )
-    from webhooks.settings as s
+    return (
+        select greatest(
+            s.retry_schedule[attempt] * (0.9 + random() * 0.2),
+            least(greatest(coalesce(retry_after, 0), 0) * interval '1 second', s.max_retry_after)
+        )
+        from webhooks.settings as s
+    );
+end
 $$;
 
 create or replace function webhooks.disable_endpoint(brand_id uuid, endpoint_id uuid, reason text)

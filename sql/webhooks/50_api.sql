@@ -7,12 +7,20 @@ select brand.isolate('webhooks.deliveries', 'webhooks.read');
 select brand.isolate('webhooks.attempts', 'webhooks.read');
 select brand.isolate('webhooks.events', 'webhooks.read');
 revoke all on webhooks.endpoints, webhooks.deliveries, webhooks.attempts, webhooks.events,
-webhooks.secrets, webhooks.settings, webhooks.event_types, webhooks.plan_limits,
-webhooks.refused_networks from public, anon, authenticated;
+webhooks.secrets, webhooks.settings, webhooks.event_types from public, anon, authenticated;
 grant select on webhooks.endpoints, webhooks.deliveries, webhooks.attempts, webhooks.events,
 webhooks.event_types to authenticated;
 grant select on webhooks.endpoints, webhooks.deliveries, webhooks.attempts, webhooks.events,
-webhooks.event_types, webhooks.settings, webhooks.plan_limits, webhooks.refused_networks to service_role;
+webhooks.event_types, webhooks.settings to service_role;
+-- The tables of 0022, once there (this file also loads against an older schema).
+do $$
+begin
+    if to_regclass('webhooks.plan_limits') is not null then
+        revoke all on webhooks.plan_limits, webhooks.refused_networks from public, anon, authenticated;
+        grant select on webhooks.plan_limits, webhooks.refused_networks to service_role;
+    end if;
+end
+$$;
 
 create or replace function webhooks.secret_hint(brand_id uuid, endpoint_id uuid)
 returns text
