@@ -143,11 +143,13 @@ def make_template(c) -> str:
     dsn = c.create_database(TEMPLATE)
     with connect(dsn) as conn:
         migrate.migrate(conn, pack.load(ROOT))
-        conn.execute("update webhooks.settings "
-                     "set development_mode = true, allowed_networks = '{127.0.0.0/8}'")
+        # Every endpoint is the one loopback sink: the per-host ceiling (1,000/s by default)
+        # would measure itself, so it is off here.
+        conn.execute("update webhooks.settings set development_mode = true, "
+                     "allowed_networks = '{127.0.0.0/8}', host_rate_limit = null")
         conn.execute("insert into webhooks.event_types (event_type, description) "
                       "values ('order.created', 'An order was placed')")
-        conn.execute("insert into brand.brands (slug, name) values ('bench', 'Bench')")
+        conn.execute("insert into brand.brands (slug, name, plan) values ('bench', 'Bench', 'pro')")
     return dsn
 
 

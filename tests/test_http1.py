@@ -124,3 +124,9 @@ def test_urls_other_than_http_are_refused():
         http1.split("ftp://example.com/x")
     assert http1.split("https://例え.jp/a")[4] == "xn--r8jz45g.jp"
     assert http1.split("http://[::1]:8080/")[1:] == ("::1", 8080, "/", "[::1]:8080")
+
+
+@pytest.mark.parametrize("url", ["https://example.com:0/h", "https://example.com:99999/h"])
+def test_a_port_out_of_range_is_refused_not_defaulted(url):
+    with pytest.raises(ValueError):
+        http1.split(url)

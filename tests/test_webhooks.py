@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import time
 
 import psycopg
 import pytest
@@ -40,10 +41,10 @@ def setup(dsn: str, **settings) -> str:
                             "returning id", (owner,)).fetchone()[0]
 
 
-def endpoint(dsn: str, brand, url: str) -> tuple[str, str]:
+def endpoint(dsn: str, brand, url: str, rate_limit: int | None = None) -> tuple[str, str]:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("select id, secret from webhooks.create_endpoint(%s, %s, array['order.*'])",
-                            (brand, url)).fetchone()
+        return conn.execute("select id, secret from webhooks.create_endpoint(%s, %s, array['order.*'], "
+                            "rate_limit => %s)", (brand, url, rate_limit)).fetchone()
 
 
 def emit(dsn: str, brand, n: int = 1) -> None:
@@ -130,6 +131,20 @@ def test_a_worker_killed_mid_batch_loses_no_delivery(owner_dsn, sink):
     assert len(ids) == 300, "every delivery reached the receiver (deduplicated by webhook-id)"
 
 
+def test_drain_after_a_kill_waits_for_the_dead_workers_leases(owner_dsn, sink):
+    brand = setup(owner_dsn, lease="2 seconds", timeout_ms=1000)
+    endpoint(owner_dsn, brand, sink.url("/slow"))
+    emit(owner_dsn, brand, 100)
+    victim = start_worker(owner_dsn, "--deliveries", "20", handlers=None)
+    wait_for(owner_dsn, "select count(*) >= 10 from webhooks.deliveries where status = 'succeeded'", True)
+    victim.kill()
+    victim.wait()
+    assert scalar(owner_dsn, "select count(*) from webhooks.deliveries where locked_by is not null") > 0
+    code, err = stop(start_worker(owner_dsn, "--drain", "--poll", "0.2", handlers=None), signal_first=False)
+    assert code == 0, err
+    assert scalar(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'") == 100
+
+
 class StubResolver:
     """Answers every name with the given addresses: the guard is tested without DNS."""
 
@@ -175,7 +190,8 @@ def test_a_refused_target_is_never_contacted(sink):
         sender.client = http1.Client(http1.GuardedResolver([], StubResolver("127.0.0.1")), "t")
         try:
             delivery = sender_mod.Delivery("b", 1, 1, f"http://sink.test:{sink.port}/never", {},
-                                           ["whsec_" + "A" * 32], "msg_1", 0, "{}", 1000)
+                                           ["whsec_" + "A" * 32], "msg_1", 0, "{}", 1000, 60000,
+                                           time.monotonic() + 60)
             return (await sender.perform(delivery))[1]
         finally:
             sender.client.close()
@@ -183,3 +199,152 @@ def test_a_refused_target_is_never_contacted(sink):
     outcome = asyncio.run(send())
     assert "refused" in outcome["error"]
     assert sink.hits("/never") == []
+
+
+def most_in_window(times: list[float], seconds: float) -> int:
+    """The most arrivals within any window of this many seconds."""
+    times = sorted(times)
+    return max((sum(1 for u in times[i:] if u - t <= seconds) for i, t in enumerate(times)), default=0)
+
+
+def test_rate_limits_hold_at_a_real_receiver_and_do_not_starve(owner_dsn, sink):
+    """An endpoint limited to 2/s gets at most 2 per second plus one second's worth at once,
+    measured where the requests arrive (over 1, 2 and 3 s windows); one limited to 100/s gets
+    close to its limit, not one delivery per poll."""
+    brand = setup(owner_dsn)
+    endpoint(owner_dsn, brand, sink.url("/rl/two"), rate_limit=2)
+    endpoint(owner_dsn, brand, sink.url("/rl/hundred"), rate_limit=100)
+    emit(owner_dsn, brand, 400)
+    proc = start_worker(owner_dsn, "--poll", "0.2", handlers=None)
+    try:
+        wait_for(owner_dsn, "select count(*) > 0 from webhooks.attempts", True, timeout=30)
+        time.sleep(3.5)
+    finally:
+        stop(proc)
+    two = [r.at for r in sink.hits("/rl/two")]
+    hundred = [r.at for r in sink.hits("/rl/hundred")]
+    # Arrivals, not claims: the first batch opens its connections while later ones reuse
+    # them, so allow 0.2 s of send jitter (test_claims_spend_exactly_the_tokens is exact).
+    for seconds in (1, 2, 3):
+        assert most_in_window(two, seconds) <= 2 * (seconds + 0.2) + 2, (seconds, sorted(two))
+        assert most_in_window(hundred, seconds) <= 100 * (seconds + 0.2) + 100, seconds
+    assert len(two) <= 2 * (max(two) - min(two) + 0.2) + 2
+    assert len(two) >= 6, "the slow endpoint is served at its pace"
+    assert most_in_window(hundred, 3) >= 250, "the 100/s endpoint is not starved"
+    assert len({r.headers["webhook-id"] for r in sink.hits("/rl/hundred")}) == len(hundred)
+
+
+@pytest.mark.parametrize("rate", [2, 100])
+def test_claims_spend_exactly_the_tokens(owner_dsn, rate):
+    """Claims in a loop for 1.5 s: at most rate * t + rate (one second's worth at once) are
+    leased by any time t, and about that many: the limit is met, not undercut."""
+    brand = setup(owner_dsn)
+    endpoint(owner_dsn, brand, "http://127.0.0.1:9/h", rate_limit=rate)
+    emit(owner_dsn, brand, 400)
+    taken = 0
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        started = time.time()
+        while (elapsed := time.time() - started) < 1.5:
+            taken += conn.execute("select count(*) from webhooks.claim('w', 50)").fetchone()[0]
+            assert taken <= rate * (time.time() - started) + rate, (taken, elapsed)
+            time.sleep(0.02)
+    assert taken >= rate * 1.4, taken
+
+
+def test_a_short_lease_and_a_slow_receiver_make_no_duplicates(owner_dsn, sink):
+    """Lease 1.5 s, timeout 1 s, a receiver taking 0.8 s: a delivery never waits in the
+    prefetch while its lease runs out, so no other claim sends it again."""
+    brand = setup(owner_dsn, lease="1.5 seconds", timeout_ms=1000)
+    endpoint(owner_dsn, brand, sink.url("/delay/800"))
+    emit(owner_dsn, brand, 40)
+    workers = [start_worker(owner_dsn, "--deliveries", "10", "--poll", "0.2", handlers=None)
+               for _ in range(2)]
+    try:
+        wait_for(owner_dsn, "select count(*) from webhooks.deliveries where status = 'succeeded'", 40,
+                 timeout=30)
+    finally:
+        for proc in workers:
+            stop(proc)
+    ids = [r.headers["webhook-id"] for r in sink.hits("/delay/800")]
+    assert len(ids) == 40 and len(set(ids)) == 40, "each delivery sent exactly once"
+    assert scalar(owner_dsn, "select max(attempts) from webhooks.deliveries") == 1
+
+
+def test_a_delivery_past_its_lease_is_released_unsent(sink):
+    async def send():
+        sender = sender_mod.Sender("t", print)
+        sender.client = http1.Client(http1.GuardedResolver([ipaddress.ip_network("127.0.0.0/8")]), "t")
+        try:
+            late = sender_mod.Delivery("b", 7, 1, sink.url("/late"), {}, ["whsec_" + "A" * 32], "msg_7", 0,
+                                       "{}", 1000, 1500, time.monotonic() + 1.0)
+            return await sender.perform(late)
+        finally:
+            sender.client.close()
+
+    assert asyncio.run(send()) == ("release", ("b", 7))
+    assert sink.hits("/late") == []
+
+
+def test_prefetch_only_when_the_lease_covers_the_wait():
+    sender = sender_mod.Sender("t", print)
+    sender.lanes = [type("L", (), {"slots": 10, "prefetch": 10})()]
+    sender.fit_prefetch(1.5, 1.0)
+    assert sender.lanes[0].prefetch == 0
+    sender.fit_prefetch(60, 15)
+    assert sender.lanes[0].prefetch == 10
+
+
+EMBEDDING = ["64:ff9b::7f00:1", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:7f00:1::",
+             "2002:a9fe:a9fe::", "::7f00:1", "::127.0.0.1", "::ffff:0:7f00:1", "::ffff:10.0.0.1",
+             "2001:0:4136:e378:8000:63bf:80ff:fffe", "192.88.99.1"]
+
+
+@pytest.mark.parametrize("address", EMBEDDING)
+def test_the_guard_unwraps_ipv4_inside_ipv6(address):
+    assert http1.refused(address, ())
+    with pytest.raises(http1.RefusedAddress):
+        asyncio.run(http1.GuardedResolver([], StubResolver(address)).resolve("hooks.example.com", 443))
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:4700::1111", "2002:5db8:d822::",
+                                     "64:ff9b::5db8:d822", "::ffff:93.184.216.34"])
+def test_the_guard_lets_public_ipv4_inside_ipv6_through(address):
+    assert not http1.refused(address, ())
+
+
+def test_the_guard_and_the_database_refuse_the_same(owner_dsn):
+    """One list: http1.REFUSED_NETWORKS is webhooks.refused_networks, and both layers agree
+    on every embedding form."""
+    with psycopg.connect(owner_dsn) as conn:
+        table = {ipaddress.ip_network(n) for (n,) in conn.execute(
+            "select network::text from webhooks.refused_networks").fetchall()}
+        assert table == set(http1.REFUSED_NETWORKS)
+        samples = [*EMBEDDING, "93.184.216.34", "2002:5db8:d822::", "64:ff9b::5db8:d822", "10.1.2.3", "::1",
+                   "169.254.169.254", "fe80::1", "2606:4700::1111"]
+        for address in samples:
+            in_sql = conn.execute("select webhooks.refused(%s::inet)", (address,)).fetchone()[0]
+            assert in_sql == http1.refused(address, ()), address
+        allowed = conn.execute("select webhooks.refused('::ffff:10.0.0.1', '{10.0.0.0/8}')").fetchone()[0]
+        assert allowed is False
+    assert not http1.refused("::ffff:10.0.0.1", (ipaddress.ip_network("10.0.0.0/8"),))
+
+
+def test_custom_headers_never_duplicate_framing_or_signature_headers():
+    custom = {"content-length": "0", "Transfer-Encoding": "chunked", "Host": "internal.example",
+              "Webhook-Signature": "v1,forged", "CONTENT-TYPE": "text/plain", "Connection": "close",
+              "X-Tenant": "42"}
+    own = {"Content-Type": "application/json", "webhook-signature": "v1,real"}
+    request = http1.render("/h", "victim.example", own, b"{}", "ua", custom).decode()
+    names = [line.split(":", 1)[0].lower() for line in request.split("\r\n")[1:] if ":" in line]
+    assert len(names) == len(set(names)), names
+    assert "transfer-encoding" not in names and "connection" not in names
+    assert "Host: victim.example" in request and "v1,forged" not in request and "X-Tenant: 42" in request
+    for bad in ({"X": "a\x00b"}, {"X": "caf\u00e9"}, {"X": "a\rb"}):
+        with pytest.raises(ValueError, match="invalid header"):
+            http1.render("/", "h", {}, b"{}", "ua", bad)
+
+
+def test_retry_after_is_capped():
+    assert sender_mod.retry_after("31536000") == sender_mod.MAX_RETRY_AFTER
+    assert sender_mod.retry_after("9" * 400) == sender_mod.MAX_RETRY_AFTER
+    assert sender_mod.retry_after("3") == 3.0

@@ -3,7 +3,8 @@
 /ok          200 at once            /flaky/N   500 for the first N requests, then 200
 /hang        sleeps past any test timeout                 /reset   drops the connection
 /busy        429 with Retry-After: 1 once, then 200        /gone    410
-/slow        200 after 50 ms
+/slow        200 after 50 ms           /delay/MS  200 after MS milliseconds
+/rl/...      200 at once (rate-limit tests)
 It runs its own event loop in a thread and keeps every request it got."""
 
 from __future__ import annotations
@@ -70,4 +71,6 @@ class Sink:
             return web.Response(status=410, text="gone")
         if path == "/slow":
             await asyncio.sleep(0.05)
+        if path.startswith("/delay/"):
+            await asyncio.sleep(int(path.rsplit("/", 1)[1]) / 1000)
         return web.Response(status=200, text="thanks")

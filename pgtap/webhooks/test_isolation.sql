@@ -50,13 +50,13 @@ begin
     return next is((select count(*)::int from api.webhook_deliveries), 1, 'own delivery visible' || msg);
     return next throws_ok('select count(*) from webhooks.secrets', '42501', null, 'secrets unreadable' || msg);
     return next throws_ok(format('select api.update_webhook_endpoint(%L, description => ''x'')', their_ep),
-        '42501', null, 'updating theirs refused' || msg);
-    return next throws_ok(format('select api.rotate_webhook_secret(%L)', their_ep), '42501', null,
+        'PT404', null, 'updating theirs refused' || msg);
+    return next throws_ok(format('select api.rotate_webhook_secret(%L)', their_ep), 'PT404', null,
         'rotating theirs refused' || msg);
-    return next throws_ok(format('select api.delete_webhook_endpoint(%L)', their_ep), '42501', null,
+    return next throws_ok(format('select api.delete_webhook_endpoint(%L)', their_ep), 'PT404', null,
         'deleting theirs refused' || msg);
     return next throws_ok(format('select api.recover_webhooks(%L, now() - interval ''1 day'')', their_ep),
-        '42501', null, 'recovering theirs refused' || msg);
+        'PT404', null, 'recovering theirs refused' || msg);
     return next throws_ok(format('select api.redeliver_webhook(%L, %s)', tests.brand(theirs), their_delivery),
         '42501', null, 'redelivering theirs refused' || msg);
     return next throws_ok(format('select api.emit_webhook(%L, ''order.paid'', ''{}'')', tests.brand(theirs)),

@@ -63,15 +63,20 @@ begin
             using errcode = '22023', hint = 'Register it first: insert into webhooks.event_types.';
     end if;
     if payloads is null or jsonb_typeof(payloads) <> 'array' then
-        raise exception 'payloads must be a JSON array' using errcode = '22023';
+        raise exception 'payloads must be a JSON array'
+            using errcode = '22023', hint = 'One element per event: [{"order_id": 1}, {"order_id": 2}].';
     end if;
     if not exists (select from brand.brands as b where b.id = brand_id) then
-        raise exception 'unknown brand: %', brand_id using errcode = 'P0002';
+        raise exception 'brand not found' using errcode = 'PT404', hint = 'Check the brand id.';
     end if;
-    select max(octet_length(p::text)) into oversize from jsonb_array_elements(payloads) as p;
+    -- The cap is on the body sent: {"data": <payload>, "type": "<type>", "timestamp": "<32
+    -- characters at most>"} is 71 bytes and the type around the payload's text as jsonb
+    -- prints it (the body is that text).
+    select max(octet_length(p::text)) + octet_length(event_type) + 71 into oversize
+    from jsonb_array_elements(payloads) as p;
     if oversize > cap then
-        raise exception 'webhook payload of % bytes exceeds the % byte limit', oversize, cap
-            using errcode = '54000', hint = 'Send a reference (an id or a URL) instead of the data.';
+        raise exception 'webhook body of % bytes exceeds the % byte limit', oversize, cap
+            using errcode = '22001', hint = 'Send a reference (an id or a URL) instead of the data.';
     end if;
     return query
     insert into webhooks.events (brand_id, created_at, event_type, payload)
@@ -83,15 +88,21 @@ $$;
 
 comment on function webhooks.emit_many(uuid, text, jsonb) is
 'Emits one event per element of payloads (one statement, fanned out in one more); returns '
-'their ids. Refuses unknown types and payloads over settings.max_payload_bytes (54000).';
+'their ids. Refuses unknown types (22023) and bodies over settings.max_payload_bytes (22001).';
 
 create or replace function webhooks.emit(brand_id uuid, event_type text, payload jsonb)
 returns uuid
-language sql
+language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-    select id from webhooks.emit_many(brand_id, event_type, jsonb_build_array(payload)) as e (id)
+begin
+    if payload is null then
+        raise exception 'webhook payload is null'
+            using errcode = '22023', hint = 'Send a JSON value; ''null''::jsonb if you mean JSON null.';
+    end if;
+    return (select e.id from webhooks.emit_many(brand_id, event_type, jsonb_build_array(payload)) as e (id));
+end
 $$;
 
 comment on function webhooks.emit(uuid, text, jsonb) is 'Emits one event for a brand; returns its id.';

@@ -3,10 +3,13 @@
 -- send); record() settles a batch of outcomes: success, retry on the schedule (or after
 -- Retry-After), failure after the last attempt, and endpoint disabling.
 
-create or replace function webhooks.claim(worker text, max_deliveries integer)
+drop function if exists webhooks.claim(text, integer);
+drop function if exists webhooks.claim(text, integer, integer);
+
+create function webhooks.claim(worker text, max_deliveries integer, ready integer default null)
 returns table (
     brand_id uuid, delivery_id bigint, attempt integer, url text, headers jsonb,
-    secrets text[], message_id text, sent_at bigint, body text, timeout_ms integer
+    secrets text [], message_id text, sent_at bigint, body text, timeout_ms integer, lease_ms integer
 )
 language plpgsql
 security definer
@@ -16,74 +19,240 @@ set enable_seqscan = off
 set jit = off
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    s webhooks.settings := (select t from webhooks.settings as t);
+    now_us bigint := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
+    host_em bigint := 1000000::bigint / s.host_rate_limit;
+    room integer := least(greatest(coalesce(max_deliveries, 0), 0), 1000);
+    -- Deliveries of rate-limited endpoints are taken only as many as can start at once (the
+    -- worker's free slots): a token is spent when the request goes, not while it waits.
+    ready_left integer := least(coalesce(ready, room), room);
+    skip_endpoints uuid [] := '{}';
+    skip_hosts text [] := '{}';
+    c_brand uuid [];
+    c_id bigint [];
+    c_endpoint uuid [];
+    c_rate integer [];
+    c_host text [];
+    c_why text [];  -- null: granted; e: the endpoint's limit; h: the host's
+    c_wait bigint [];
+    picked integer;
+    leased integer;
+    refused_endpoints uuid [];
+    refused_hosts text [];
+    passes integer := 0;
+    held integer;  -- picked, not granted
+    limited boolean;  -- any picked delivery of a rate-limited endpoint
 begin
-    return query
-    with picked as (
-        select d.brand_id, d.id from webhooks.deliveries as d
-        inner join webhooks.endpoints as p on d.brand_id = p.brand_id and d.endpoint_id = p.id
-        where d.status = 'pending' and d.locked_until is null and d.next_attempt_at <= now() and p.enabled
-            -- fifo endpoints: only their oldest pending delivery, and only when none is in flight
-            and (not p.fifo or d.id = (
-                select min(o.id) from webhooks.deliveries as o
-                where o.brand_id = d.brand_id and o.endpoint_id = d.endpoint_id and o.status = 'pending'
-                    and o.fifo
-            ))
-            -- per-endpoint rate limit; a token may be spent on a row another worker takes,
-            -- which only ever slows the endpoint down, never past its limit
-            and (p.rate_limit is null or (ratelimit.check('webhook:' || p.id, p.rate_limit, '1 second')).allowed)
-        order by d.next_attempt_at
-        limit max_deliveries
-        for update of d skip locked
-    ),
-
-    leased as (
-        update webhooks.deliveries as d
-        set locked_by = worker, locked_until = now() + (select s.lease from webhooks.settings as s),
-            attempts = d.attempts + 1
-        from picked
-        where d.brand_id = picked.brand_id and d.id = picked.id
-        returning d.*
-    )
-
-    select
-        l.brand_id, l.id, l.attempts, p.url, p.headers,
-        array(
-            select s.secret from webhooks.secrets as s
-            where s.brand_id = l.brand_id and s.endpoint_id = l.endpoint_id
-                and (s.expires_at is null or s.expires_at > now())
-            order by s.created_at desc
+    -- Rate limits are exact: per endpoint (rate_limit per second, one second's worth at
+    -- once) and per target host across brands (settings.host_rate_limit), both GCRA keys of
+    -- ratelimit. A pass takes the due deliveries in order, grants each endpoint and host as
+    -- many as its tokens allow (read from its bucket, then spent in one statement: the GCRA
+    -- step of ratelimit.check with that cost), leases those and moves the others' next
+    -- attempt to when their token comes; a later pass skips the exhausted endpoints and hosts, so a backlog behind a
+    -- slow limit never holds other endpoints back.
+    while room > 0 and passes < 4 loop
+        passes := passes + 1;
+        now_us := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
+        with c as (
+            select d.brand_id, d.id, d.endpoint_id, d.next_attempt_at, p.rate_limit, left(coalesce(p.host, ''), 255) as host
+            from webhooks.deliveries as d
+            inner join webhooks.endpoints as p on d.brand_id = p.brand_id and d.endpoint_id = p.id
+            where d.status = 'pending' and d.locked_until is null and d.next_attempt_at <= now() and p.enabled
+                -- fifo endpoints: only their oldest pending delivery, and only when none is in flight
+                and (not p.fifo or d.id = (
+                    select min(o.id) from webhooks.deliveries as o
+                    where o.brand_id = d.brand_id and o.endpoint_id = d.endpoint_id and o.status = 'pending'
+                        and o.fifo
+                ))
+                and d.endpoint_id <> all(skip_endpoints) and left(coalesce(p.host, ''), 255) <> all(skip_hosts)
+                and (p.rate_limit is null or ready_left > 0)
+            order by d.next_attempt_at
+            limit room
+            for update of d skip locked
         ),
-        'msg_' || replace(l.event_id::text, '-', ''),
-        extract(epoch from now())::bigint,
-        -- A subquery on the event's whole key: one index probe into one partition, however
-        -- stale the statistics of a partition just filled by a burst of events.
-        (
-            select jsonb_build_object('type', e.event_type, 'timestamp', e.created_at, 'data', e.payload)::text
-            from webhooks.events as e
-            where e.brand_id = l.brand_id and e.created_at = l.event_created_at and e.id = l.event_id
+
+        -- tokens left: the capacity less what the bucket owes, rounded up to whole tokens
+        ek as (
+            select e.endpoint_id, x.em,
+                greatest(e.rate_limit - (greatest(coalesce(b.tat, 0) - now_us, 0) + x.em - 1) / x.em, 0) as avail
+            from (select distinct c.endpoint_id, c.rate_limit from c where c.rate_limit is not null) as e
+            cross join lateral (select 1000000::bigint / e.rate_limit as em) as x
+            left join ratelimit.buckets as b on b.key = 'webhook:' || e.endpoint_id
         ),
-        (select t.timeout_ms from webhooks.settings as t)
-    from leased as l
-    inner join webhooks.endpoints as p on l.brand_id = p.brand_id and l.endpoint_id = p.id;
+
+        hk as (
+            select h.host,
+                greatest(s.host_rate_limit - (greatest(coalesce(b.tat, 0) - now_us, 0) + host_em - 1) / host_em, 0)
+                as avail
+            from (select distinct c.host from c where s.host_rate_limit is not null) as h
+            left join ratelimit.buckets as b on b.key = 'webhook-host:' || h.host
+        ),
+
+        by_endpoint as (
+            select c.*, ek.avail as e_avail, ek.em as e_em,
+                row_number() over (partition by c.endpoint_id order by c.next_attempt_at, c.id) as e_rank
+            from c left join ek on c.endpoint_id = ek.endpoint_id
+        ),
+
+        by_host as (
+            select r.*, coalesce(r.e_rank <= r.e_avail, true) as e_ok,
+                case when r.rate_limit is not null and r.e_rank <= r.e_avail then row_number() over (
+                    partition by r.rate_limit is not null and r.e_rank <= r.e_avail order by r.next_attempt_at, r.id
+                ) end as ready_rank,
+                row_number() over (
+                    partition by r.host, coalesce(r.e_rank <= r.e_avail, true) order by r.next_attempt_at, r.id
+                ) as h_rank
+            from by_endpoint as r
+        )
+
+        select
+            array_agg(r.brand_id order by r.next_attempt_at, r.id),
+            array_agg(r.id order by r.next_attempt_at, r.id),
+            array_agg(r.endpoint_id order by r.next_attempt_at, r.id),
+            array_agg(r.rate_limit order by r.next_attempt_at, r.id),
+            array_agg(r.host order by r.next_attempt_at, r.id),
+            array_agg(case when not r.e_ok then 'e' when r.ready_rank > ready_left then 'r'
+                when r.h_rank > hk.avail then 'h' end
+                order by r.next_attempt_at, r.id),
+            array_agg(greatest(
+                case when not r.e_ok then (r.e_rank - r.e_avail) * r.e_em end,
+                case when r.e_ok and r.h_rank > hk.avail then (r.h_rank - hk.avail) * host_em end
+            ) order by r.next_attempt_at, r.id),
+            count(*),
+            count(*) filter (where not r.e_ok or r.ready_rank > ready_left or r.h_rank > hk.avail),
+            coalesce(bool_or(r.rate_limit is not null), false)
+        into c_brand, c_id, c_endpoint, c_rate, c_host, c_why, c_wait, picked, held, limited
+        from by_host as r left join hk on r.host = hk.host;
+
+        exit when picked = 0;
+        -- Spend the tokens: the GCRA step of ratelimit.check (same keys, same buckets), for
+        -- every key in one statement, timed by the clock (not the transaction's start, which
+        -- may be a record() earlier: the requests go out after this commit).
+        refused_endpoints := '{}';
+        refused_hosts := '{}';
+        if s.host_rate_limit is not null or limited then
+            with spend as (
+                select 'webhook-host:' || g.host as key, s.host_rate_limit as rate, count(*)::bigint as n
+                from unnest(c_host, c_why) as g (host, why)
+                where g.why is null and s.host_rate_limit is not null
+                group by g.host
+                union all
+                select 'webhook:' || g.endpoint_id, g.rate_limit, count(*)
+                from unnest(c_endpoint, c_rate, c_why) as g (endpoint_id, rate_limit, why)
+                where g.why is null and g.rate_limit is not null
+                group by g.endpoint_id, g.rate_limit
+            ),
+
+            spent as (
+                insert into ratelimit.buckets as b (key, tat)
+                select x.key, now_us + x.n * (1000000 / x.rate) from spend as x
+                on conflict on constraint buckets_pkey do update
+                set tat = greatest(b.tat, now_us) + (excluded.tat - now_us)
+                where greatest(b.tat, now_us) + (excluded.tat - now_us)
+                - (select x.rate from spend as x where x.key = b.key) * (1000000 / (
+                    select x.rate from spend as x where x.key = b.key)) <= now_us
+                returning b.key
+            )
+
+            -- a key refused here was spent meanwhile by another worker
+            select
+                array(select substr(x.key, 9)::uuid from spend as x
+                    where x.key like 'webhook:%' and x.key not in (select k.key from spent as k)),
+                array(select substr(x.key, 14) from spend as x
+                    where x.key like 'webhook-host:%' and x.key not in (select k.key from spent as k))
+            into refused_endpoints, refused_hosts;
+        end if;
+
+        return query
+        with taken as (
+            select g.brand_id, g.id from unnest(c_brand, c_id, c_endpoint, c_host, c_why)
+                as g (brand_id, id, endpoint_id, host, why)
+            where g.why is null and g.endpoint_id <> all(refused_endpoints) and g.host <> all(refused_hosts)
+        ),
+
+        leased as (
+            update webhooks.deliveries as d
+            set locked_by = worker, locked_until = now() + s.lease, attempts = d.attempts + 1
+            from taken
+            where d.brand_id = taken.brand_id and d.id = taken.id
+            returning d.*
+        )
+
+        select
+            l.brand_id, l.id, l.attempts, p.url, p.headers,
+            array(
+                select x.secret from webhooks.secrets as x
+                where x.brand_id = l.brand_id and x.endpoint_id = l.endpoint_id
+                    and (x.expires_at is null or x.expires_at > now())
+                order by x.created_at desc
+            ),
+            'msg_' || replace(l.event_id::text, '-', ''),
+            extract(epoch from now())::bigint,
+            -- A subquery on the event's whole key: one index probe into one partition, however
+            -- stale the statistics of a partition just filled by a burst of events.
+            (
+                select jsonb_build_object('type', e.event_type, 'timestamp', e.created_at, 'data', e.payload)::text
+                from webhooks.events as e
+                where e.brand_id = l.brand_id and e.created_at = l.event_created_at and e.id = l.event_id
+            ),
+            s.timeout_ms,
+            (extract(epoch from s.lease) * 1000)::integer
+        from leased as l
+        inner join webhooks.endpoints as p on l.brand_id = p.brand_id and l.endpoint_id = p.id
+        order by p.rate_limit is null;  -- the rate-limited first: they start first
+        get diagnostics leased = row_count;
+
+        -- The rest wait for their token (a refused check: about one token's time).
+        if held > 0 or refused_endpoints <> '{}' or refused_hosts <> '{}' then
+            update webhooks.deliveries as d
+            set next_attempt_at = now() + coalesce(g.wait, 1000) * interval '1 microsecond'
+            from unnest(c_brand, c_id, c_endpoint, c_host, c_why, c_wait)
+                as g (brand_id, id, endpoint_id, host, why, wait)
+            where d.brand_id = g.brand_id and d.id = g.id and g.why is distinct from 'r'
+                and not (g.why is null and g.endpoint_id <> all(refused_endpoints) and g.host <> all(refused_hosts));
+        end if;
+
+        room := room - leased;
+        ready_left := ready_left - (
+            select count(*) from unnest(c_rate, c_why, c_endpoint, c_host) as g (rate_limit, why, endpoint_id, host)
+            where g.rate_limit is not null and g.why is null and g.endpoint_id <> all(refused_endpoints)
+                and g.host <> all(refused_hosts)
+        );
+        exit when leased = picked or picked < room + leased;
+        -- Some were held back and more may be due: skip what is exhausted, look further.
+        skip_endpoints := skip_endpoints || refused_endpoints || array(
+            select distinct g.endpoint_id from unnest(c_endpoint, c_why) as g (endpoint_id, why) where g.why = 'e'
+        );
+        skip_hosts := skip_hosts || refused_hosts || array(
+            select distinct g.host from unnest(c_host, c_why) as g (host, why) where g.why = 'h'
+        );
+    end loop;
 end
 $$;
 
-comment on function webhooks.claim(text, integer) is
-'Leases up to max_deliveries due deliveries to worker, with the URL, headers, live secrets, '
-'message id, timestamp and the exact body to sign and send.';
+comment on function webhooks.claim(text, integer, integer) is
+'Leases up to max_deliveries due deliveries to worker, each endpoint and target host within '
+'its rate limit (rate-limited ones only as many as ready, the slots free now), with the URL, headers, live secrets, message id, timestamp, the exact body to '
+'sign and send, the timeout and the lease.';
 
 create or replace function webhooks.retry_delay(attempt integer, retry_after numeric)
 returns interval
-language sql
+language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
 as $$
-    -- The schedule's wait after this attempt, with +-10 % jitter; a longer Retry-After wins.
-    select greatest(
-        s.retry_schedule[attempt] * (0.9 + random() * 0.2),
-        coalesce(retry_after, 0) * interval '1 second'
-    )
-    from webhooks.settings as s
+begin
+    -- The schedule's wait after this attempt, with +-10 % jitter; a longer Retry-After wins,
+    -- up to settings.max_retry_after (24 hours).
+    return (
+        select greatest(
+            s.retry_schedule[attempt] * (0.9 + random() * 0.2),
+            least(greatest(coalesce(retry_after, 0), 0) * interval '1 second', s.max_retry_after)
+        )
+        from webhooks.settings as s
+    );
+end
 $$;
 
 create or replace function webhooks.disable_endpoint(brand_id uuid, endpoint_id uuid, reason text)
@@ -94,7 +263,7 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     update webhooks.endpoints as e
-    set enabled = false, disabled_reason = reason, updated_at = now()
+    set enabled = false, disabled_reason = reason, disabled_at = now(), updated_at = now()
     where e.brand_id = disable_endpoint.brand_id and e.id = endpoint_id and e.enabled;
     if found then
         perform webhooks.emit(brand_id, 'webhooks.endpoint.disabled',
@@ -255,7 +424,12 @@ begin
     set status = 'pending', next_attempt_at = now(), completed_at = null
     where d.brand_id = redeliver.brand_id and d.id = delivery_id and d.locked_until is null;
     if not found then
-        raise exception 'webhook delivery % not found (or being sent now)', delivery_id using errcode = 'P0002';
+        if exists (select from webhooks.deliveries as d where d.brand_id = redeliver.brand_id and d.id = delivery_id) then
+            raise exception 'webhook delivery % is being sent now', delivery_id
+                using errcode = 'PT409', hint = 'Wait for this attempt''s outcome, then redeliver.';
+        end if;
+        raise exception 'webhook delivery % not found', delivery_id
+            using errcode = 'PT404', hint = 'See api.webhook_deliveries for the brand''s deliveries.';
     end if;
     perform pg_catalog.pg_notify('brandbase_webhooks', '');
 end
@@ -272,11 +446,17 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     recovered integer;
+    earliest timestamptz := now() - (select s.recover_window from webhooks.settings as s);
 begin
+    if not exists (select from webhooks.endpoints as e where e.brand_id = recover.brand_id and e.id = endpoint_id) then
+        raise exception 'webhook endpoint % not found', endpoint_id
+            using errcode = 'PT404', hint = 'See api.webhook_endpoints for the brand''s endpoints.';
+    end if;
+    -- null, -infinity or anything older: the recover window (settings.recover_window, 7 days)
     update webhooks.deliveries as d
     set status = 'pending', next_attempt_at = now(), completed_at = null
     where d.brand_id = recover.brand_id and d.endpoint_id = recover.endpoint_id
-        and d.status = 'failed' and d.created_at >= since;
+        and d.status = 'failed' and d.created_at >= greatest(coalesce(since, earliest), earliest);
     get diagnostics recovered = row_count;
     perform pg_catalog.pg_notify('brandbase_webhooks', '');
     return recovered;
@@ -284,12 +464,13 @@ end
 $$;
 
 comment on function webhooks.recover(uuid, uuid, timestamptz) is
-'Sends every failed delivery of an endpoint created since a time again; returns how many.';
+'Sends every failed delivery of an endpoint created since a time (at most settings.recover_window '
+'ago; null: that long) again; returns how many.';
 
-revoke all on function webhooks.claim(text, integer), webhooks.retry_delay(integer, numeric),
+revoke all on function webhooks.claim(text, integer, integer), webhooks.retry_delay(integer, numeric),
 webhooks.disable_endpoint(uuid, uuid, text), webhooks.record(text, jsonb), webhooks.reap(),
 webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
 webhooks.recover(uuid, uuid, timestamptz) from public;
-grant execute on function webhooks.claim(text, integer), webhooks.record(text, jsonb),
+grant execute on function webhooks.claim(text, integer, integer), webhooks.record(text, jsonb),
 webhooks.reap(), webhooks.release(text, uuid[], bigint[]), webhooks.redeliver(uuid, bigint),
 webhooks.recover(uuid, uuid, timestamptz), webhooks.disable_endpoint(uuid, uuid, text) to service_role;

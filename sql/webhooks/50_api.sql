@@ -12,6 +12,15 @@ grant select on webhooks.endpoints, webhooks.deliveries, webhooks.attempts, webh
 webhooks.event_types to authenticated;
 grant select on webhooks.endpoints, webhooks.deliveries, webhooks.attempts, webhooks.events,
 webhooks.event_types, webhooks.settings to service_role;
+-- The tables of 0022, once there (this file also loads against an older schema).
+do $$
+begin
+    if to_regclass('webhooks.plan_limits') is not null then
+        revoke all on webhooks.plan_limits, webhooks.refused_networks from public, anon, authenticated;
+        grant select on webhooks.plan_limits, webhooks.refused_networks to service_role;
+    end if;
+end
+$$;
 
 create or replace function webhooks.secret_hint(brand_id uuid, endpoint_id uuid)
 returns text
@@ -102,7 +111,12 @@ api.webhook_event_types from public, anon;
 grant select on api.webhook_endpoints, api.webhook_deliveries, api.webhook_attempts,
 api.webhook_event_types to authenticated, service_role;
 
-create or replace function webhooks.brand_of_endpoint(endpoint_id uuid)
+-- The app's functions: each api function is a SECURITY INVOKER wrapper of a definer here
+-- with exactly its arguments (Splinter's rule; nothing privileged is passed through).
+
+drop function if exists webhooks.brand_of_endpoint(uuid);
+
+create or replace function webhooks.endpoint_brand(endpoint_id uuid, permission text)
 returns uuid
 language plpgsql
 stable
@@ -111,14 +125,47 @@ as $$
 declare
     owner_brand uuid := (select e.brand_id from webhooks.endpoints as e where e.id = endpoint_id);
 begin
-    if owner_brand is null then
-        raise exception 'webhook endpoint % not found', endpoint_id using errcode = 'P0002';
+    -- A missing endpoint and another brand's look the same: PT404, no brand id. A member
+    -- lacking the permission gets 42501, as everywhere.
+    if owner_brand is null or not brand.has_permission(owner_brand, permission) and not exists (
+        select from brand.members as m where m.brand_id = owner_brand and m.user_id = brand.caller_id()
+    ) then
+        raise exception 'webhook endpoint % not found', endpoint_id
+            using errcode = 'PT404', hint = 'See api.webhook_endpoints for the brand''s endpoints.';
     end if;
+    perform brand.require_permission(owner_brand, permission);
     return owner_brand;
 end
 $$;
 
-create or replace function api.create_webhook_endpoint(
+comment on function webhooks.endpoint_brand(uuid, text) is
+'The brand of an endpoint the caller may act on with permission; PT404 when missing or '
+'another brand''s, 42501 for a member without the permission.';
+
+create or replace function webhooks.spend_replay(brand_id uuid)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    per_hour integer := (select s.replay_rate from webhooks.settings as s);
+    verdict record;
+begin
+    select * into verdict from ratelimit.check('webhook-replay:' || brand_id, per_hour, '1 hour', per_hour - 1);
+    if not verdict.allowed then
+        raise exception 'too many webhook replays for this brand (% per hour)', per_hour
+            using errcode = 'PT429',
+                  hint = format('Try again in %s seconds; recover_webhooks resends many at once.',
+                      ceil(verdict.retry_after));
+    end if;
+end
+$$;
+
+comment on function webhooks.spend_replay(uuid) is
+'Spends one of the brand''s replays (redeliver, recover, re-enable; settings.replay_rate per '
+'hour); PT429 when none is left.';
+
+create or replace function webhooks.app_create_endpoint(
     brand_id uuid, url text, event_types text[], description text default '',
     headers jsonb default '{}', rate_limit integer default null, fifo boolean default false,
     out id uuid, out secret text
@@ -134,10 +181,7 @@ begin
 end
 $$;
 
-comment on function api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
-'Creates an endpoint (webhooks.manage); the secret in the answer is never shown again.';
-
-create or replace function api.update_webhook_endpoint(
+create or replace function webhooks.app_update_endpoint(
     endpoint_id uuid, url text default null, event_types text[] default null,
     description text default null, headers jsonb default null, rate_limit integer default null,
     enabled boolean default null
@@ -148,43 +192,51 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
+    owner_brand uuid := webhooks.endpoint_brand(endpoint_id, 'webhooks.manage');
+    current webhooks.endpoints := (
+        select e from webhooks.endpoints as e where e.brand_id = owner_brand and e.id = endpoint_id
+    );
 begin
-    perform brand.require_permission(owner_brand, 'webhooks.manage');
+    if enabled and not current.enabled then
+        -- A receiver that answered 410 Gone asked to hear no more: the app may turn it back on
+        -- with a new URL, or at the same URL once settings.reenable_after has passed. Every
+        -- re-enabling spends a replay (it resends what comes next).
+        if current.disabled_reason = 'the endpoint answered 410 Gone' and url is null
+            and current.disabled_at > now() - (select s.reenable_after from webhooks.settings as s) then
+            raise exception 'webhook endpoint % answered 410 Gone at %', endpoint_id, current.disabled_at
+                using errcode = 'PT409',
+                      hint = 'Give a new URL, or re-enable after webhooks.settings.reenable_after (1 hour).';
+        end if;
+        perform webhooks.spend_replay(owner_brand);
+    end if;
     perform webhooks.update_endpoint(owner_brand, endpoint_id, url, event_types, description, headers,
         rate_limit, enabled);
 end
 $$;
 
-create or replace function api.rotate_webhook_secret(endpoint_id uuid, grace interval default null)
+create or replace function webhooks.app_rotate_secret(endpoint_id uuid, grace interval default null)
 returns text
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
 begin
-    perform brand.require_permission(owner_brand, 'webhooks.manage');
-    return webhooks.rotate_secret(owner_brand, endpoint_id, grace);
+    return webhooks.rotate_secret(webhooks.endpoint_brand(endpoint_id, 'webhooks.manage'), endpoint_id, grace);
 end
 $$;
 
-create or replace function api.delete_webhook_endpoint(endpoint_id uuid)
+create or replace function webhooks.app_delete_endpoint(endpoint_id uuid)
 returns void
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
 begin
-    perform brand.require_permission(owner_brand, 'webhooks.manage');
-    perform webhooks.delete_endpoint(owner_brand, endpoint_id);
+    perform webhooks.delete_endpoint(webhooks.endpoint_brand(endpoint_id, 'webhooks.manage'), endpoint_id);
 end
 $$;
 
-create or replace function api.redeliver_webhook(brand_id uuid, delivery_id bigint)
+create or replace function webhooks.app_redeliver(brand_id uuid, delivery_id bigint)
 returns void
 language plpgsql
 security definer
@@ -193,24 +245,25 @@ as $$
 begin
     perform brand.require_permission(brand_id, 'webhooks.replay');
     perform webhooks.redeliver(brand_id, delivery_id);
+    perform webhooks.spend_replay(brand_id);
 end
 $$;
 
-create or replace function api.recover_webhooks(endpoint_id uuid, since timestamptz)
+create or replace function webhooks.app_recover(endpoint_id uuid, since timestamptz)
 returns integer
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    owner_brand uuid := webhooks.brand_of_endpoint(endpoint_id);
+    owner_brand uuid := webhooks.endpoint_brand(endpoint_id, 'webhooks.replay');
 begin
-    perform brand.require_permission(owner_brand, 'webhooks.replay');
+    perform webhooks.spend_replay(owner_brand);
     return webhooks.recover(owner_brand, endpoint_id, since);
 end
 $$;
 
-create or replace function api.emit_webhook(brand_id uuid, event_type text, payload jsonb)
+create or replace function webhooks.app_emit(brand_id uuid, event_type text, payload jsonb)
 returns uuid
 language plpgsql
 security definer
@@ -218,20 +271,126 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'webhooks.manage');
+    -- The platform's own events and table capture's are the platform's to send: a receiver
+    -- must be able to trust them.
+    if event_type like 'webhooks.%' or exists (
+        select from webhooks.event_types as t where t.event_type = app_emit.event_type and t.source_table is not null
+    ) then
+        raise exception 'event type % is emitted by the platform only', event_type
+            using errcode = '42501',
+                  hint = 'Register an event type of your own (webhooks.event_types) for the app to emit.';
+    end if;
     return webhooks.emit(brand_id, event_type, payload);
 end
 $$;
 
-comment on function api.emit_webhook(uuid, text, jsonb) is
-'Emits an event from the app (webhooks.manage); backends call webhooks.emit directly.';
+create or replace function api.create_webhook_endpoint(
+    brand_id uuid, url text, event_types text[], description text default '',
+    headers jsonb default '{}', rate_limit integer default null, fifo boolean default false,
+    out id uuid, out secret text
+)
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select e.id, e.secret
+    from webhooks.app_create_endpoint(brand_id, url, event_types, description, headers, rate_limit, fifo) as e
+$$;
 
-revoke all on function webhooks.brand_of_endpoint(uuid),
+comment on function api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
+'Creates an endpoint (webhooks.manage; the plan caps how many); the secret in the answer is '
+'never shown again.';
+
+create or replace function api.update_webhook_endpoint(
+    endpoint_id uuid, url text default null, event_types text[] default null,
+    description text default null, headers jsonb default null, rate_limit integer default null,
+    enabled boolean default null
+)
+returns void
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_update_endpoint(endpoint_id, url, event_types, description, headers, rate_limit, enabled)
+$$;
+
+comment on function api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
+'Changes the given fields of an endpoint (webhooks.manage); enabled => true re-enables it (a '
+'replay; after a 410 only with a new URL or once settings.reenable_after has passed).';
+
+create or replace function api.rotate_webhook_secret(endpoint_id uuid, grace interval default null)
+returns text
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_rotate_secret(endpoint_id, grace)
+$$;
+
+create or replace function api.delete_webhook_endpoint(endpoint_id uuid)
+returns void
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_delete_endpoint(endpoint_id)
+$$;
+
+create or replace function api.redeliver_webhook(brand_id uuid, delivery_id bigint)
+returns void
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_redeliver(brand_id, delivery_id)
+$$;
+
+comment on function api.redeliver_webhook(uuid, bigint) is
+'Sends one delivery again now (webhooks.replay; settings.replay_rate per brand per hour).';
+
+create or replace function api.recover_webhooks(endpoint_id uuid, since timestamptz)
+returns integer
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_recover(endpoint_id, since)
+$$;
+
+comment on function api.recover_webhooks(uuid, timestamptz) is
+'Resends the endpoint''s failed deliveries since a time, at most settings.recover_window back '
+'(webhooks.replay; one replay).';
+
+create or replace function api.emit_webhook(brand_id uuid, event_type text, payload jsonb)
+returns uuid
+language sql
+security invoker
+set search_path = pg_catalog, pg_temp
+as $$
+    select webhooks.app_emit(brand_id, event_type, payload)
+$$;
+
+comment on function api.emit_webhook(uuid, text, jsonb) is
+'Emits an event from the app (webhooks.manage; not the platform''s own types); backends call '
+'webhooks.emit directly.';
+
+revoke all on function webhooks.endpoint_brand(uuid, text), webhooks.spend_replay(uuid),
+webhooks.app_create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_update_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_rotate_secret(uuid, interval), webhooks.app_delete_endpoint(uuid),
+webhooks.app_redeliver(uuid, bigint), webhooks.app_recover(uuid, timestamptz),
+webhooks.app_emit(uuid, text, jsonb),
 api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),
 api.redeliver_webhook(uuid, bigint), api.recover_webhooks(uuid, timestamptz),
 api.emit_webhook(uuid, text, jsonb) from public;
 grant execute on function
+webhooks.app_create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_update_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.app_rotate_secret(uuid, interval), webhooks.app_delete_endpoint(uuid),
+webhooks.app_redeliver(uuid, bigint), webhooks.app_recover(uuid, timestamptz),
+webhooks.app_emit(uuid, text, jsonb),
 api.create_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.update_webhook_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
 api.rotate_webhook_secret(uuid, interval), api.delete_webhook_endpoint(uuid),

@@ -33,18 +33,54 @@ MAX_BODY = 64 * 1024  # response bytes read to keep a connection; past that it i
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # an HTTP header name (RFC 9110)
 
 
+# The networks deliveries never go to; webhooks.refused_networks holds the same list (a test
+# compares them) for the checks at save time. IPv4 addresses embedded in IPv6 are unwrapped
+# and checked too, and anything Python's ipaddress does not call global is refused besides.
+REFUSED_NETWORKS = tuple(ipaddress.ip_network(n) for n in (
+    "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12",
+    "192.0.0.0/24", "192.0.2.0/24", "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15",
+    "198.51.100.0/24", "203.0.113.0/24", "224.0.0.0/3", "::/127", "64:ff9b:1::/48", "100::/64",
+    "2001:2::/48", "2001:db8::/32", "2001:10::/28", "2001:20::/28", "fc00::/7", "fe80::/10",
+    "fec0::/10", "ff00::/8", "2001::/32"))
+NAT64 = ipaddress.ip_network("64:ff9b::/96")
+COMPATIBLE = ipaddress.ip_network("::/96")
+TRANSLATED = ipaddress.ip_network("::ffff:0:0:0/96")
+
+
 class RefusedAddress(OSError):
     """The target resolves only to addresses deliveries may not reach."""
 
 
+def embedded_ipv4(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address carries: mapped, translated, compatible, NAT64,
+    6to4, Teredo (server and client) -- the same forms as webhooks.embedded_ipv4()."""
+    if not isinstance(ip, ipaddress.IPv6Address):
+        return []
+    low = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    if ip.ipv4_mapped or ip in NAT64 or ip in COMPATIBLE or ip in TRANSLATED:
+        return [low]
+    if ip.sixtofour:
+        return [ip.sixtofour]
+    if ip.teredo:
+        return list(ip.teredo)
+    return []
+
+
 @functools.lru_cache(maxsize=4096)
 def refused(address: str, allowed: tuple[Network, ...]) -> bool:
+    """Whether deliveries may not go to this address: it, or an IPv4 address inside it, is
+    in a refused network (or not global) and not in an allowed one."""
     ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if any(ip in net for net in allowed):
-        return False
-    return not ip.is_global or ip.is_multicast
+    inner = embedded_ipv4(ip)
+    for candidate in (ip, *inner):
+        if any(candidate in net for net in allowed):
+            continue
+        if any(candidate in net for net in REFUSED_NETWORKS if net.version == candidate.version):
+            return True
+        # an embedding form is judged by what it embeds (ipaddress calls ::ffff:0:0/96 private)
+        if (candidate is not ip or not inner) and (not candidate.is_global or candidate.is_multicast):
+            return True
+    return False
 
 
 class Resolver(Protocol):
@@ -177,9 +213,10 @@ class Client:
         self.addresses: dict[tuple[str, int], tuple[float, list[str]]] = {}
         self.tls = ssl.create_default_context()
 
-    async def post(self, url: str, headers: dict[str, str], body: bytes, timeout: float) -> Response:
+    async def post(self, url: str, headers: dict[str, str], body: bytes, timeout: float,
+                   custom: dict[str, str] | None = None) -> Response:
         scheme, host, port, target, authority = split(url)
-        request = render(target, authority, headers, body, self.user_agent)
+        request = render(target, authority, headers, body, self.user_agent, custom)
         async with asyncio.timeout(timeout):
             conn, reused = await self._acquire(scheme, host, port)
             answered = False
@@ -247,19 +284,39 @@ def split(url: str) -> tuple[str, str, int, str, str]:
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"not an http(s) URL: {url}")
     default = 443 if parts.scheme == "https" else 80
-    port = parts.port or default
+    port = default if parts.port is None else parts.port  # raises ValueError past 65535
+    if not 0 < port < 65536:
+        raise ValueError(f"port out of range in {url}")
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     name = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname.encode("idna").decode("ascii")
     return parts.scheme, parts.hostname, port, target, name if port == default else f"{name}:{port}"
 
 
-def render(target: str, host: str, headers: dict[str, str], body: bytes, user_agent: str) -> bytes:
-    """The request's bytes. Header names must be tokens and values free of CR/LF, so an
-    endpoint's custom headers cannot smuggle a second request."""
+# Names the client sets itself or that frame the request: an endpoint's custom headers never
+# carry them (webhooks.assert_headers refuses them when saved; these are dropped if met).
+RESERVED = frozenset({"host", "content-length", "transfer-encoding", "connection", "content-type",
+                      "user-agent", "te", "trailer", "upgrade", "keep-alive", "proxy-connection",
+                      "expect", "content-encoding"})
+VALUE = re.compile(r"[\x20-\x7e\t]*")  # visible ASCII, space and tab
+
+
+def render(target: str, host: str, headers: dict[str, str], body: bytes, user_agent: str,
+           custom: dict[str, str] | None = None) -> bytes:
+    """The request's bytes. `headers` are the sender's own; `custom` are an endpoint's,
+    rendered after them without any reserved name (Host, Content-Length, Transfer-Encoding,
+    ...), any webhook-* name, or a name already sent in another case, so no framing header is
+    ever sent twice. Every name must be a token and every value visible ASCII (no CR, LF or
+    NUL), so no header can smuggle a second request."""
     lines = [f"POST {target} HTTP/1.1", f"Host: {host}", f"User-Agent: {user_agent}",
              f"Content-Length: {len(body)}"]
-    for name, value in headers.items():
-        if not TOKEN.fullmatch(name) or "\r" in value or "\n" in value:
-            raise ValueError(f"invalid header {name!r}")
-        lines.append(f"{name}: {value}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+    seen = {"host", "user-agent", "content-length"}
+    for own, pairs in ((True, headers), (False, custom or {})):
+        for name, value in pairs.items():
+            if not TOKEN.fullmatch(name) or not VALUE.fullmatch(value):
+                raise ValueError(f"invalid header {name!r}")
+            lower = name.lower()
+            if lower in seen or not own and (lower in RESERVED or lower.startswith("webhook-")):
+                continue
+            seen.add(lower)
+            lines.append(f"{name}: {value}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii") + body

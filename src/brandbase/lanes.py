@@ -37,6 +37,9 @@ class Lane:
     perform: Perform
     key: Callable[[Any], Any]
     prefetch: int = 0
+    ready_too: bool = False  # exchange(conn, outcomes, room, ready): also the slots free now
+    # drain: whether nothing is left that this lane could get (default: it claimed nothing)
+    drained: Callable[[psycopg.AsyncConnection], Awaitable[bool]] | None = None
     running: dict[Any, tuple[Any, asyncio.Task]] = field(default_factory=dict)
     waiting: deque = field(default_factory=deque)  # claimed (leased), not started yet
     outcomes: list = field(default_factory=list)
@@ -52,6 +55,10 @@ class Lane:
         return 0 if self.stopping else self.slots + self.prefetch - len(self.running) - len(self.waiting)
 
     @property
+    def ready(self) -> int:
+        return 0 if self.stopping else max(0, self.slots - len(self.running) - len(self.waiting))
+
+    @property
     def held(self) -> list:
         return [*self.running, *(self.key(item) for item in self.waiting)]
 
@@ -61,7 +68,7 @@ class Lane:
             claimed = await self.settle_and_claim(conn)
             self.waiting.extend(claimed)
             self.start()
-            if drain and not claimed and self.idle:
+            if drain and not claimed and self.idle and (self.drained is None or await self.drained(conn)):
                 return
             if claimed and self.room > 0:
                 continue  # more may be ready: claim again before sleeping
@@ -83,6 +90,8 @@ class Lane:
 
     async def settle_and_claim(self, conn: psycopg.AsyncConnection) -> list:
         outcomes, self.outcomes = self.outcomes, []
+        if self.ready_too:
+            return await self.exchange(conn, outcomes, self.room, self.ready)
         return await self.exchange(conn, outcomes, self.room)
 
     def start(self) -> None:

@@ -27,6 +27,7 @@ from brandbase import http1
 
 EXCERPT = 1024  # bytes of a response body kept per attempt
 USER_AGENT = "brandbase-webhooks/1"
+MAX_RETRY_AFTER = 86400.0  # seconds; webhooks.retry_delay caps it again at settings.max_retry_after
 
 
 @functools.lru_cache(maxsize=4096)
@@ -47,10 +48,11 @@ def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     if value.strip().isdigit():
-        return float(value)
+        return min(float(value.strip()[:12]), MAX_RETRY_AFTER)
     try:
-        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
-    except (TypeError, ValueError):
+        seconds = email.utils.parsedate_to_datetime(value).timestamp() - time.time()
+        return min(max(0.0, seconds), MAX_RETRY_AFTER)
+    except (TypeError, ValueError, OverflowError):
         return None
 
 
@@ -66,6 +68,8 @@ class Delivery:
     sent_at: int
     body: str
     timeout_ms: int
+    lease_ms: int
+    deadline: float = 0.0  # time.monotonic() by which the lease ends, at the earliest
 
 
 def key(d: Delivery) -> tuple[str, int]:
@@ -83,6 +87,7 @@ class Sender:
         self.allowed: list[http1.Network] | None = None
         self.client: http1.Client | None = None
         self.settings_read = 0.0
+        self.lanes: list = []  # the delivery lanes; their prefetch follows lease and timeout
 
     async def __aenter__(self) -> Sender:
         return self
@@ -97,8 +102,11 @@ class Sender:
             return
         self.settings_read = time.monotonic()
         row = await (await conn.execute(
-            "select allowed_networks::text[] from webhooks.settings")).fetchone()
+            "select allowed_networks::text[], extract(epoch from lease)::float8, timeout_ms "
+            "from webhooks.settings")).fetchone()
         allowed = [ipaddress.ip_network(n) for n in (row[0] if row else [])]
+        if row:
+            self.fit_prefetch(row[1], row[2] / 1000)
         if self.client and allowed == self.allowed:
             return
         if self.client:
@@ -106,8 +114,16 @@ class Sender:
         self.allowed = allowed
         self.client = http1.Client(http1.GuardedResolver(allowed, self.inner_resolver), USER_AGENT, EXCERPT)
 
-    async def exchange(self, conn: psycopg.AsyncConnection, outcomes: list, room: int) -> list[Delivery]:
+    def fit_prefetch(self, lease: float, timeout: float) -> None:
+        """A prefetched delivery waits up to one timeout for its slot while its lease runs:
+        prefetch only when the lease covers that wait, the send and a margin."""
+        for lane in self.lanes:
+            lane.prefetch = lane.slots if lease >= 2 * timeout + 1 else 0
+
+    async def exchange(self, conn: psycopg.AsyncConnection, outcomes: list, room: int,
+                       ready: int | None = None) -> list[Delivery]:
         await self.refresh(conn)
+        before = time.monotonic()  # the claim's transaction (and its lease) starts after this
         settled = [o for o in outcomes if o[0] != "release"]
         released = [o[1] for o in outcomes if o[0] == "release"]
         async with conn.transaction():
@@ -122,22 +138,45 @@ class Sender:
                 return []
             rows = await (await conn.execute(
                 "select brand_id::text, delivery_id, attempt, url, headers, secrets, message_id, "
-                "sent_at, body, timeout_ms from webhooks.claim(%s, %s)", (self.worker_id, room))).fetchall()
-        return [Delivery(*row) for row in rows]
+                "sent_at, body, timeout_ms, lease_ms from webhooks.claim(%s, %s, %s)",
+                (self.worker_id, room, ready))).fetchall()
+        claimed = [Delivery(*row) for row in rows]
+        for d in claimed:
+            d.deadline = before + d.lease_ms / 1000
+        return claimed
+
+    async def drained(self, conn: psycopg.AsyncConnection) -> bool:
+        """For --drain: nothing due and nothing leased, by any worker. Leases of a worker
+        that died are reaped when they expire and sent then, so draining waits for them
+        instead of exiting with deliveries still held by the dead."""
+        row = await (await conn.execute(
+            "select not exists (select from webhooks.deliveries where status = 'pending' "
+            "and locked_until is not null) and not exists (select from webhooks.deliveries "
+            "where status = 'pending' and locked_until is null and next_attempt_at <= now())")).fetchone()
+        return bool(row[0])
+
+    @staticmethod
+    def late(d: Delivery) -> bool:
+        """Whether a send starting now could outlast the lease (another worker could then
+        send it too): the whole timeout and a margin must fit before the deadline."""
+        margin = min(0.5, (d.lease_ms - d.timeout_ms) / 4000)
+        return time.monotonic() + d.timeout_ms / 1000 + margin > d.deadline
 
     async def perform(self, d: Delivery) -> tuple[str, dict]:
         """Sends one delivery; every way it can go is an outcome, never an exception."""
+        if self.late(d):
+            return ("release", key(d))  # waited too long for a slot: back uncounted, unsent
         outcome = {"brand_id": d.brand_id, "delivery_id": d.delivery_id}
         timestamp = int(time.time())
         body = d.body.encode()
-        headers = {**{str(k): str(v) for k, v in d.headers.items()},
-                   "Content-Type": "application/json",
+        headers = {"Content-Type": "application/json",
                    "webhook-id": d.message_id,
                    "webhook-timestamp": str(timestamp),
                    "webhook-signature": sign(d.secrets, d.message_id, timestamp, body)}
+        custom = {str(k): str(v) for k, v in d.headers.items()}
         started = time.perf_counter()
         try:
-            r = await self.client.post(d.url, headers, body, d.timeout_ms / 1000)
+            r = await self.client.post(d.url, headers, body, d.timeout_ms / 1000, custom)
             outcome.update(status_code=r.status, excerpt=r.excerpt.decode("utf-8", "replace"))
             if r.status in (429, 503):
                 outcome["retry_after"] = retry_after(r.headers.get("retry-after"))

@@ -169,8 +169,12 @@ class Worker:
         self.lanes = list(self.job_lanes)
         sender = self.sender = webhooks.Sender(self.id, self.log) if self.deliveries else None
         if sender:
-            self.lanes += [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n)
-                           for n in lanes.split(self.deliveries, per_lane=DELIVERY_LANE)]
+            sender.lanes = [lanes.Lane(n, sender.exchange, sender.perform, key=webhooks.key, prefetch=n,
+                                       ready_too=True, drained=sender.drained)
+                            for n in lanes.split(self.deliveries, per_lane=DELIVERY_LANE)]
+            self.lanes += sender.lanes
+            async with await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) as conn:
+                await sender.refresh(conn)  # lease and timeout fix the lanes' prefetch before any claim
         extras = [asyncio.create_task(self.listen())]
         if leases:
             extras.append(asyncio.create_task(self.heartbeat(min(leases.values()) / 3)))
