@@ -24,6 +24,10 @@ begin
                   hint = 'A probe is a function (out value numeric, out detail text), named by its '
                       'signature, e.g. ''jobs.probe_lag()''.';
     end if;
+    if degraded_at > down_at then
+        raise exception 'probe %: degraded_at % is above down_at %', name, degraded_at, down_at
+            using errcode = '22023', hint = 'A value degrades before it goes down: degraded_at <= down_at.';
+    end if;
     if octet_length(description) > 500 or octet_length(unit) > 50 then
         raise exception 'probe % has a description or unit that is too long', name
             using errcode = '22001', hint = 'A description of at most 500 bytes and a unit of at most 50.';
