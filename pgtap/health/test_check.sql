@@ -112,7 +112,7 @@ select throws_ok(
     'degraded above down is refused (22023, not the raw check constraint)'
 );
 select throws_ok(
-    $$select health.register('x', 'm', 'public.no_such_probe()', 'count', 1, 2, 'bad')$$, '42883', null,
+    $$select health.register('x', 'm', 'public.no_such_probe()', 'count', 1, 2, 'bad')$$, '22023', null,
     'a probe function that does not exist is refused'
 );
 select lives_ok(

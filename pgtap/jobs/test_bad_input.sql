@@ -101,11 +101,11 @@ select throws_ok(
     $$select jobs.create_queue('q', max_payload_bytes => 0)$$, '22023', null, 'a payload cap of zero'
 );
 select throws_ok(
-    $$select jobs.create_queue('q', handler => 'pg_catalog.now()')$$, '42883', null,
+    $$select jobs.create_queue('q', handler => 'pg_catalog.now()')$$, '22023', null,
     'a SQL handler with the wrong signature'
 );
 select throws_ok(
-    $$select jobs.create_queue('q', handler => 'public.no_such_function(jobs.job_queue)')$$, '42883', null,
+    $$select jobs.create_queue('q', handler => 'public.no_such_function(jobs.job_queue)')$$, '22023', null,
     'a SQL handler that does not exist'
 );
 select

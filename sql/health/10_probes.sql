@@ -20,7 +20,7 @@ begin
         select from pg_catalog.pg_proc as p where p.oid = resolved and p.pronargs = 0 and p.prokind = 'f'
     ) then
         raise exception 'probe % is not a function without arguments', coalesce(left(probe, 200), 'null')
-            using errcode = '42883',
+            using errcode = '22023',
                   hint = 'A probe is a function (out value numeric, out detail text), named by its '
                       'signature, e.g. ''jobs.probe_lag()''.';
     end if;

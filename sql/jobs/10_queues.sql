@@ -31,7 +31,7 @@ begin
     ) then
         raise exception 'handler % must be a function (job jobs.job_queue) returning jsonb or void',
             handler
-            using errcode = '42883',
+            using errcode = '22023',
                   hint = 'create function my_handler(job jobs.job_queue) returns jsonb ...; then pass '
                       'its signature, e.g. ''public.my_handler(jobs.job_queue)''.';
     end if;
@@ -42,7 +42,7 @@ $$;
 
 comment on function jobs.assert_handler(text) is
 'The canonical signature of a valid SQL handler (function (jobs.job_queue) returning jsonb or '
-'void); raises 42883 otherwise.';
+'void); raises 22023 otherwise.';
 
 create or replace function jobs.handler_of(queue_name text, handler text)
 returns regprocedure

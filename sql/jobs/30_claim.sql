@@ -216,7 +216,8 @@ declare
     held_errors text[];
 begin
     if cardinality(ids) is distinct from cardinality(messages) then
-        raise exception 'fail() needs one error per id' using errcode = '22023';
+        raise exception 'fail() needs one error per id'
+            using errcode = '22023', hint = 'Pass messages with as many elements as ids (null for "failed").';
     end if;
     select array_agg(h.id), array_agg(h.error) into held, held_errors
     from (
