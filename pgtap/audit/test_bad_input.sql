@@ -51,7 +51,11 @@ select
 select tests.seed_two_brands();
 create table public.items (brand_id uuid not null, id int not null, primary key (brand_id, id));
 select audit.track('public.items');
-insert into public.items select tests.brand('acme'), g from generate_series(1, 120) as g;
+insert into public.items (brand_id, id)
+select
+    tests.brand('acme') as brand_id,
+    g as id
+from generate_series(1, 120) as g;
 select tests.authenticate_as(tests.uid('admin@acme'));
 select is(
     (select count(*)::int from api.audit_activity(tests.brand('acme'), page_size => null)), 50,
@@ -59,7 +63,8 @@ select is(
 );
 select is(
     (
-        select count(*)::int from api.audit_activity(tests.brand('acme'), table_name => 'public.items', page_size => 1000)
+        select count(*)::int
+        from api.audit_activity(tests.brand('acme'), table_name => 'public.items', page_size => 1000)
     ), 120,
     'a page of up to 1000 is allowed'
 );

@@ -93,7 +93,10 @@ select is(health.refresh_summary() ->> 'checked_at', '2030-01-01T12:00:00+00:00'
 update health.summary_cache set status = 'degraded';
 select tests.freeze_time('2030-01-01 12:00:50+00');
 select tests.authenticate_as_role('anon');
-select is(api.health() ->> 'status', 'degraded', 'within a minute, anon gets the cached verdict (no probe runs)');
+select
+    is(
+        api.health() ->> 'status', 'degraded', 'within a minute, anon gets the cached verdict (no probe runs)'
+    );
 select tests.clear_authentication();
 select tests.freeze_time('2030-01-01 12:01:30+00');
 select tests.authenticate_as_role('anon');
@@ -104,7 +107,11 @@ select is(
     'and stored (the transaction could write)'
 );
 select ok(
-    exists (select from brand.schedules where name = 'health-summary'), 'a schedule keeps it fresh every minute'
+    exists (
+        select from brand.schedules
+        where name = 'health-summary'
+    ),
+    'a schedule keeps it fresh every minute'
 );
 
 select throws_ok(

@@ -7,12 +7,16 @@ select plan(4);
 
 select is(
     (
-        select coalesce(string_agg(format('%I.%I.%I %s', n.nspname, c.relname, a.attname, t.typname), ', '), '')
+        select
+            coalesce(
+                string_agg(format('%I.%I.%I %s', n.nspname, c.relname, a.attname, t.typname), ', '), ''
+            )
         from pg_catalog.pg_attribute as a
         inner join pg_catalog.pg_class as c on a.attrelid = c.oid
         inner join pg_catalog.pg_namespace as n on c.relnamespace = n.oid
         inner join pg_catalog.pg_type as t on a.atttypid = t.oid
-        where c.relkind in ('r', 'p', 'm', 'f')
+        where
+            c.relkind in ('r', 'p', 'm', 'f')
             and a.attnum > 0 and not a.attisdropped
             and t.typname like 'reg%' and t.typnamespace = 'pg_catalog'::regnamespace
             and n.nspname not in ('pg_catalog', 'information_schema', 'cron', 'extensions')
@@ -34,7 +38,10 @@ select is(
     ), 'text', 'health.probes.probe is text'
 );
 select is(
-    (select count(*)::int from health.probes where to_regprocedure(probe) is null), 0,
+    (
+        select count(*)::int from health.probes
+        where to_regprocedure(probe) is null
+    ), 0,
     'every stored probe signature resolves'
 );
 

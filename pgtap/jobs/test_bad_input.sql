@@ -70,7 +70,9 @@ select throws_ok(
     'a payload over the queue''s cap'
 );
 select throws_ok(
-    $$select jobs.enqueue_many('small', json_build_array('{}'::json, json_build_object('x', repeat('a', 200))))$$,
+    $$select jobs.enqueue_many(
+        'small', json_build_array('{}'::json, json_build_object('x', repeat('a', 200)))
+    )$$,
     '22001', 'job payload 2 is 210 bytes, more than this queue''s cap of 100 bytes',
     'in a batch, the oversized payload is named'
 );
@@ -79,14 +81,18 @@ select throws_ok(
     'the default cap is 256 kB'
 );
 select throws_ok($$select jobs.enqueue('mail', null)$$, '22023', null, 'a null payload');
-select is((select count(*)::int from jobs.job_queue), 1, 'none of it enqueued anything (but the 512-byte key)');
+select is(
+    (select count(*)::int from jobs.job_queue), 1, 'none of it enqueued anything (but the 512-byte key)'
+);
 
 select
     throws_ok(
         $$select jobs.create_queue('Bad Name')$$, '22023', null, 'a queue name that is not an identifier'
     );
 select throws_ok(
-    $$select jobs.create_queue('q', max_attempts => -1)$$, '22023', 'max_attempts must be between 1 and 1000, got -1',
+    $$select jobs.create_queue('q', max_attempts => -1)$$,
+    '22023',
+    'max_attempts must be between 1 and 1000, got -1',
     'max_attempts out of range: 22023, not the raw check constraint'
 );
 select isnt(tests.hint_of($$select jobs.create_queue('q', max_attempts => -1)$$), null, 'with a hint');

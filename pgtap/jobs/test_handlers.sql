@@ -12,13 +12,19 @@ select lives_ok(
     'a handler named by its signature'
 );
 select is(
-    (select handler from jobs.queues where name = 'touching'), 'public.touch(jobs.job_queue)',
+    (
+        select handler from jobs.queues
+        where name = 'touching'
+    ), 'public.touch(jobs.job_queue)',
     'stored schema-qualified, as text'
 );
 select ok(jobs.enqueue('touching', '{}') > 0, 'enqueue');
 select is(jobs.run_ready(10), 1, 'run_ready runs it');
 select is(
-    (select state from jobs.job_history where queue = 'touching'), 'succeeded', 'the job succeeded'
+    (
+        select state from jobs.job_history
+        where queue = 'touching'
+    ), 'succeeded', 'the job succeeded'
 );
 
 drop function public.touch(jobs.job_queue);
@@ -46,7 +52,8 @@ select is(
     (
         select string_agg(p.proname || ':' || p.prosecdef, ', ' order by p.proname)
         from pg_catalog.pg_proc as p
-        where p.pronamespace = 'jobs'::regnamespace and p.proname in ('enqueue_job', 'cancel_job', 'retry_job')
+        where
+            p.pronamespace = 'jobs'::regnamespace and p.proname in ('enqueue_job', 'cancel_job', 'retry_job')
     ),
     'cancel_job:true, enqueue_job:true, retry_job:true',
     'over definers in jobs with the same arguments'

@@ -65,14 +65,20 @@ select throws_ok(
     $$select api.version_at('public.billing', (select bill from k), now())$$, '42501', null, 'nor version_at'
 );
 select throws_ok(
-    $$select * from api.diff_versions('public.billing', (select bill from k), 1, 2)$$, '42501', null, 'nor diff'
+    $$select * from api.diff_versions('public.billing', (select bill from k), 1, 2)$$,
+    '42501',
+    null,
+    'nor diff'
 );
 select throws_ok(
     $$select versions.get('public.billing', (select bill from k), 1)$$, '42501', null,
     'nor through the inner function'
 );
 select is(
-    (select count(*)::int from api.content_versions where table_name = 'public.billing'), 0,
+    (
+        select count(*)::int from api.content_versions
+        where table_name = 'public.billing'
+    ), 0,
     'api.content_versions shows none of its versions'
 );
 select throws_ok(
@@ -84,7 +90,10 @@ select is(
     'the ordinary content table still works for the viewer'
 );
 select is(
-    (select count(*)::int from api.content_versions where table_name = 'public.posts'), 2,
+    (
+        select count(*)::int from api.content_versions
+        where table_name = 'public.posts'
+    ), 2,
     'and lists in api.content_versions'
 );
 
@@ -94,16 +103,22 @@ select throws_ok(
     'an editor cannot restore a row of the owner-only table'
 );
 select throws_ok(
-    $$select api.restore_version('public.notices', '{"brand_id": "00000000-0000-0000-0000-000000000000", "id": 1}', 1)$$,
+    $$select api.restore_version(
+        'public.notices', '{"brand_id": "00000000-0000-0000-0000-000000000000", "id": 1}', 1
+    )$$,
     '42501', null, 'nor anything in a brand they are not in'
 );
 select throws_ok(
-    format('select api.restore_version(''public.notices'', %L, 1)', jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1)),
+    format(
+        'select api.restore_version(''public.notices'', %L, 1)',
+        jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1)
+    ),
     '42501', 'permission denied to restore this record of public.notices',
     'nor a row of a table they may read but hold no write grant on (restore runs as the owner)'
 );
 select is(
-    api.get_version('public.notices', jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1), 1) ->> 'body',
+    api.get_version('public.notices', jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1), 1)
+    ->> 'body',
     'first', 'reading that table''s versions works'
 );
 select is(api.restore_version('public.posts', (select post from k), 1), 3, 'restoring an ordinary row works');
@@ -114,7 +129,10 @@ select is(
     'the owner reads the owner-only versions'
 );
 select is(
-    (select count(*)::int from api.content_versions where table_name = 'public.billing'), 2,
+    (
+        select count(*)::int from api.content_versions
+        where table_name = 'public.billing'
+    ), 2,
     'and sees them in api.content_versions'
 );
 select throws_ok(
@@ -124,7 +142,12 @@ select throws_ok(
 select tests.clear_authentication();
 grant update, insert on public.billing to authenticated;
 select tests.authenticate_as(tests.uid('owner@acme'));
-select is(api.restore_version('public.billing', (select bill from k), 1), 3, 'with the grant, the owner restores');
+select
+    is(
+        api.restore_version('public.billing', (select bill from k), 1),
+        3,
+        'with the grant, the owner restores'
+    );
 select tests.authenticate_as(tests.uid('editor@acme'));
 select throws_ok(
     $$select api.restore_version('public.billing', (select bill from k), 2)$$, '42501', null,
@@ -146,19 +169,27 @@ select throws_ok(
 );
 select tests.authenticate_as(tests.uid('owner@acme'));
 select is(
-    api.restore_version('public.billing', (select bill from k), 1), 5, 'the owner re-creates it (INSERT policy)'
+    api.restore_version('public.billing', (select bill from k), 1),
+    5,
+    'the owner re-creates it (INSERT policy)'
 );
 
 select tests.authenticate_as_role('service_role');
 select is(
-    (select count(*)::int from api.content_versions where table_name = 'public.billing'), 0,
+    (
+        select count(*)::int from api.content_versions
+        where table_name = 'public.billing'
+    ), 0,
     'service_role without SELECT on the table sees none of its versions'
 );
 select tests.clear_authentication();
 grant select on public.billing to service_role;
 select tests.authenticate_as_role('service_role');
 select is(
-    (select count(*)::int from api.content_versions where table_name = 'public.billing'), 5,
+    (
+        select count(*)::int from api.content_versions
+        where table_name = 'public.billing'
+    ), 5,
     'with the grant it sees every brand''s (its policy admits them all)'
 );
 select tests.clear_authentication();

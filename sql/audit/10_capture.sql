@@ -183,7 +183,8 @@ begin
 end
 $$;
 
-comment on function audit._table(text) is 'A table named as text, as a regclass; 42P01 with a hint if unknown.';
+comment on function audit._table(text) is
+'A table named as text, as a regclass; 42P01 with a hint if unknown.';
 
 create or replace function audit.track(
     target text,

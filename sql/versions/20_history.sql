@@ -26,7 +26,7 @@ comment on function versions._invoker() is
 'service_role), else the session user. Not current_user, which a definer function replaces.';
 
 create or replace function versions._policy_expr(
-    target regclass, caller name, command "char", use_check boolean
+    target regclass, caller name, command text, use_check boolean
 )
 returns text
 language plpgsql
@@ -58,7 +58,7 @@ begin
                 case when use_check then coalesce(p.polwithcheck, p.polqual) else p.polqual end, p.polrelid
             ), 'false') as expr
         from pg_catalog.pg_policy as p
-        where p.polrelid = target and p.polcmd in (command, '*')
+        where p.polrelid = target and p.polcmd::text in (command, '*')
             and (0::oid = any(p.polroles) or exists (
                 select from unnest(p.polroles) as r (oid)
                 where r.oid <> 0 and pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
@@ -71,12 +71,12 @@ begin
 end
 $$;
 
-comment on function versions._policy_expr(regclass, name, "char", boolean) is
+comment on function versions._policy_expr(regclass, name, text, boolean) is
 'The row-level security condition PostgreSQL applies to a role''s command on a table, as SQL '
 'over the table''s columns (USING, or WITH CHECK when use_check).';
 
 create or replace function versions._row_passes(
-    target regclass, caller name, command "char", use_check boolean, row_data jsonb
+    target regclass, caller name, command text, use_check boolean, row_data jsonb
 )
 returns boolean
 language plpgsql
@@ -99,7 +99,7 @@ begin
 end
 $$;
 
-comment on function versions._row_passes(regclass, name, "char", boolean, jsonb) is
+comment on function versions._row_passes(regclass, name, text, boolean, jsonb) is
 'Whether the row (as JSON) passes the table''s row-level policies for the role''s command.';
 
 create or replace function versions._latest(brand_id uuid, table_name text, record_key jsonb)
@@ -426,8 +426,8 @@ from public;
 -- record() and history() take the permission to check: internal, not for the API roles.
 revoke all on function
 versions._invoker(),
-versions._policy_expr(regclass, name, "char", boolean),
-versions._row_passes(regclass, name, "char", boolean, jsonb),
+versions._policy_expr(regclass, name, text, boolean),
+versions._row_passes(regclass, name, text, boolean, jsonb),
 versions._latest(uuid, text, jsonb),
 versions._assert_may_read(regclass, jsonb)
 from public;

@@ -68,9 +68,15 @@ select
     v.created_at
 from versions.content_versions as v
 where
-    v.table_name in (select s.table_name from versions.readable_scopes() as s where s.brand_id is null)
+    v.table_name in (
+        select s.table_name from versions.readable_scopes() as s
+        where s.brand_id is null
+    )
     or (v.table_name, v.brand_id) in (
-        select s.table_name, s.brand_id from versions.readable_scopes() as s
+        select
+            s.table_name,
+            s.brand_id
+        from versions.readable_scopes() as s
         where s.brand_id is not null
     );
 
