@@ -153,3 +153,28 @@ def test_the_worker_probes_external_services(owner_dsn, status_server):
         worker.terminate()
         worker.communicate(timeout=30)
     assert row == (True, 200)
+
+
+def test_anonymous_health_under_postgrest_read_only_get(owner_dsn):
+    """GET /rpc/health runs read-only: a fresh verdict is served from the cache (no probe
+    runs), a stale one is measured without being stored, and health.check() stays closed."""
+    def anon_get(conn: psycopg.Connection) -> dict:
+        with conn.transaction():
+            conn.execute("set transaction read only")
+            conn.execute("set local role anon")
+            return conn.execute("select api.health()").fetchone()[0]
+
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("select health.refresh_summary()")
+        conn.execute("update health.summary_cache set status = 'degraded', checked_at = now()")
+        assert anon_get(conn)["status"] == "degraded", "a fresh verdict comes from the cache"
+        conn.execute("update health.summary_cache set checked_at = now() - interval '5 minutes'")
+        cached = conn.execute("select to_jsonb(checked_at) from health.summary_cache").fetchone()[0]
+        stale = anon_get(conn)
+        assert set(stale) == {"status", "checked_at"} and stale["checked_at"] != cached, "measured again"
+
+        assert conn.execute("select checked_at < now() - interval '4 minutes' "
+                            "from health.summary_cache").fetchone()[0], "read-only: not stored"
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("set local role anon")
+            conn.execute("select health.check()")

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
-from tests.helpers import ROOT, copy_pack, run_cli, scalar
+from tests.helpers import ROOT, run_cli, scalar
 
 from brandbase import migrate, pack
 from brandbase import worker as worker_mod
@@ -221,31 +223,72 @@ def test_the_worker_vacuums_a_hot_table_full_of_dead_rows(owner_dsn):
                              "where relname = 'job_queue'") >= 1
 
 
+def pack_before(migration: str, dest: Path) -> Path:
+    """The pack (migrations/ and sql/) as released just before `migration` was added, from
+    git: an upgrade test installs the old code with the old migrations, then upgrades to
+    this checkout (today's sql/ need today's migrations)."""
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("needs a git checkout to rebuild the earlier release")
+    added = subprocess.run(
+        ["git", "-C", str(ROOT), "log", "--diff-filter=A", "--format=%H", "--", f"migrations/{migration}"],
+        capture_output=True, text=True, check=True).stdout.split()
+    if not added:
+        pytest.skip(f"{migration} is not committed yet")
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", f"{added[-1]}^", "migrations", "sql"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest
+
+
 def test_upgrade_to_json_payloads_keeps_every_payload_and_the_app_view(new_database, tmp_path):
     """Migration 0019 turns jsonb payloads into json: live and finished jobs keep theirs,
     api.jobs (which it drops to change the column) is back, ids come from a cache."""
     dsn = new_database()
-    root = copy_pack(tmp_path)
-    later = {f: f.read_text() for f in sorted((root / "migrations").glob("*.sql")) if f.name >= "0019"}
-    for f in later:
-        f.unlink()
+    old = pack_before("0019_jobs__lean_enqueue.sql", tmp_path / "old")
     payload_types = ("select array_agg(distinct atttypid::regtype::text) from pg_attribute where "
                      "attrelid in ('jobs.job_queue'::regclass, 'jobs.job_history'::regclass) "
                      "and attname = 'payload'")
     with psycopg.connect(dsn, autocommit=True) as conn:
-        migrate.migrate(conn, pack.load(root))
+        migrate.migrate(conn, pack.load(old))
         assert conn.execute(payload_types).fetchone()[0] == ["jsonb"]
         conn.execute("select jobs.create_queue('m')")
         conn.execute("""select count(*) from jobs.enqueue_many('m', '[{"a": 1}, {"b": [2, 3]}, "x"]')""")
         claimed = [r[0] for r in conn.execute("select id from jobs.claim('w', 1, array['m'])")]
         conn.execute("select jobs.complete('w', %s)", (claimed,))
         before = conn.execute("select id, state, payload::jsonb from api.jobs order by id").fetchall()
-        for f, text in later.items():
-            f.write_text(text)
-        done = migrate.migrate(conn, pack.load(root))
+        done = migrate.migrate(conn, pack.load(ROOT))
         assert done.versioned[0].name == "migrations/0019_jobs__lean_enqueue.sql"
         after = conn.execute("select id, state, payload::jsonb from api.jobs order by id").fetchall()
         assert after == before and len(after) == 3 and after[0][1] == "succeeded"
         assert conn.execute(payload_types).fetchone()[0] == ["json"]
         assert conn.execute("select seqcache from pg_sequence where seqrelid = "
                             "pg_get_serial_sequence('jobs.job_queue', 'id')::regclass").fetchone()[0] == 100
+
+
+def test_upgrade_to_text_signatures_converts_handlers_and_probes_in_place(new_database, tmp_path):
+    """Migration 0023 turns the regprocedure columns (which pg_upgrade refuses) into text
+    signatures: a queue's SQL handler and every probe keep working, schema-qualified."""
+    dsn = new_database()
+    old = pack_before("0023_jobs__signatures_as_text_and_caps.sql", tmp_path / "old")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load(old))
+        conn.execute("create function public.touch(job jobs.job_queue) returns jsonb language sql "
+                     "as $$ select jsonb_build_object('touched', job.id) $$")
+        conn.execute("select jobs.create_queue('touch', handler => 'public.touch(jobs.job_queue)')")
+        probes = conn.execute("select name, probe::text from health.probes order by name").fetchall()
+        migrate.migrate(conn, pack.load(ROOT))
+        assert conn.execute("select handler from jobs.queues where name = 'touch'").fetchone()[0] == \
+            "public.touch(jobs.job_queue)"
+        assert conn.execute("select name, probe from health.probes order by name").fetchall() == probes
+        assert conn.execute(
+            "select count(*) from pg_attribute a join pg_class c on c.oid = a.attrelid "
+            "join pg_type t on t.oid = a.atttypid where c.relnamespace in "
+            "('jobs'::regnamespace, 'health'::regnamespace) and t.typname like 'reg%' "
+            "and a.attnum > 0 and c.relkind in ('r', 'p')").fetchone()[0] == 0
+        conn.execute("select jobs.enqueue('touch', '{}')")
+        assert conn.execute("select jobs.run_ready(10)").fetchone()[0] == 1
+        assert conn.execute("select state from jobs.job_history where queue = 'touch'").fetchone()[0] == \
+            "succeeded"
+        checks = conn.execute("select health.check() -> 'checks'").fetchone()[0]
+        assert checks and not [c for c in checks if "no longer exists" in (c["detail"] or "")]

@@ -2,7 +2,7 @@
 -- the worst overall; a failing probe is down, not hidden; api.health() hides details
 -- from everyone but service_role.
 begin;
-select plan(13);
+select plan(25);
 
 select is(
     jsonb_array_length(health.check() -> 'checks'), (select count(*)::int from health.probes),
@@ -74,12 +74,66 @@ select is(
     (select array_agg(k order by k) from jsonb_object_keys(api.health()) as k), array['checked_at', 'status'],
     'anon sees the verdict only'
 );
+select throws_ok($$select health.check()$$, '42501', null, 'anon cannot call health.check() itself');
+select tests.clear_authentication();
+select tests.authenticate_as(tests.create_user('someone@health.test'));
+select throws_ok($$select health.check()$$, '42501', null, 'nor can a signed-in user');
+select is(
+    (select array_agg(k order by k) from jsonb_object_keys(api.health()) as k), array['checked_at', 'status'],
+    'who sees the verdict only too'
+);
 select tests.authenticate_as_role('service_role');
 select ok(api.health() ? 'checks', 'service_role sees every check');
+select ok(health.check() ? 'checks', 'and may call health.check()');
 select tests.clear_authentication();
+
+-- The anonymous answer comes from the cache while it is under a minute old.
+select tests.freeze_time('2030-01-01 12:00:00+00');
+select is(health.refresh_summary() ->> 'checked_at', '2030-01-01T12:00:00+00:00', 'refresh stores a verdict');
+update health.summary_cache set status = 'degraded';
+select tests.freeze_time('2030-01-01 12:00:50+00');
+select tests.authenticate_as_role('anon');
+select
+    is(
+        api.health() ->> 'status', 'degraded', 'within a minute, anon gets the cached verdict (no probe runs)'
+    );
+select tests.clear_authentication();
+select tests.freeze_time('2030-01-01 12:01:30+00');
+select tests.authenticate_as_role('anon');
+select is(api.health() ->> 'checked_at', '2030-01-01T12:01:30+00:00', 'a stale one is measured again');
+select tests.clear_authentication();
+select is(
+    (select checked_at from health.summary_cache), '2030-01-01 12:01:30+00'::timestamptz,
+    'and stored (the transaction could write)'
+);
+select ok(
+    exists (
+        select from brand.schedules
+        where name = 'health-summary'
+    ),
+    'a schedule keeps it fresh every minute'
+);
+
 select throws_ok(
-    $$select health.register('x', 'm', 'public.probe_broken()', 'count', 2, 1, 'bad')$$, '23514', null,
-    'degraded above down is refused'
+    $$select health.register('x', 'm', 'public.probe_broken()', 'count', 2, 1, 'bad')$$, '22023', null,
+    'degraded above down is refused (22023, not the raw check constraint)'
+);
+select throws_ok(
+    $$select health.register('x', 'm', 'public.no_such_probe()', 'count', 1, 2, 'bad')$$, '22023', null,
+    'a probe function that does not exist is refused'
+);
+select lives_ok(
+    $$select health.register('broken2', 'tests', 'public.probe_broken()', 'count', 1, 2, 'x')$$,
+    'register a probe, then drop its function'
+);
+drop function public.probe_broken();
+select is(
+    (
+        select c ->> 'detail' from jsonb_array_elements(health.check() -> 'checks') as c
+        where c ->> 'name' = 'broken2'
+    ),
+    'probe failed: probe function public.probe_broken() no longer exists',
+    'a probe whose function is gone is down, saying so'
 );
 
 select * from finish();

@@ -1,8 +1,9 @@
 -- jobs, both ways: a brand's jobs are invisible to another brand through the tables and
 -- api.jobs, and another brand's jobs cannot be cancelled or retried; enqueueing needs
--- jobs.manage and a queue opened to apps. System jobs are the operator's only.
+-- jobs.manage and a queue opened to apps. System jobs are the operator's only. Another
+-- brand's job answers exactly like a missing one (PT404 "job N not found", no brand id).
 begin;
-select plan(25);
+select plan(34);
 select tests.seed_two_brands();
 do $$
 begin
@@ -38,10 +39,14 @@ begin
         'nor in jobs.job_queue, system jobs included' || msg);
     return next is((select count(*)::int from jobs.job_history where brand_id = tests.brand(theirs)), 0,
         'nor in jobs.job_history' || msg);
-    return next throws_ok(format('select api.cancel_job(%s)', their_live), '42501', null,
-        'cancelling their job refused' || msg);
-    return next throws_ok(format('select api.retry_job(%s)', their_dead), '42501', null,
-        'retrying their job refused' || msg);
+    return next throws_ok(format('select api.cancel_job(%s)', their_live), 'PT404',
+        format('job %s not found', their_live), 'cancelling their job: not found, as a missing one' || msg);
+    return next throws_ok(format('select api.retry_job(%s)', their_dead), 'PT404',
+        format('job %s not found', their_dead), 'retrying their job: not found, as a missing one' || msg);
+    return next throws_ok('select api.cancel_job(999999999)', 'PT404', 'job 999999999 not found',
+        'a missing job: the same answer' || msg);
+    return next throws_ok(format('select jobs.cancel_job(%s)', their_live), 'PT404', null,
+        'the inner function answers the same' || msg);
     return next throws_ok(format('select api.enqueue_job(%L, ''exports'')', tests.brand(theirs)), '42501', null,
         'enqueueing for them refused' || msg);
     return next ok(api.retry_job(my_dead) = my_dead, 'retrying my own dead job works' || msg);
@@ -54,6 +59,9 @@ $$;
 create temp table system_job as select id from jobs.job_queue
 where queue = 'internal';
 grant select on system_job to public;
+create temp table acme_live as select id from jobs.job_queue
+where brand_id = tests.brand('acme') and payload::jsonb ? 'who';
+grant select on acme_live to public;
 select tests.job_checks('acme', 'bolt');
 select tests.job_checks('bolt', 'acme');
 
@@ -64,7 +72,24 @@ select throws_ok(
 );
 select throws_ok(
     format('select api.cancel_job(%s)', (select id from system_job)),
-    'P0002', null, 'a system job is not found from a brand'
+    'PT404', format('job %s not found', (select id from system_job)), 'a system job is not found from a brand'
+);
+select throws_ok('select api.retry_job(null)', 'PT404', null, 'nor a null id');
+select tests.authenticate_as(tests.uid('member@acme'));
+select throws_ok(
+    format('select api.cancel_job(%s)', (select id from acme_live)), '42501', null,
+    'a member sees the job (jobs.read), so gets 42501 for lacking jobs.manage, not 404'
+);
+select tests.authenticate_as(tests.uid('admin@acme'));
+select throws_ok(
+    format('select api.retry_job(%s)', (select id from acme_live)), 'PT409', null,
+    'retrying a live job: PT409 (not dead)'
+);
+create temp table fresh as select api.enqueue_job(tests.brand('acme'), 'exports', '{"n": 9}') as id;
+select is(api.cancel_job((select id from fresh)), 'cancelled', 'cancelling an own waiting job works');
+select throws_ok(
+    format('select api.cancel_job(%s)', (select id from fresh)), 'PT409', null,
+    'cancelling it again: PT409 (already finished)'
 );
 select tests.authenticate_as(tests.uid('viewer@acme'));
 select throws_ok(

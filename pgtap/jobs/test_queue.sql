@@ -140,7 +140,7 @@ select results_eq(
     'back in the queue with its attempts reset'
 );
 select throws_ok(
-    'select jobs.retry((select id from failing))', 'P0002', null, 'only dead jobs can be retried'
+    'select jobs.retry((select id from failing))', 'PT409', null, 'only dead jobs can be retried'
 );
 delete from jobs.job_queue;
 

@@ -11,6 +11,8 @@ create table public.docs (
     body text,
     primary key (brand_id, id)
 );
+grant select, insert, update, delete on public.docs to authenticated;
+select brand.isolate('public.docs', 'content.read', 'content.write');
 select versions.track('public.docs');
 insert into public.docs values (tests.brand('acme'), 1, 'v1');
 update public.docs set body = 'v2';
@@ -36,7 +38,7 @@ select throws_ok(
         'select api.restore_version(''public.docs'', %L, 9)',
         jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1)
     ),
-    'P0002', null, 'a version that does not exist'
+    'PT404', null, 'a version that does not exist'
 );
 select throws_ok(
     format('select api.get_version(''public.docs'', %L, 1)', jsonb_build_object('id', 1)),
@@ -51,7 +53,7 @@ select throws_ok(
         'select api.restore_version(''public.docs'', %L, 1)',
         jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1)
     ),
-    '55000', null, 'restoring into a table whose columns changed since'
+    'PT409', null, 'restoring into a table whose columns changed since'
 );
 select tests.clear_authentication();
 select is(

@@ -10,6 +10,8 @@ create table public.posts (
     title text not null,
     primary key (brand_id, id)
 );
+grant select, insert, update, delete on public.posts to authenticated;
+select brand.isolate('public.posts', 'content.read', 'content.write');
 select versions.track('public.posts');
 insert into public.posts values (tests.brand('acme'), 1, 'acme v1'), (tests.brand('bolt'), 1, 'bolt v1');
 update public.posts set title = title || '+';

@@ -163,7 +163,64 @@ $$;
 
 comment on function audit.untrack(regclass) is 'Stops auditing a table; its entries stay. Idempotent.';
 
+-- Named as text, the table is resolved here: an unknown one gets 42P01 with a hint (a
+-- regclass argument fails in the cast, before the function runs, without one).
+create or replace function audit._table(target text)
+returns regclass
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    resolved regclass := pg_catalog.to_regclass(target);
+begin
+    if resolved is null then
+        raise exception 'table % does not exist', coalesce(left(target, 200), 'null')
+            using errcode = '42P01',
+                  hint = 'Name it schema-qualified, e.g. public.posts (and create it before tracking it).';
+    end if;
+    return resolved;
+end
+$$;
+
+comment on function audit._table(text) is
+'A table named as text, as a regclass; 42P01 with a hint if unknown.';
+
+create or replace function audit.track(
+    target text,
+    exclude_columns text[] default '{}',
+    skip_noop_updates boolean default true,
+    brand_column name default 'brand_id'
+)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform audit.track(audit._table(target), exclude_columns, skip_noop_updates, brand_column);
+end
+$$;
+
+comment on function audit.track(text, text[], boolean, name) is
+'audit.track() for a table named as text (what a string literal resolves to): 42P01 with a '
+'hint for an unknown table.';
+
+create or replace function audit.untrack(target text)
+returns void
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    perform audit.untrack(audit._table(target));
+end
+$$;
+
+comment on function audit.untrack(text) is 'audit.untrack() for a table named as text.';
+
 revoke all on function
+audit._table(text),
+audit.track(text, text[], boolean, name),
+audit.untrack(text),
 audit._changes(jsonb, jsonb),
 audit._entry(text, text, text, text[], jsonb, jsonb, jsonb),
 audit.tg_capture(),

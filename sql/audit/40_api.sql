@@ -51,9 +51,16 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'audit.read');
+    page_size := coalesce(page_size, 50);  -- null is the default page, never "everything"
     if page_size not between 1 and 1000 then
         raise exception 'page_size must be between 1 and 1000, got %', page_size
             using errcode = '22023', hint = 'Page with before_at/before_id from the last row.';
+    end if;
+    if octet_length(audit_activity.table_name) > 200 or octet_length(record_key::text) > 8192 then
+        raise exception 'table_name or record_key is too large'
+            using errcode = '22001',
+                  hint = 'table_name is a schema-qualified name (at most 200 bytes), record_key a primary '
+                      'key as JSON (at most 8 kB).';
     end if;
     if record_key is not null and audit_activity.table_name is null then
         raise exception 'record_key needs table_name'
@@ -75,7 +82,7 @@ $$;
 comment on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer) is
 'A brand''s audit trail, newest first: everything, one user''s actions (actor_id) or one '
 'record''s history (table_name + record_key). Next page: pass the last row''s occurred_at '
-'and id as before_at / before_id. Permission audit.read.';
+'and id as before_at / before_id. page_size 1-1000 (null: 50). Permission audit.read.';
 
 revoke all on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer) from public;
 grant execute on function api.audit_activity(uuid, uuid, text, jsonb, timestamptz, bigint, integer)

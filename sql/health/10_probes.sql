@@ -2,24 +2,51 @@
 -- compares values with the thresholds in health.probes. Modules register their own
 -- probes the same way (see sql/audit/50_health.sql).
 
+-- Before migration 0023 probes were regprocedure values (pg_upgrade refuses reg* columns).
+drop function if exists health.register(text, text, regprocedure, text, numeric, numeric, text);
+
 create or replace function health.register(
-    name text, module text, probe regprocedure, unit text,
+    name text, module text, probe text, unit text,
     degraded_at numeric, down_at numeric, description text
 )
 returns void
-language sql
+language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    resolved regprocedure := pg_catalog.to_regprocedure(probe);
+begin
+    if resolved is null or not exists (
+        select from pg_catalog.pg_proc as p where p.oid = resolved and p.pronargs = 0 and p.prokind = 'f'
+    ) then
+        raise exception 'probe % is not a function without arguments', coalesce(left(probe, 200), 'null')
+            using errcode = '22023',
+                  hint = 'A probe is a function (out value numeric, out detail text), named by its '
+                      'signature, e.g. ''jobs.probe_lag()''.';
+    end if;
+    if degraded_at > down_at then
+        raise exception 'probe %: degraded_at % is above down_at %', name, degraded_at, down_at
+            using errcode = '22023', hint = 'A value degrades before it goes down: degraded_at <= down_at.';
+    end if;
+    if octet_length(description) > 500 or octet_length(unit) > 50 then
+        raise exception 'probe % has a description or unit that is too long', name
+            using errcode = '22001', hint = 'A description of at most 500 bytes and a unit of at most 50.';
+    end if;
     -- Thresholds an operator changed are kept; the rest is (re)declared by the module.
+    -- The signature is stored as text printed under this function's search_path, so it is
+    -- schema-qualified; health.check() resolves it again on every run.
     insert into health.probes as p (name, module, probe, unit, degraded_at, down_at, description)
-    values (name, module, probe, unit, degraded_at, down_at, description)
+    values (register.name, register.module, resolved::text, register.unit, register.degraded_at,
+            register.down_at, register.description)
     on conflict on constraint probes_pkey do update
     set module = excluded.module, probe = excluded.probe, unit = excluded.unit,
-        description = excluded.description
+        description = excluded.description;
+end
 $$;
 
-comment on function health.register(text, text, regprocedure, text, numeric, numeric, text) is
-'Registers (or re-declares) a probe; thresholds given here are defaults an operator may change.';
+comment on function health.register(text, text, text, text, numeric, numeric, text) is
+'Registers (or re-declares) a probe by its signature (text, e.g. ''jobs.probe_lag()''); '
+'thresholds given here are defaults an operator may change.';
 
 create or replace function health.probe_migrations(out value numeric, out detail text)
 language sql
@@ -163,7 +190,7 @@ select health.register(
 );
 
 revoke all on function
-health.register(text, text, regprocedure, text, numeric, numeric, text),
+health.register(text, text, text, text, numeric, numeric, text),
 health.probe_migrations(),
 health.probe_connections(),
 health.probe_long_running(),

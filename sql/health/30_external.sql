@@ -7,6 +7,10 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+    if octet_length(watch.name) > 63 or octet_length(watch.url) > 2000 then
+        raise exception 'external check name or URL too long'
+            using errcode = '22001', hint = 'A name of at most 63 bytes and a URL of at most 2000.';
+    end if;
     insert into health.external_checks as e (name, url, timeout_ms)
     values (watch.name, watch.url, watch.timeout_ms)
     on conflict on constraint external_checks_pkey do update

@@ -34,6 +34,23 @@ $$;
 comment on function jobs.fair_start(text, uuid, integer) is
 'Reserves jobs_count consecutive 1 ms slots on the brand''s fair-share clock; returns the first.';
 
+create or replace function jobs._payload_too_large(n bigint, bytes integer, cap integer)
+returns boolean
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    raise exception 'job payload % is % bytes, more than this queue''s cap of % bytes', n, bytes, cap
+        using errcode = '22001',
+              hint = 'Store large inputs elsewhere (a table, storage) and enqueue a reference to '
+                  'them; operators set the cap with jobs.create_queue(..., max_payload_bytes => ...).';
+end
+$$;
+
+comment on function jobs._payload_too_large(bigint, integer, integer) is
+'Raises 22001 for an oversized payload (called only for one, from inside the enqueue statement).';
+
 -- The batch form took jsonb before migration 0019; callers now send json (kept as sent).
 drop function if exists jobs.enqueue_many(
     text, jsonb, uuid, integer, timestamptz, interval, integer, text[], text
@@ -71,6 +88,17 @@ begin
         raise exception 'delay must be positive and cannot be combined with run_at'
             using errcode = '22023', hint = 'Give either run_at or a delay >= 0, or neither.';
     end if;
+    if not isfinite(run_at) or not isfinite(delay) then
+        raise exception 'run_at and delay must be finite, got run_at %, delay %', run_at, delay
+            using errcode = '22023', hint = 'Give a real time (or leave both null to run now).';
+    end if;
+    if dedupe_keys is not null and exists (
+        select from unnest(dedupe_keys) as k (dedupe_key) where octet_length(k.dedupe_key) > 512
+    ) then
+        raise exception 'a dedupe key is longer than 512 bytes'
+            using errcode = '22001',
+                  hint = 'Use a short key that names the work, e.g. ''invoice:42'', or a hash of a long one.';
+    end if;
     if priority not between -32768 and 32767 or max_attempts not between 1 and 1000
         or on_duplicate not in ('ignore', 'replace')
         or cardinality(dedupe_keys) <> jobs_count then
@@ -80,7 +108,8 @@ begin
                       'and dedupe_keys has one key per payload.';
     end if;
     if brand_id is not null and not exists (select from brand.brands as b where b.id = brand_id) then
-        raise exception 'unknown brand: %', brand_id using errcode = 'P0002';
+        raise exception 'brand % not found', brand_id
+            using errcode = 'PT404', hint = 'Enqueue for an existing brand, or with brand_id null for a system job.';
     end if;
 
     starts := coalesce(run_at, brandbase.now() + coalesce(delay, interval '0'));
@@ -94,6 +123,8 @@ begin
         select queue_name, brand_id, p.payload, priority, starts, first_slot + (p.n - 1) * 1000,
             coalesce(max_attempts, target.max_attempts)
         from json_array_elements(payloads) with ordinality as p (payload, n)
+        where octet_length(p.payload::text) <= target.max_payload_bytes
+            or jobs._payload_too_large(p.n, octet_length(p.payload::text), target.max_payload_bytes)
         returning id;
         return;
     end if;
@@ -108,6 +139,8 @@ begin
         coalesce(max_attempts, target.max_attempts), d.dedupe_key
     from json_array_elements(payloads) with ordinality as p (payload, n)
     inner join unnest(dedupe_keys) with ordinality as d (dedupe_key, n) on p.n = d.n
+    where octet_length(p.payload::text) <= target.max_payload_bytes
+        or jobs._payload_too_large(p.n, octet_length(p.payload::text), target.max_payload_bytes)
     order by coalesce(d.dedupe_key, p.n::text), p.n desc
     on conflict (queue, brand_id, dedupe_key) where dedupe_key is not null do update
     set payload = excluded.payload, priority = excluded.priority, run_at = excluded.run_at,
@@ -123,6 +156,23 @@ comment on function jobs.enqueue_many(
 'Enqueues one job per element of the payloads array in one statement; returns the ids of the '
 'jobs written. Payloads are stored as sent (json, never parsed into jsonb). A live job with '
 'the same dedupe key is kept (ignore) or, unless it is running, updated (replace).';
+
+create or replace function jobs._require_payload(payload jsonb)
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    if payload is null then
+        raise exception 'a job payload cannot be null'
+            using errcode = '22023', hint = 'Pass ''{}'' for a job without input.';
+    end if;
+    return payload;
+end
+$$;
+
+comment on function jobs._require_payload(jsonb) is 'The payload, or 22023 when it is null.';
 
 create or replace function jobs.enqueue(
     queue_name text,
@@ -142,7 +192,7 @@ set search_path = pg_catalog, pg_temp
 as $$
     select coalesce(
         (select id from jobs.enqueue_many(
-            queue_name, json_build_array(payload), brand_id, priority, run_at, delay,
+            queue_name, json_build_array(jobs._require_payload(payload)), brand_id, priority, run_at, delay,
             max_attempts, case when dedupe_key is not null then array[dedupe_key] end, on_duplicate
         ) as e (id)),
         (select j.id from jobs.job_queue as j
@@ -171,7 +221,8 @@ drop trigger if exists job_queue_90_wake on jobs.job_queue;
 create trigger job_queue_90_wake after insert on jobs.job_queue
 for each statement execute function jobs.tg_job_queue__wake();
 
-revoke all on function jobs.fair_start(text, uuid, integer), jobs.enqueue_many(
+revoke all on function jobs.fair_start(text, uuid, integer),
+jobs._payload_too_large(bigint, integer, integer), jobs._require_payload(jsonb), jobs.enqueue_many(
     text, json, uuid, integer, timestamptz, interval, integer, text[], text
 ), jobs.enqueue(
     text, jsonb, uuid, integer, timestamptz, interval, integer, text, text

@@ -216,7 +216,8 @@ declare
     held_errors text[];
 begin
     if cardinality(ids) is distinct from cardinality(messages) then
-        raise exception 'fail() needs one error per id' using errcode = '22023';
+        raise exception 'fail() needs one error per id'
+            using errcode = '22023', hint = 'Pass messages with as many elements as ids (null for "failed").';
     end if;
     select array_agg(h.id), array_agg(h.error) into held, held_errors
     from (
@@ -314,8 +315,13 @@ declare
 begin
     delete from jobs.job_history as h where h.id = job_id and h.state = 'dead' returning * into revived;
     if not found then
-        raise exception 'job % is not dead', job_id
-            using errcode = 'P0002', hint = 'Only dead jobs (see jobs.job_history) can be retried.';
+        if exists (select from jobs.job_queue as j where j.id = job_id)
+            or exists (select from jobs.job_history as h where h.id = job_id) then
+            raise exception 'job % is not dead', job_id
+                using errcode = 'PT409', hint = 'Only dead jobs (see jobs.job_history) can be retried.';
+        end if;
+        raise exception 'job % not found', job_id
+            using errcode = 'PT404', hint = 'Job ids are listed in api.jobs (jobs.job_history for dead jobs).';
     end if;
     insert into jobs.job_queue (
         id, queue, brand_id, payload, run_at, fair_at, max_attempts, errors, created_at
@@ -342,7 +348,12 @@ declare
 begin
     select * into live from jobs.job_queue where id = job_id for update;
     if not found then
-        raise exception 'job % is not waiting or running', job_id using errcode = 'P0002';
+        if exists (select from jobs.job_history as h where h.id = job_id) then
+            raise exception 'job % is not waiting or running', job_id
+                using errcode = 'PT409', hint = 'It has finished already (see its state in api.jobs).';
+        end if;
+        raise exception 'job % not found', job_id
+            using errcode = 'PT404', hint = 'Job ids are listed in api.jobs.';
     end if;
     if live.locked_by is not null then
         update jobs.job_queue set cancel_requested = true where id = job_id;

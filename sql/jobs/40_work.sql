@@ -25,13 +25,15 @@ begin
     end if;
     for job in select * from jobs.claim(worker, batch_size, sql_queues) loop
         claimed := claimed + 1;
-        select n.nspname, p.proname, p.prorettype = 'void'::regtype as returns_void
-        into handler
-        from jobs.queues as q
-        inner join pg_catalog.pg_proc as p on q.handler = p.oid
-        inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
-        where q.name = job.queue;
         begin
+            -- The handler is stored as a signature (text); it is resolved for every job, so
+            -- a dropped function fails its jobs with a clear error rather than the batch.
+            select n.nspname, p.proname, p.prorettype = 'void'::regtype as returns_void
+            into handler
+            from jobs.queues as q
+            inner join pg_catalog.pg_proc as p on jobs.handler_of(q.name, q.handler) = p.oid
+            inner join pg_catalog.pg_namespace as n on p.pronamespace = n.oid
+            where q.name = job.queue;
             result := null;
             if handler.returns_void then
                 execute pg_catalog.format('select %I.%I($1)', handler.nspname, handler.proname)

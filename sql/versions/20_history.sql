@@ -3,6 +3,143 @@
 -- caller's permission in that brand: content.read to read, content.restore to restore,
 -- content.publish to publish.
 
+-- The versioned table's own permissions. The functions below are SECURITY DEFINER (they
+-- read versions.content_versions whatever its policies), so they check, for the role that
+-- called them, what PostgreSQL would check if that role read or wrote the row itself: the
+-- table privilege, and the row-level policies that apply to that role, evaluated on the
+-- row. Under PostgREST the calling role is the one SET ROLE chose (authenticated …).
+
+create or replace function versions._invoker()
+returns name
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select (case
+        when pg_catalog.current_setting('role') = 'none' then session_user
+        else pg_catalog.current_setting('role')
+    end)::name
+$$;
+
+comment on function versions._invoker() is
+'The role that called into the pack: SET ROLE''s role (PostgREST''s authenticated, anon, '
+'service_role), else the session user. Not current_user, which a definer function replaces.';
+
+create or replace function versions._policy_expr(
+    target regclass, caller name, command text, use_check boolean
+)
+returns text
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    rel record;
+    permissive text;
+    restrictive text;
+begin
+    -- What row-level security adds to caller's command on target: 'true' when it does
+    -- not apply (RLS off, BYPASSRLS, the owner), 'false' when no permissive policy does.
+    select c.relrowsecurity, c.relforcerowsecurity, c.relowner into rel
+    from pg_catalog.pg_class as c where c.oid = target;
+    if not rel.relrowsecurity
+        or coalesce((select r.rolbypassrls from pg_catalog.pg_roles as r where r.rolname = caller), false)
+        or (not rel.relforcerowsecurity and pg_catalog.pg_has_role(caller, rel.relowner, 'USAGE')) then
+        return 'true';
+    end if;
+    select
+        string_agg('(' || e.expr || ')', ' or ') filter (where e.polpermissive),
+        string_agg('(' || e.expr || ')', ' and ') filter (where not e.polpermissive)
+    into permissive, restrictive
+    from (
+        select
+            p.polpermissive,
+            coalesce(pg_catalog.pg_get_expr(
+                case when use_check then coalesce(p.polwithcheck, p.polqual) else p.polqual end, p.polrelid
+            ), 'false') as expr
+        from pg_catalog.pg_policy as p
+        where p.polrelid = target and p.polcmd::text in (command, '*')
+            and (0::oid = any(p.polroles) or exists (
+                select from unnest(p.polroles) as r (oid)
+                where r.oid <> 0 and pg_catalog.pg_has_role(caller, r.oid, 'USAGE')
+            ))
+    ) as e;
+    if permissive is null then
+        return 'false';
+    end if;
+    return '(' || permissive || ') and ' || coalesce(restrictive, 'true');
+end
+$$;
+
+comment on function versions._policy_expr(regclass, name, text, boolean) is
+'The row-level security condition PostgreSQL applies to a role''s command on a table, as SQL '
+'over the table''s columns (USING, or WITH CHECK when use_check).';
+
+create or replace function versions._row_passes(
+    target regclass, caller name, command text, use_check boolean, row_data jsonb
+)
+returns boolean
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    condition text := versions._policy_expr(target, caller, command, use_check);
+    passes boolean;
+begin
+    if condition in ('true', 'false') then
+        return condition::boolean;
+    end if;
+    -- The policies are the table owner's SQL; the row is a parameter.
+    execute pg_catalog.format(
+        'select exists (select from jsonb_populate_record(null::%s, $1) as %I where %s)',
+        target, (select c.relname from pg_catalog.pg_class as c where c.oid = target), condition
+    ) into passes using row_data;
+    return passes;
+end
+$$;
+
+comment on function versions._row_passes(regclass, name, text, boolean, jsonb) is
+'Whether the row (as JSON) passes the table''s row-level policies for the role''s command.';
+
+create or replace function versions._latest(brand_id uuid, table_name text, record_key jsonb)
+returns jsonb
+language sql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+    select v.data from versions.content_versions as v
+    where v.brand_id = _latest.brand_id and v.table_name = _latest.table_name
+        and v.record_key = _latest.record_key
+    order by v.version desc
+    limit 1
+$$;
+
+comment on function versions._latest(uuid, text, jsonb) is
+'The record''s latest version (the row as it is now, or as it was when deleted).';
+
+create or replace function versions._assert_may_read(target regclass, latest jsonb)
+returns void
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    caller name := versions._invoker();
+begin
+    if not pg_catalog.has_table_privilege(caller, target, 'SELECT')
+        or (latest is not null and not versions._row_passes(target, caller, 'r', false, latest)) then
+        raise exception 'permission denied to read the versions of this record of %', target
+            using errcode = '42501',
+                  hint = 'A record''s versions are readable by those who may read the record in its own '
+                      'table (its SELECT privilege and row-level policies).';
+    end if;
+end
+$$;
+
+comment on function versions._assert_may_read(regclass, jsonb) is
+'42501 unless the calling role may read the record (its latest version) in its own table.';
+
 create or replace function versions.record(
     target regclass, key jsonb, permission text,
     out tracked versions.tracked, out record_key jsonb, out brand_id uuid
@@ -13,6 +150,10 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 begin
+    if octet_length(key::text) > 8192 then
+        raise exception 'record key of % bytes is too large', octet_length(key::text)
+            using errcode = '22001', hint = 'Pass only the primary key columns, e.g. {"brand_id": ..., "id": 1}.';
+    end if;
     select * into tracked from versions.tracked as t where t.table_name = target::text;
     if not found then
         raise exception 'table % is not versioned', target
@@ -26,11 +167,15 @@ begin
     end if;
     brand_id := (record_key ->> tracked.brand_column)::uuid;
     perform brand.require_permission(brand_id, permission);
+    -- And the table's own read access, judged on the record as it is now (or was when
+    -- deleted): a viewer holding content.read still cannot read an owner-only table.
+    perform versions._assert_may_read(target, versions._latest(brand_id, tracked.table_name, record_key));
 end
 $$;
 
 comment on function versions.record(regclass, jsonb, text) is
-'Resolves a versioned record (tracked table, normalised key, brand) and checks the caller''s permission.';
+'Resolves a versioned record (tracked table, normalised key, brand) and checks the caller''s '
+'permission in the brand and read access to the record in its own table.';
 
 create or replace function versions.history(target regclass, key jsonb, permission text)
 returns setof versions.content_versions
@@ -82,7 +227,7 @@ begin
     where v.version = n;
     if not found then
         raise exception 'version % of % % does not exist', n, target, key
-            using errcode = 'P0002', hint = 'See versions.list() for the versions there are.';
+            using errcode = 'PT404', hint = 'See versions.list() for the versions there are.';
     end if;
     return found_data;
 end
@@ -139,6 +284,8 @@ declare
     keys text;
     settable text;
     updated integer;
+    caller name := versions._invoker();
+    live jsonb;
 begin
     -- The table may have changed since the version was stored: refuse rather than guess.
     select array_agg(k) into gone from jsonb_object_keys(snapshot) as k
@@ -150,8 +297,28 @@ begin
     if gone is not null or lacking is not null then
         raise exception 'cannot restore version % of %: the table''s columns changed since (dropped: %, new required: %)',
             n, target, coalesce(array_to_string(gone, ', '), 'none'), coalesce(array_to_string(lacking, ', '), 'none')
-            using errcode = '55000',
+            using errcode = 'PT409',
                   hint = 'Restore it by hand from versions.get(), or give the new columns defaults.';
+    end if;
+
+    select string_agg(pg_catalog.quote_ident(k), ', ') into keys from unnest((r.tracked).key_columns) as k;
+    -- The write happens as the pack's owner: check first that the calling role could make
+    -- it itself (UPDATE of the live row, or INSERT of a deleted one; privilege and policies).
+    execute pg_catalog.format(
+        'select to_jsonb(t) from %1$s as t where (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, $1))',
+        target, keys) into live using snapshot;
+    if not (case when live is not null then
+            pg_catalog.has_table_privilege(caller, target, 'UPDATE')
+            and versions._row_passes(target, caller, 'w', false, live)
+            and versions._row_passes(target, caller, 'w', true, snapshot)
+        else
+            pg_catalog.has_table_privilege(caller, target, 'INSERT')
+            and versions._row_passes(target, caller, 'a', true, snapshot)
+        end) then
+        raise exception 'permission denied to restore this record of %', target
+            using errcode = '42501',
+                  hint = 'Restoring writes the row back: it needs the UPDATE (or, for a deleted row, '
+                      'INSERT) privilege and row-level policies of the table itself.';
     end if;
 
     select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into cols
@@ -162,7 +329,6 @@ begin
     from pg_catalog.pg_attribute as a
     where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
         and a.attidentity <> 'a' and snapshot ? a.attname and a.attname <> all((r.tracked).key_columns);
-    select string_agg(pg_catalog.quote_ident(k), ', ') into keys from unnest((r.tracked).key_columns) as k;
 
     execute pg_catalog.format(
         'update %1$s set (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, $1)) '
@@ -197,7 +363,7 @@ begin
     order by v.version desc limit 1;
     if chosen is null then
         raise exception 'no publishable version % of % %', coalesce(n::text, '(latest)'), target, r.record_key
-            using errcode = 'P0002', hint = 'Deleted rows cannot be published; restore them first.';
+            using errcode = 'PT404', hint = 'Deleted rows cannot be published; restore them first.';
     end if;
     insert into versions.published (brand_id, table_name, record_key, version, published_at, published_by)
     values (r.brand_id, (r.tracked).table_name, r.record_key, chosen, brandbase.now(), brand.caller_id())
@@ -257,9 +423,20 @@ versions.publish(regclass, jsonb, integer),
 versions.prune()
 from public;
 
-grant execute on function
+-- record() and history() take the permission to check: internal, not for the API roles.
+revoke all on function
+versions._invoker(),
+versions._policy_expr(regclass, name, text, boolean),
+versions._row_passes(regclass, name, text, boolean, jsonb),
+versions._latest(uuid, text, jsonb),
+versions._assert_may_read(regclass, jsonb)
+from public;
+revoke execute on function
 versions.record(regclass, jsonb, text),
-versions.history(regclass, jsonb, text),
+versions.history(regclass, jsonb, text)
+from authenticated, service_role;
+
+grant execute on function
 versions.list(regclass, jsonb),
 versions.get(regclass, jsonb, integer),
 versions.at(regclass, jsonb, timestamptz),

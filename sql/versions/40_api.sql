@@ -8,6 +8,52 @@ from public, anon, authenticated;
 grant select on versions.content_versions, versions.published to authenticated;
 grant select on versions.content_versions, versions.published, versions.tracked to service_role;
 
+create or replace function versions.readable_scopes()
+returns table (table_name text, brand_id uuid)
+language plpgsql
+stable
+security definer
+rows 20
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    caller name := versions._invoker();
+    t versions.tracked;
+    target regclass;
+    condition text;
+    mine uuid[];
+begin
+    -- Per versioned table, the brands whose rows the calling role may read in the table
+    -- itself (brand_id null: every brand). Judged on a row holding only the brand: a
+    -- policy that looks at other columns hides the table here (fail closed); such
+    -- records are read one at a time through api.list_versions / api.get_version.
+    select array_agg(m.brand_id) into mine from brand.members as m where m.user_id = brand.caller_id();
+    for t in select * from versions.tracked loop
+        target := pg_catalog.to_regclass(t.table_name);
+        continue when target is null or not pg_catalog.has_table_privilege(caller, target, 'SELECT');
+        condition := versions._policy_expr(target, caller, 'r', false);
+        continue when condition = 'false';
+        if condition = 'true' or versions._row_passes(target, caller, 'r', false, '{}') then
+            return query select t.table_name, null::uuid;
+            continue;
+        end if;
+        return query execute pg_catalog.format(
+            'select %L::text, b.id from unnest($1::uuid[]) as b (id) where exists ('
+            'select from jsonb_populate_record(null::%s, jsonb_build_object(%L, b.id)) as %I where %s)',
+            t.table_name, target, t.brand_column,
+            (select c.relname from pg_catalog.pg_class as c where c.oid = target), condition
+        ) using mine;
+    end loop;
+end
+$$;
+
+comment on function versions.readable_scopes() is
+'(table, brand) pairs whose versions the caller may list in api.content_versions: the table''s '
+'own SELECT privilege and row-level policies admit that brand''s rows (brand null: all brands).';
+
+revoke all on function versions.readable_scopes() from public;
+grant execute on function versions.readable_scopes() to authenticated, service_role;
+
 create or replace view api.content_versions
 with (security_invoker = true) as
 select
@@ -20,10 +66,23 @@ select
     v.state,
     v.author_id,
     v.created_at
-from versions.content_versions as v;
+from versions.content_versions as v
+where
+    v.table_name in (
+        select s.table_name from versions.readable_scopes() as s
+        where s.brand_id is null
+    )
+    or (v.table_name, v.brand_id) in (
+        select
+            s.table_name,
+            s.brand_id
+        from versions.readable_scopes() as s
+        where s.brand_id is not null
+    );
 
 comment on view api.content_versions is
-'Stored versions for PostgREST filtering; RLS shows only brands where the caller holds content.read.';
+'Stored versions for PostgREST filtering; RLS shows only brands where the caller holds content.read, '
+'and only tables whose own read access (privilege and policies) admits the brand''s rows.';
 
 revoke all on api.content_versions from public, anon;
 grant select on api.content_versions to authenticated, service_role;
@@ -35,8 +94,13 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    target regclass := pg_catalog.to_regclass(table_name);
+    target regclass;
 begin
+    if octet_length(table_name) > 200 then
+        raise exception 'table name of % bytes is too long', octet_length(table_name)
+            using errcode = '22001', hint = 'Name it schema-qualified, e.g. public.posts.';
+    end if;
+    target := pg_catalog.to_regclass(table_name);
     if target is null then
         raise exception 'table % does not exist', table_name
             using errcode = '42P01', hint = 'Name it schema-qualified, e.g. public.posts.';
