@@ -49,12 +49,14 @@ begin
         raise exception 'unknown quota metric "%"', metric
             using errcode = '22023', hint = 'Metrics are listed in quotas.metrics.';
     end if;
-    raise exception 'brand % does not exist', brand_id using errcode = 'P0002';
+    raise exception 'brand % not found', brand_id
+        using errcode = 'PT404', hint = 'Check the brand id (brand.brands).';
 end
 $$;
 
 comment on function quotas.effective(uuid, text) is
-'A brand''s limits for a metric: its override, else its plan''s; null means unlimited.';
+'A brand''s limits for a metric: its override, else its plan''s; null means unlimited. The '
+'operator''s (service_role); brands read their own limits in api.quota_usage.';
 
 create or replace function quotas.billing_month_start(created_at timestamptz, at_time timestamptz)
 returns timestamptz
@@ -122,7 +124,7 @@ begin
     into soft_limit, hard_limit, period, buffered, bucket, window_start
     from quotas.limits_of(brand_id, metric) as l;
     if not found then
-        perform quotas.effective(brand_id, metric);  -- raises 22023 or P0002, saying which
+        perform quotas.effective(brand_id, metric);  -- raises 22023 or PT404, saying which
     end if;
 
     -- A month is one row, capped by the hard limit; the upsert's own WHERE decides. Rolling
@@ -253,6 +255,7 @@ create or replace function quotas.metered(brand_id uuid, metric text)
 returns table (period_start timestamptz, used bigint)
 language plpgsql
 stable
+rows 12
 as $$
 begin
     if pg_catalog.pg_is_in_recovery() then
@@ -313,7 +316,10 @@ quotas.storage_bytes(uuid)
 from public;
 grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
 grant execute on function quotas.metered(uuid, text) to authenticated, service_role;
+-- quotas.effective() answers for any brand (it runs as the owner): the operator's only.
+-- Brands read their own limits through api.quota_usage, under row security.
+grant execute on function quotas.effective(uuid, text) to service_role;
 grant execute on function
-quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
+quotas.period_start(uuid, text, timestamptz),
 quotas.billing_month_start(timestamptz, timestamptz)
 to authenticated, service_role;
