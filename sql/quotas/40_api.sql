@@ -40,6 +40,27 @@ comment on function quotas.readable_brands() is
 revoke all on function quotas.readable_brands() from public;
 grant execute on function quotas.readable_brands() to authenticated, service_role;
 
+-- A brand's usage of a metric since a moment: the sum over quotas.metered(). One call per
+-- row of api.quota_usage, where the moment is computed once (inlined into a filter over
+-- metered()'s rows, the period's start was computed again for every one of them).
+create or replace function quotas.used_since(brand_id uuid, metric text, since timestamptz)
+returns bigint
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    return (select sum(u.used)::bigint from quotas.metered(brand_id, metric) as u where u.period_start >= since);
+end
+$$;
+
+comment on function quotas.used_since(uuid, text, timestamptz) is
+'A brand''s usage of a metric in the periods starting at or after since (null: none); caller''s '
+'rights, so row security applies.';
+
+revoke all on function quotas.used_since(uuid, text, timestamptz) from public;
+grant execute on function quotas.used_since(uuid, text, timestamptz) to authenticated, service_role;
+
 create or replace view api.quota_usage
 with (security_invoker = true) as
 select
@@ -66,8 +87,7 @@ cross join
             end as counted_from
     ) as w
 left join lateral (
-    select sum(u.used) as used from quotas.metered(b.id, m.metric) as u
-    where u.period_start >= w.counted_from
+    select quotas.used_since(b.id, m.metric, w.counted_from) as used
 ) as t on true;
 
 comment on view api.quota_usage is
