@@ -116,7 +116,8 @@ def test_quota_usage_is_planned_below_the_jit_threshold(owner_dsn):
             conn.execute("set local role authenticated")
             conn.execute("set local jit = on")
             conn.execute("set local jit_above_cost = 100000")
-            plan = conn.execute("explain (analyze, format json) select * from api.quota_usage").fetchone()[0][0]
+            plan = conn.execute("explain (analyze, format json) "
+                                "select * from api.quota_usage").fetchone()[0][0]
     assert plan["Plan"]["Total Cost"] < 100_000, plan["Plan"]["Total Cost"]
     assert "JIT" not in plan, plan.get("JIT")
     assert plan["Plan"]["Actual Rows"] == 15  # 3 brands x 5 metrics
