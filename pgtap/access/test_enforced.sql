@@ -7,7 +7,9 @@ select plan(16);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-06-01 12:00+00');
 insert into access.settings (name, value) values ('client_ip_header', 'x-forwarded-for');
-insert into access.ip_rules (brand_id, network, action) values (tests.brand('acme'), '203.0.113.0/24', 'allow');
+insert into access.ip_rules (brand_id, network, action) values (
+    tests.brand('acme'), '203.0.113.0/24', 'allow'
+);
 insert into access.ip_rules (brand_id, network, action) values (tests.brand('bolt'), '192.0.2.0/24', 'deny');
 
 -- A request of owner@acme (also a viewer of bolt) from an address, naming a brand or none.
@@ -46,7 +48,9 @@ select is(
 select ok(brand.has_permission(tests.brand('bolt'), 'brand.read'), 'while bolt, without rules for it, stays');
 select tests.clear_authentication();
 
-select tests.as_owner(jsonb_build_object('x-forwarded-for', '198.51.100.7', 'x-brand-id', tests.brand('bolt')));
+select tests.as_owner(
+    jsonb_build_object('x-forwarded-for', '198.51.100.7', 'x-brand-id', tests.brand('bolt'))
+);
 select throws_ok(
     format('select api.update_brand(%L, ''renamed from outside'')', tests.brand('acme')),
     '42501', null, 'naming another brand does not lift acme''s allowlist either'
@@ -68,7 +72,8 @@ select ok(
 select tests.clear_authentication();
 
 -- No proxy configured: the address is unknown.
-delete from access.settings where name = 'client_ip_header';
+delete from access.settings
+where name = 'client_ip_header';
 select tests.as_owner(jsonb_build_object('x-forwarded-for', '203.0.113.9'));
 select ok(
     not brand.has_permission(tests.brand('acme'), 'brand.update'),
@@ -82,7 +87,9 @@ select tests.clear_authentication();
 
 -- Behind Supabase's edge: cf-connecting-ip, set by Cloudflare, overriding the client's.
 insert into access.settings (name, value) values ('client_ip_header', 'cf-connecting-ip');
-select tests.as_owner(jsonb_build_object('x-forwarded-for', '203.0.113.9', 'cf-connecting-ip', '198.51.100.7'));
+select tests.as_owner(
+    jsonb_build_object('x-forwarded-for', '203.0.113.9', 'cf-connecting-ip', '198.51.100.7')
+);
 select ok(not brand.has_permission(tests.brand('acme'), 'brand.update'), 'cf-connecting-ip decides, not XFF');
 select tests.clear_authentication();
 select tests.as_owner(jsonb_build_object('cf-connecting-ip', '203.0.113.44'));

@@ -53,53 +53,70 @@ $$;
 select is(
     (
         select count(*) from generate_series(1, 10) as g
-        where tests.call('anon', '{"role": "anon"}',
-            jsonb_build_object('x-brand-id', tests.brand('acme'), 'x-forwarded-for', '198.51.100.' || g)) = 'admitted'
+        where tests.call(
+            'anon', '{"role": "anon"}',
+            jsonb_build_object('x-brand-id', tests.brand('acme'), 'x-forwarded-for', '198.51.100.' || g)
+        ) = 'admitted'
     ), 10::bigint,
     'anon naming acme: every request admitted (its own key only)'
 );
 select is(tests.spent('acme'), 0::bigint, 'and acme''s API-call quota is untouched');
-select is(tests.brand_buckets('acme'), 0::bigint, 'and so are acme''s buckets, its brand-wide limit included');
+select is(
+    tests.brand_buckets('acme'), 0::bigint, 'and so are acme''s buckets, its brand-wide limit included'
+);
 
 select is(
     (
         select count(*) from generate_series(1, 10) as g
-        where tests.call('authenticated',
+        where tests.call(
+            'authenticated',
             jsonb_build_object('sub', tests.uid('owner@bolt'), 'role', 'authenticated'),
-            jsonb_build_object('x-brand-id', tests.brand('acme'), 'x-forwarded-for', '198.51.100.1')) = 'admitted'
+            jsonb_build_object('x-brand-id', tests.brand('acme'), 'x-forwarded-for', '198.51.100.1')
+        ) = 'admitted'
     ), 10::bigint,
     'a signed-in non-member naming acme: admitted under its own limit'
 );
 select is(tests.spent('acme') + tests.brand_buckets('acme'), 0::bigint, 'spending nothing of acme');
 select ok(
-    exists (select from ratelimit.buckets where key = 'user:' || tests.uid('owner@bolt')),
+    exists (
+        select from ratelimit.buckets
+        where key = 'user:' || tests.uid('owner@bolt')
+    ),
     'its own key counted the requests, outside any brand'
 );
 
 select is(
-    tests.call('authenticated',
+    tests.call(
+        'authenticated',
         jsonb_build_object('sub', tests.uid('owner@bolt'), 'role', 'service_role'),
-        jsonb_build_object('x-brand-id', tests.brand('acme'))),
+        jsonb_build_object('x-brand-id', tests.brand('acme'))
+    ),
     'admitted', 'a role claim of service_role with the database role authenticated'
 );
 select is(tests.spent('acme'), 0::bigint, 'is no service_role: still nothing spent');
 
 select is(
-    tests.call('authenticated',
+    tests.call(
+        'authenticated',
         jsonb_build_object('sub', tests.uid('member@acme'), 'role', 'authenticated'),
-        jsonb_build_object('x-brand-id', tests.brand('acme'))),
+        jsonb_build_object('x-brand-id', tests.brand('acme'))
+    ),
     'admitted', 'a member of acme naming acme'
 );
 select is(tests.spent('acme'), 1::bigint, 'is charged one API call');
 select is(tests.brand_buckets('acme'), 2::bigint, 'and counted in acme''s caller and brand-wide buckets');
 select is(
-    tests.call('service_role', '{"role": "service_role"}', jsonb_build_object('x-brand-id', tests.brand('acme'))),
+    tests.call(
+        'service_role', '{"role": "service_role"}', jsonb_build_object('x-brand-id', tests.brand('acme'))
+    ),
     'admitted', 'service_role acts for any brand'
 );
 select is(tests.spent('acme'), 2::bigint, 'and is charged to it');
 select is(
-    tests.call('authenticated',
-        jsonb_build_object('sub', tests.uid('member@acme'), 'role', 'authenticated'), '{}'),
+    tests.call(
+        'authenticated',
+        jsonb_build_object('sub', tests.uid('member@acme'), 'role', 'authenticated'), '{}'
+    ),
     'admitted', 'a member naming no brand'
 );
 select is(tests.spent('acme'), 2::bigint, 'is limited per caller and charges no brand');
@@ -115,7 +132,10 @@ select ok(to_regprocedure('api.pre_request()') is null, 'the hook is no RPC endp
 select is(
     (
         select array_agg(p.proname::text order by p.proname) from pg_proc as p
-        where p.pronamespace = 'api'::regnamespace and p.prosecdef and has_function_privilege('anon', p.oid, 'execute')
+        where
+            p.pronamespace = 'api'::regnamespace
+            and p.prosecdef
+            and has_function_privilege('anon', p.oid, 'execute')
     ), null,
     'no SECURITY DEFINER function in api is executable by anon'
 );
@@ -130,7 +150,8 @@ select is(
 select is(
     (
         select array_agg(p.proname::text order by p.proname) from pg_proc as p
-        where p.pronamespace = 'api'::regnamespace and p.prosecdef
+        where
+            p.pronamespace = 'api'::regnamespace and p.prosecdef
             and p.proname in ('add_ip_rule', 'remove_ip_rule', 'set_geo_rule', 'refuse', 'pre_request')
     ), null,
     'the gate''s api functions are SECURITY INVOKER wrappers'

@@ -20,12 +20,17 @@ select throws_ok(
     'nor for its own: its limits are in api.quota_usage'
 );
 select is(
-    (select hard_limit from api.quota_usage where brand_id = tests.brand('acme') and metric = 'exports'), 5::bigint,
+    (
+        select hard_limit from api.quota_usage
+        where brand_id = tests.brand('acme') and metric = 'exports'
+    ),
+    5::bigint,
     'which shows them'
 );
 select results_eq(
     format('select * from ratelimit.policies_for(%L, ''authenticated'', ''GET /x'')', tests.brand('bolt')),
-    $$select * from ratelimit.policies_for('6d1f4a4e-0000-4000-8000-000000000009', 'authenticated', 'GET /x')$$,
+    $$select * from ratelimit.policies_for(
+        '6d1f4a4e-0000-4000-8000-000000000009', 'authenticated', 'GET /x')$$,
     'policies_for: another brand answers as a missing one'
 );
 select results_eq(
@@ -47,7 +52,9 @@ select is(
 );
 select throws_ok(
     $$select quotas.effective('6d1f4a4e-0000-4000-8000-000000000009', 'ai_tokens')$$,
-    'PT404', 'brand 6d1f4a4e-0000-4000-8000-000000000009 not found', 'an unknown brand is PT404 (404), not P0002'
+    'PT404',
+    'brand 6d1f4a4e-0000-4000-8000-000000000009 not found',
+    'an unknown brand is PT404 (404), not P0002'
 );
 select throws_ok(
     $$select quotas.consume('6d1f4a4e-0000-4000-8000-000000000009', 'exports')$$,

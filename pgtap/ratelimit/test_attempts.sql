@@ -60,7 +60,10 @@ select results_eq(
     'failing requests roll their buckets back, yet spend attempts: four callers'' worth, then 429'
 );
 select is(
-    (select count(*) from ratelimit.buckets where key = 'ip:unknown'), 0::bigint,
+    (
+        select count(*) from ratelimit.buckets
+        where key = 'ip:unknown'
+    ), 0::bigint,
     'the exact limiter kept nothing of them (rolled back)'
 );
 
@@ -71,7 +74,10 @@ where api_role = 'anon';
 select is(
     (
         select count(*) from generate_series(1, 40) as g
-        where tests.request('anon', '{"role": "anon"}', jsonb_build_object('x-forwarded-for', '203.0.113.' || g))
+        where
+            tests.request(
+                'anon', '{"role": "anon"}', jsonb_build_object('x-forwarded-for', '203.0.113.' || g)
+            )
             = 'admitted'
     ), 31::bigint,
     'a rotating, forged X-Forwarded-For without a configured proxy: one shared bucket (burst 30 + 1)'
@@ -82,7 +88,10 @@ insert into access.settings (name, value) values ('client_ip_header', 'x-forward
 select is(
     (
         select count(*) from generate_series(1, 5) as g
-        where tests.request('anon', '{"role": "anon"}', jsonb_build_object('x-forwarded-for', '203.0.113.' || g))
+        where
+            tests.request(
+                'anon', '{"role": "anon"}', jsonb_build_object('x-forwarded-for', '203.0.113.' || g)
+            )
             = 'admitted'
     ), 5::bigint,
     'behind a configured proxy each client address has its own allowance'
@@ -92,8 +101,14 @@ select is(
     'admitted', 'the proxy''s own hop decides, not what the client wrote left of it'
 );
 select ok(
-    exists (select from ratelimit.buckets where key = 'ip:203.0.113.77')
-    and not exists (select from ratelimit.buckets where key = 'ip:198.51.100.99'),
+    exists (
+        select from ratelimit.buckets
+        where key = 'ip:203.0.113.77'
+    )
+    and not exists (
+        select from ratelimit.buckets
+        where key = 'ip:198.51.100.99'
+    ),
     'and is the key counted'
 );
 
