@@ -35,7 +35,10 @@ begin
     end if;
     emission := greatest((date_part('epoch', policy.period) * 1000000)::bigint / (4 * policy.rate), 1);
     capacity := 4 * (policy.burst + 1);
-    now_units := (date_part('epoch', brandbase.now()) * 1000000)::bigint / emission;
+    -- The wall clock, not brandbase.now() (the transaction's start, which tests freeze):
+    -- requests of one slot started at different moments must not see each other's
+    -- arrival times as the future, and the count must not follow a settable clock.
+    now_units := (date_part('epoch', clock_timestamp()) * 1000000)::bigint / emission;
     -- The slot's value is its theoretical arrival time, counted in emission intervals.
     -- A text-to-regclass cast is a catalog cache lookup, no dynamic SQL.
     slot := ('ratelimit.attempts_' || api_role || '_' || lpad((hashtext(key) & 63)::text, 2, '0'))::regclass;
