@@ -156,12 +156,19 @@ comment on function access.check(
 ) is 'access.decide(), counting denials per brand, day and reason.';
 
 -- The request hook's one call into this module: who the client is and whether it may in.
--- Invoker rights without SET: the hook already runs as the owner with an empty path.
-create or replace function access.admit(brand_id uuid, headers jsonb, out ip inet, out reason text)
+-- Invoker rights without SET: the hook already runs as the owner with an empty path. The
+-- address is derived only when needed: for the key of an anonymous caller (want_ip), or
+-- when rules are in scope.
+drop function if exists access.admit(uuid, jsonb);
+create or replace function access.admit(
+    brand_id uuid, headers jsonb, want_ip boolean, out ip inet, out reason text
+)
 language plpgsql
 as $$
 begin
-    ip := access.client_ip(headers);
+    if want_ip then
+        ip := access.client_ip(headers);
+    end if;
     -- Most brands, and most installs, have no rules in scope: one probe of each rule
     -- table's primary key settles them without the country lookup and the six rule tests
     -- (this hook also runs for every read, where it is most of the cost).
@@ -174,14 +181,18 @@ begin
     ) then
         return;
     end if;
+    if not want_ip then
+        ip := access.client_ip(headers);
+    end if;
     select d.reason into reason
     from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
 end
 $$;
 
-comment on function access.admit(uuid, jsonb) is
-'For the request hook: the client address from trusted proxies and, when the access rules '
-'refuse it, why (null reason: allowed). The hook counts the refusal (api.refuse()).';
+comment on function access.admit(uuid, jsonb, boolean) is
+'For the request hook: the client address from the configured proxy (derived when want_ip or '
+'rules are in scope) and, when the access rules refuse it, why (null reason: allowed). The '
+'hook counts the refusal (brandbase.refuse()).';
 
 -- The permission helpers' call into this module (brand.has_permission,
 -- brand.require_permission, brand.brands_with): whether the access rules of the brand being
@@ -342,7 +353,7 @@ access.country_of(inet, jsonb),
 access.decide(uuid, inet, text),
 access.check(uuid, inet, text),
 access.count_denial(uuid, text),
-access.admit(uuid, jsonb),
+access.admit(uuid, jsonb, boolean),
 access.request_refusal(uuid),
 access.add_ip_rule(uuid, text, text, text),
 access.set_geo_rule(uuid, text, text),

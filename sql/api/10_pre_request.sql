@@ -130,7 +130,7 @@ begin
     -- 3. Access rules of that brand and the global ones. A brand the caller does not act
     -- for is guarded where it is resolved (brand.has_permission, brand.brands_with), and
     -- naming one tells nothing of its rules.
-    door := access.admit(charged, headers);
+    door := access.admit(charged, headers, sub is null);
     if door.reason is not null then
         perform brandbase.refuse('access', 403, 'access denied: ' || door.reason,
             'The access rules refuse this client address or country.');

@@ -9,9 +9,9 @@
 -- Each slot is a GCRA register whose allowance is four callers' worth of the role's
 -- default policy (ratelimit.policies): a caller alone cannot pass four times its own
 -- limit, however its requests end, and the callers sharing its slot keep their allowance
--- unless together they use four callers' worth. Approximate by design: concurrent
--- requests of one slot may overwrite an idle slot's refill (a lost count per racing
--- request, never a lost refusal), so the bound is exact up to the number of connections.
+-- unless together they use four callers' worth. Approximate by design: requests racing
+-- on an idle slot may overwrite each other's refill (a lost count per racing request,
+-- never a lost refusal), so the bound is exact up to the number of connections.
 
 create or replace function ratelimit.attempt(
     api_role text, key text, out allowed boolean, out retry_after double precision
@@ -55,9 +55,10 @@ begin
         retry_after := (tat - now_units - capacity + 1) * emission / 1000000::double precision;
         return;
     end if;
-    tat := nextval(slot);
-    if tat <= now_units then
+    if tat < now_units then
         perform setval(slot, now_units + 1);  -- an idle slot: its allowance is whole again
+    else
+        perform nextval(slot);  -- atomic: concurrent attempts on a busy slot all count
     end if;
 end
 $$;
