@@ -14,8 +14,9 @@
 --
 -- It runs before every request, so it is built to be cheap: the request GUCs are read
 -- once, and each module is entered once through a function without exception blocks (a
--- subtransaction each) and, but for quotas.consume() (which service_role also calls
--- directly), without SET clauses (a GUC save and restore per call). No step writes WAL.
+-- subtransaction each) and without SET clauses (a GUC save and restore per call; the
+-- quota through quotas._consume(), the body of the definer quotas.consume()). No step
+-- writes WAL.
 
 -- A refusal, as PostgREST's PGRST error: the HTTP status, a JSON body whose code names the
 -- reason, and the response headers (those set in response.headers are lost with the
@@ -177,7 +178,7 @@ begin
     end if;
 
     -- 6. The charged brand's API-call quota.
-    if charged is not null and not (quotas.consume(charged, 'api_calls', 1)).allowed then
+    if charged is not null and not (quotas._consume(charged, 'api_calls', 1)).allowed then
         perform brandbase.refuse('quota', 429, 'the brand''s API call quota is used up',
             'Quotas renew each billing period; see api.quota_usage.', out_headers);
     end if;

@@ -92,14 +92,15 @@ $$;
 comment on function quotas.period_start(uuid, text, timestamptz) is
 'Start of the period a moment falls in: the billing month, or the hour bucket of a rolling window.';
 
-create or replace function quotas.consume(
-    brand_id uuid, metric text, amount bigint default 1,
+-- The body, with the caller's rights and without a SET clause: the request hook (already
+-- the owner, its path pinned) calls it directly and saves the definer switch and the GUC
+-- save and restore of quotas.consume() on every metered request. Owner only.
+create or replace function quotas._consume(
+    brand_id uuid, metric text, amount bigint,
     out allowed boolean, out used bigint, out soft_limit bigint, out hard_limit bigint,
     out remaining bigint
 )
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
     at_time timestamptz := brandbase.now();
@@ -141,15 +142,15 @@ begin
     if buffered then
         -- The period's count, started from what was flushed; no WAL.
         update quotas.counters as c set used = c.used + amount
-        where c.brand_id = consume.brand_id and c.metric = consume.metric and c.period_start = bucket
+        where c.brand_id = _consume.brand_id and c.metric = _consume.metric and c.period_start = bucket
             and (cap is null or c.used + amount <= cap)
         returning c.used into used;
         if not found then
             insert into quotas.counters as c (brand_id, metric, period_start, used)
-            select consume.brand_id, consume.metric, bucket, f.used + amount
+            select _consume.brand_id, _consume.metric, bucket, f.used + amount
             from (
                 select coalesce(max(u.used), 0) as used from quotas.usage as u
-                where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start = bucket
+                where u.brand_id = _consume.brand_id and u.metric = _consume.metric and u.period_start = bucket
             ) as f
             where cap is null or f.used + amount <= cap
             on conflict on constraint counters_pkey do update
@@ -159,7 +160,7 @@ begin
         end if;
     else
         insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-        select consume.brand_id, consume.metric, bucket, amount, at_time
+        select _consume.brand_id, _consume.metric, bucket, amount, at_time
         where cap is null or amount <= cap
         on conflict on constraint usage_pkey do update
         set used = u.used + excluded.used, updated_at = excluded.updated_at
@@ -180,7 +181,7 @@ begin
     if allowed and quota > 0 and before * 100 < 120 * quota and used * 100 >= 80 * quota then
         for alert in
             insert into quotas.alerts (brand_id, metric, period_start, threshold, used, quota, raised_at)
-            select consume.brand_id, consume.metric, bucket, t, used, quota, at_time
+            select _consume.brand_id, _consume.metric, bucket, t, used, quota, at_time
             from unnest(array[80, 100, 120]) as t
             where before * 100 < t * quota and used * 100 >= t * quota
             on conflict do nothing
@@ -191,6 +192,26 @@ begin
                 'used', used, 'quota', quota)::text);
         end loop;
     end if;
+end
+$$;
+
+comment on function quotas._consume(uuid, text, bigint) is
+'The body of quotas.consume(), for callers already running as the owner with a pinned path '
+'(the request hook).';
+
+create or replace function quotas.consume(
+    brand_id uuid, metric text, amount bigint default 1,
+    out allowed boolean, out used bigint, out soft_limit bigint, out hard_limit bigint,
+    out remaining bigint
+)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    select c.allowed, c.used, c.soft_limit, c.hard_limit, c.remaining
+    into allowed, used, soft_limit, hard_limit, remaining
+    from quotas._consume(brand_id, metric, amount) as c;
 end
 $$;
 
@@ -309,6 +330,7 @@ quotas.limits_of(uuid, text),
 quotas.billing_month_start(timestamptz, timestamptz),
 quotas.effective(uuid, text),
 quotas.period_start(uuid, text, timestamptz),
+quotas._consume(uuid, text, bigint),
 quotas.consume(uuid, text, bigint),
 quotas.metered(uuid, text),
 quotas.flush(),
