@@ -93,3 +93,31 @@ def test_flush_keeps_the_count_of_a_counter_it_drops(owner_dsn):
         kept = conn.execute("select used from quotas.usage where brand_id = %s",
                             (brand_id,)).fetchone()[0]
     assert (left, kept) == (0, 42)
+
+
+def test_quota_usage_is_planned_below_the_jit_threshold(owner_dsn):
+    """api.quota_usage starts from the caller's brands (ROWS 10), so its estimate follows
+    them and not brand.brands: with 20,000 brands the plan stays under jit_above_cost
+    (100,000) and, with jit on, nothing is JIT-compiled (issue 15.5: 39M, 0.5 s a read)."""
+    import json
+
+    with psycopg.connect(owner_dsn, autocommit=True) as conn:
+        conn.execute("insert into brand.brands (slug, name) "
+                     "select 'jit-' || g, 'Jit ' || g from generate_series(1, 20000) as g")
+        uid = conn.execute("insert into auth.users (email) values ('jit@example.test') "
+                           "returning id").fetchone()[0]
+        conn.execute("insert into brand.members (brand_id, user_id, tier) "
+                     "select id, %s, 'viewer' from brand.brands where slug in ('jit-1', 'jit-2', 'jit-3')",
+                     (uid,))
+        conn.execute("analyze")
+        with conn.transaction():
+            conn.execute("select set_config('request.jwt.claims', %s, true)",
+                         (json.dumps({"sub": str(uid), "role": "authenticated"}),))
+            conn.execute("set local role authenticated")
+            conn.execute("set local jit = on")
+            conn.execute("set local jit_above_cost = 100000")
+            plan = conn.execute("explain (analyze, format json) "
+                                "select * from api.quota_usage").fetchone()[0][0]
+    assert plan["Plan"]["Total Cost"] < 100_000, plan["Plan"]["Total Cost"]
+    assert "JIT" not in plan, plan.get("JIT")
+    assert plan["Plan"]["Actual Rows"] == 15  # 3 brands x 5 metrics

@@ -1,9 +1,11 @@
--- api.pre_request(), called as PostgREST calls it: version headers and 410, access 403,
--- rate limit headers and 429, the brand's API-call quota.
+-- brandbase.pre_request(), called as PostgREST calls it: version headers and 410, access
+-- 403, rate limit headers and 429, the brand's API-call quota. The proxy in front of
+-- PostgREST appends the client address to X-Forwarded-For (access.settings).
 begin;
-select plan(20);
+select plan(21);
 select tests.seed_two_brands();
 select tests.freeze_time('2030-06-01 12:00+00');
+insert into access.settings (name, value) values ('client_ip_header', 'x-forwarded-for');
 
 create function tests.request(api_role text, headers jsonb, method text default 'GET')
 returns text
@@ -18,7 +20,7 @@ begin
     else
         perform tests.authenticate_as(tests.uid(api_role));
     end if;
-    perform api.pre_request();
+    perform brandbase.pre_request();
     perform tests.clear_authentication();
     return current_setting('response.headers', true);
 end
@@ -100,6 +102,8 @@ select lives_ok(
     'a spoofed X-Forwarded-For cannot borrow another IP''s allowance: the real hop counts'
 );
 select tests.clear_authentication();
+update ratelimit.policies set rate = 60, burst = 30
+where api_role = 'anon';
 
 select ok(
     tests.request('member@acme', jsonb_build_object('x-brand-id', tests.brand('acme')))::jsonb
@@ -122,16 +126,25 @@ select tests.clear_authentication();
 insert into access.ip_rules (brand_id, network, action) values (tests.brand('bolt'), '192.0.2.0/24', 'deny');
 select is(
     tests.refusal(
-        'anon', jsonb_build_object('x-brand-id', tests.brand('bolt'), 'x-forwarded-for', '192.0.2.44')
+        'member@bolt', jsonb_build_object('x-brand-id', tests.brand('bolt'), 'x-forwarded-for', '192.0.2.44')
     )
     #>> '{body,message}', 'access denied: ip denied', 'a denied address gets 403 with the reason'
 );
+select tests.clear_authentication();
 select is(tests.refused('access'), 1::bigint, 'and is counted');
+select lives_ok(
+    format(
+        $$select tests.request('member@acme', '{"x-brand-id": "%s", "x-forwarded-for": "192.0.2.44"}')$$,
+        tests.brand('bolt')
+    ),
+    'naming a brand one does not act for tells nothing of its rules (it is guarded where resolved)'
+);
+select tests.clear_authentication();
 select is(
     tests.refusal('anon', '{"x-brand-id": "nope"}') ->> 'status', '400', 'a malformed brand id: 400'
 );
 
-insert into api.versions (schema_name, version, deprecated_at, sunset_at, guide_url)
+insert into brandbase.api_versions (schema_name, version, deprecated_at, sunset_at, guide_url)
 values ('api_v0', 'v0', '2030-01-01', '2030-12-31', 'https://docs.example.test/v1-migration'),
 ('api_old', 'v-1', '2029-01-01', '2029-06-30', null);
 select ok(

@@ -89,11 +89,11 @@ update ratelimit.policies set rate = 1, burst = 0
 where api_role = 'anon';
 select lives_ok($$
     select set_config('request.headers', '{"x-forwarded-for": "203.0.113.5, 10.0.0.1"}', true),
-           set_config('request.jwt.claims', '{"role": "anon"}', true), api.pre_request()
+           set_config('request.jwt.claims', '{"role": "anon"}', true), brandbase.pre_request()
 $$, 'an anonymous request passes');
 select throws_ok($$
     select set_config('request.headers', '{"x-forwarded-for": "203.0.113.5, 10.0.0.2"}', true),
-           set_config('request.jwt.claims', '{"role": "anon"}', true), api.pre_request()
+           set_config('request.jwt.claims', '{"role": "anon"}', true), brandbase.pre_request()
 $$, 'PGRST', null, 'the same client through another proxy shares its allowance (429)');
 
 -- Bad input, and isolation of the overrides both ways.

@@ -8,10 +8,25 @@ language plpgsql
 stable
 as $$
 declare
-    hops text[] := string_to_array(headers ->> 'x-forwarded-for', ',');
+    -- The header the proxy in front of PostgREST sets to the client's address. Without
+    -- it, trusted proxies imply X-Forwarded-For; with neither, nothing in the request
+    -- can be believed (the client writes every header PostgREST passes on).
+    source text := coalesce(
+        (select s.value from access.settings as s where s.name = 'client_ip_header'),
+        case when exists (select from access.trusted_proxies) then 'x-forwarded-for' end
+    );
+    hops text[];
     hop text;
     address inet;
 begin
+    if source is null then
+        return null;  -- unknown: allowlists fail closed, deny-lists cannot match
+    end if;
+    if source = 'x-forwarded-for' then
+        hops := string_to_array(headers ->> 'x-forwarded-for', ',');
+    else
+        hops := array[headers ->> source];  -- one address, set (not appended) by the proxy
+    end if;
     -- X-Forwarded-For lists client, proxy1, proxy2…; each proxy appends what it saw. Walk
     -- from the right and stop at the first address that is not a trusted proxy: anything
     -- left of it was written by the client and may be spoofed.
@@ -21,6 +36,8 @@ begin
         -- costs; anything else (IPv6, garbage) is tried inside one.
         if hop ~ '^((25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])$' then
             address := hop::inet;
+        elsif hop is null or octet_length(hop) > 64 then
+            return null;
         else
             begin
                 address := hop::inet;
@@ -28,7 +45,8 @@ begin
                 return null;  -- garbage in the chain: no trustworthy client address
             end;
         end if;
-        if not exists (select from access.trusted_proxies as p where p.network >>= address) then
+        if source <> 'x-forwarded-for'
+            or not exists (select from access.trusted_proxies as p where p.network >>= address) then
             return address;
         end if;
     end loop;
@@ -37,8 +55,9 @@ end
 $$;
 
 comment on function access.client_ip(jsonb) is
-'The client address: the right-most X-Forwarded-For entry that is not a trusted proxy; null '
-'when there is none.';
+'The client address: the header named by access.settings client_ip_header (for '
+'x-forwarded-for, or with only trusted proxies configured: the right-most entry that is not a '
+'trusted proxy); null (unknown) when none is configured or the header is missing or garbled.';
 
 create or replace function access.country_of(ip inet, headers jsonb)
 returns char(2)
@@ -137,12 +156,19 @@ comment on function access.check(
 ) is 'access.decide(), counting denials per brand, day and reason.';
 
 -- The request hook's one call into this module: who the client is and whether it may in.
--- Invoker rights without SET: the hook already runs as the owner with an empty path.
-create or replace function access.admit(brand_id uuid, headers jsonb, out ip inet, out reason text)
+-- Invoker rights without SET: the hook already runs as the owner with an empty path. The
+-- address is derived only when needed: for the key of an anonymous caller (want_ip), or
+-- when rules are in scope.
+drop function if exists access.admit(uuid, jsonb);
+create or replace function access.admit(
+    brand_id uuid, headers jsonb, want_ip boolean, out ip inet, out reason text
+)
 language plpgsql
 as $$
 begin
-    ip := access.client_ip(headers);
+    if want_ip then
+        ip := access.client_ip(headers);
+    end if;
     -- Most brands, and most installs, have no rules in scope: one probe of each rule
     -- table's primary key settles them without the country lookup and the six rule tests
     -- (this hook also runs for every read, where it is most of the cost).
@@ -155,14 +181,54 @@ begin
     ) then
         return;
     end if;
+    if not want_ip then
+        ip := access.client_ip(headers);
+    end if;
     select d.reason into reason
     from access.decide(brand_id, ip, access.country_of(ip, headers)) as d;
 end
 $$;
 
-comment on function access.admit(uuid, jsonb) is
-'For the request hook: the client address from trusted proxies and, when the access rules '
-'refuse it, why (null reason: allowed). The hook counts the refusal (api.refuse()).';
+comment on function access.admit(uuid, jsonb, boolean) is
+'For the request hook: the client address from the configured proxy (derived when want_ip or '
+'rules are in scope) and, when the access rules refuse it, why (null reason: allowed). The '
+'hook counts the refusal (brandbase.refuse()).';
+
+-- The permission helpers' call into this module (brand.has_permission,
+-- brand.require_permission, brand.brands_with): whether the access rules of the brand being
+-- acted on (and the global ones) refuse this request's client, and why. Recomputed from
+-- request.headers, which PostgREST sets per request, never read from a cached decision:
+-- any GUC (a cache included) can be set by a caller with an SQL session, while the rules
+-- and the proxy configuration are tables the caller cannot write. Cheap where it matters:
+-- a brand without rules in scope costs two primary-key probes; only a brand with rules pays
+-- for the address (one settings probe and the X-Forwarded-For walk) and the rule tests.
+create or replace function access.request_refusal(brand_id uuid)
+returns text
+language plpgsql
+stable
+as $$
+declare
+    headers jsonb;
+    ip inet;
+begin
+    if not exists (
+        select from access.ip_rules as r
+        where r.brand_id in (request_refusal.brand_id, '00000000-0000-0000-0000-000000000000')
+    ) and not exists (
+        select from access.geo_rules as g
+        where g.brand_id in (request_refusal.brand_id, '00000000-0000-0000-0000-000000000000')
+    ) then
+        return null;
+    end if;
+    headers := coalesce(nullif(pg_catalog.current_setting('request.headers', true), ''), '{}')::jsonb;
+    ip := access.client_ip(headers);
+    return (select d.reason from access.decide(brand_id, ip, access.country_of(ip, headers)) as d);
+end
+$$;
+
+comment on function access.request_refusal(uuid) is
+'Why the access rules of a brand (and the global ones) refuse the current request''s client '
+'(request.headers through access.client_ip()), or null when they let it in.';
 
 -- Managing rules (permission access.manage; the nil brand's rules are service_role's).
 create or replace function access.add_ip_rule(
@@ -178,6 +244,10 @@ declare
     created bigint;
 begin
     perform brand.require_permission(brand_id, 'access.manage');
+    if octet_length(network) > 64 or octet_length(note) > 1000 then
+        raise exception 'network or note too long (% and % bytes)', octet_length(network), octet_length(note)
+            using errcode = '22001', hint = 'A network is at most 64 bytes, a note at most 1000.';
+    end if;
     begin
         parsed := network::cidr;
     exception when invalid_text_representation or invalid_parameter_value then
@@ -185,7 +255,8 @@ begin
             using errcode = '22023', hint = 'A cidr like 203.0.113.0/24, 2001:db8::/32 or a single address.';
     end;
     if action not in ('allow', 'deny') or action is null then
-        raise exception 'action must be allow or deny, got %', action using errcode = '22023';
+        raise exception 'action must be allow or deny, got %', action
+            using errcode = '22023', hint = 'Pass ''allow'' or ''deny''.';
     end if;
     insert into access.ip_rules (brand_id, network, action, note)
     values (add_ip_rule.brand_id, parsed, add_ip_rule.action, add_ip_rule.note)
@@ -202,8 +273,8 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'access.manage');
-    if not exists (select from access.countries as c where c.code = upper(country)) then
-        raise exception 'unknown country code "%"', country
+    if octet_length(country) > 2 or not exists (select from access.countries as c where c.code = upper(country)) then
+        raise exception 'unknown country code "%"', left(country, 16)
             using errcode = '22023', hint = 'Use an ISO 3166-1 alpha-2 code such as DE or US.';
     end if;
     if action is null then
@@ -211,7 +282,8 @@ begin
         return;
     end if;
     if action not in ('allow', 'deny') then
-        raise exception 'action must be allow, deny or null (remove), got %', action using errcode = '22023';
+        raise exception 'action must be allow, deny or null (remove), got %', action
+            using errcode = '22023', hint = 'Pass ''allow'', ''deny'', or null to remove the rule.';
     end if;
     insert into access.geo_rules as g (brand_id, country, action)
     values (set_geo_rule.brand_id, upper(set_geo_rule.country), set_geo_rule.action)
@@ -228,6 +300,10 @@ as $$
 begin
     perform brand.require_permission(brand_id, 'access.manage');
     delete from access.ip_rules as r where r.brand_id = remove_ip_rule.brand_id and r.id = remove_ip_rule.id;
+    if not found then
+        raise exception 'ip rule % not found', id
+            using errcode = 'PT404', hint = 'List the brand''s rules in access.ip_rules; ids are per brand.';
+    end if;
 end
 $$;
 
@@ -277,7 +353,8 @@ access.country_of(inet, jsonb),
 access.decide(uuid, inet, text),
 access.check(uuid, inet, text),
 access.count_denial(uuid, text),
-access.admit(uuid, jsonb),
+access.admit(uuid, jsonb, boolean),
+access.request_refusal(uuid),
 access.add_ip_rule(uuid, text, text, text),
 access.set_geo_rule(uuid, text, text),
 access.remove_ip_rule(uuid, bigint),

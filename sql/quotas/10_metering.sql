@@ -49,12 +49,14 @@ begin
         raise exception 'unknown quota metric "%"', metric
             using errcode = '22023', hint = 'Metrics are listed in quotas.metrics.';
     end if;
-    raise exception 'brand % does not exist', brand_id using errcode = 'P0002';
+    raise exception 'brand % not found', brand_id
+        using errcode = 'PT404', hint = 'Check the brand id (brand.brands).';
 end
 $$;
 
 comment on function quotas.effective(uuid, text) is
-'A brand''s limits for a metric: its override, else its plan''s; null means unlimited.';
+'A brand''s limits for a metric: its override, else its plan''s; null means unlimited. The '
+'operator''s (service_role); brands read their own limits in api.quota_usage.';
 
 create or replace function quotas.billing_month_start(created_at timestamptz, at_time timestamptz)
 returns timestamptz
@@ -90,14 +92,15 @@ $$;
 comment on function quotas.period_start(uuid, text, timestamptz) is
 'Start of the period a moment falls in: the billing month, or the hour bucket of a rolling window.';
 
-create or replace function quotas.consume(
-    brand_id uuid, metric text, amount bigint default 1,
+-- The body, with the caller's rights and without a SET clause: the request hook (already
+-- the owner, its path pinned) calls it directly and saves the definer switch and the GUC
+-- save and restore of quotas.consume() on every metered request. Owner only.
+create or replace function quotas._consume(
+    brand_id uuid, metric text, amount bigint,
     out allowed boolean, out used bigint, out soft_limit bigint, out hard_limit bigint,
     out remaining bigint
 )
 language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
 as $$
 declare
     at_time timestamptz := brandbase.now();
@@ -122,7 +125,7 @@ begin
     into soft_limit, hard_limit, period, buffered, bucket, window_start
     from quotas.limits_of(brand_id, metric) as l;
     if not found then
-        perform quotas.effective(brand_id, metric);  -- raises 22023 or P0002, saying which
+        perform quotas.effective(brand_id, metric);  -- raises 22023 or PT404, saying which
     end if;
 
     -- A month is one row, capped by the hard limit; the upsert's own WHERE decides. Rolling
@@ -139,15 +142,15 @@ begin
     if buffered then
         -- The period's count, started from what was flushed; no WAL.
         update quotas.counters as c set used = c.used + amount
-        where c.brand_id = consume.brand_id and c.metric = consume.metric and c.period_start = bucket
+        where c.brand_id = _consume.brand_id and c.metric = _consume.metric and c.period_start = bucket
             and (cap is null or c.used + amount <= cap)
         returning c.used into used;
         if not found then
             insert into quotas.counters as c (brand_id, metric, period_start, used)
-            select consume.brand_id, consume.metric, bucket, f.used + amount
+            select _consume.brand_id, _consume.metric, bucket, f.used + amount
             from (
                 select coalesce(max(u.used), 0) as used from quotas.usage as u
-                where u.brand_id = consume.brand_id and u.metric = consume.metric and u.period_start = bucket
+                where u.brand_id = _consume.brand_id and u.metric = _consume.metric and u.period_start = bucket
             ) as f
             where cap is null or f.used + amount <= cap
             on conflict on constraint counters_pkey do update
@@ -157,7 +160,7 @@ begin
         end if;
     else
         insert into quotas.usage as u (brand_id, metric, period_start, used, updated_at)
-        select consume.brand_id, consume.metric, bucket, amount, at_time
+        select _consume.brand_id, _consume.metric, bucket, amount, at_time
         where cap is null or amount <= cap
         on conflict on constraint usage_pkey do update
         set used = u.used + excluded.used, updated_at = excluded.updated_at
@@ -178,7 +181,7 @@ begin
     if allowed and quota > 0 and before * 100 < 120 * quota and used * 100 >= 80 * quota then
         for alert in
             insert into quotas.alerts (brand_id, metric, period_start, threshold, used, quota, raised_at)
-            select consume.brand_id, consume.metric, bucket, t, used, quota, at_time
+            select _consume.brand_id, _consume.metric, bucket, t, used, quota, at_time
             from unnest(array[80, 100, 120]) as t
             where before * 100 < t * quota and used * 100 >= t * quota
             on conflict do nothing
@@ -189,6 +192,26 @@ begin
                 'used', used, 'quota', quota)::text);
         end loop;
     end if;
+end
+$$;
+
+comment on function quotas._consume(uuid, text, bigint) is
+'The body of quotas.consume(), for callers already running as the owner with a pinned path '
+'(the request hook).';
+
+create or replace function quotas.consume(
+    brand_id uuid, metric text, amount bigint default 1,
+    out allowed boolean, out used bigint, out soft_limit bigint, out hard_limit bigint,
+    out remaining bigint
+)
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    select c.allowed, c.used, c.soft_limit, c.hard_limit, c.remaining
+    into allowed, used, soft_limit, hard_limit, remaining
+    from quotas._consume(brand_id, metric, amount) as c;
 end
 $$;
 
@@ -253,6 +276,7 @@ create or replace function quotas.metered(brand_id uuid, metric text)
 returns table (period_start timestamptz, used bigint)
 language plpgsql
 stable
+rows 12
 as $$
 begin
     if pg_catalog.pg_is_in_recovery() then
@@ -306,6 +330,7 @@ quotas.limits_of(uuid, text),
 quotas.billing_month_start(timestamptz, timestamptz),
 quotas.effective(uuid, text),
 quotas.period_start(uuid, text, timestamptz),
+quotas._consume(uuid, text, bigint),
 quotas.consume(uuid, text, bigint),
 quotas.metered(uuid, text),
 quotas.flush(),
@@ -313,7 +338,10 @@ quotas.storage_bytes(uuid)
 from public;
 grant execute on function quotas.consume(uuid, text, bigint), quotas.storage_bytes(uuid) to service_role;
 grant execute on function quotas.metered(uuid, text) to authenticated, service_role;
+-- quotas.effective() answers for any brand (it runs as the owner): the operator's only.
+-- Brands read their own limits through api.quota_usage, under row security.
+grant execute on function quotas.effective(uuid, text) to service_role;
 grant execute on function
-quotas.effective(uuid, text), quotas.period_start(uuid, text, timestamptz),
+quotas.period_start(uuid, text, timestamptz),
 quotas.billing_month_start(timestamptz, timestamptz)
 to authenticated, service_role;
