@@ -64,10 +64,10 @@ def refuse_second_request(dsn: str) -> None:
                          [json.dumps({"x-forwarded-for": "198.51.100.7"})])
             conn.execute("set local role anon")
             if attempt == 0:
-                conn.execute("select api.pre_request()")
+                conn.execute("select brandbase.pre_request()")
             else:
                 with pytest.raises(psycopg.Error) as refused:
-                    conn.execute("select api.pre_request()")
+                    conn.execute("select brandbase.pre_request()")
                 assert refused.value.sqlstate == "PGRST"
                 assert json.loads(refused.value.diag.message_detail)["status"] == 429
 
