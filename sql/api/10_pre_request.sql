@@ -28,6 +28,7 @@ create or replace function brandbase.refuse(
 )
 returns void
 language plpgsql
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if pg_catalog.current_setting('transaction_read_only') = 'off' then

@@ -277,6 +277,7 @@ returns table (period_start timestamptz, used bigint)
 language plpgsql
 stable
 rows 12
+set search_path = pg_catalog, pg_temp
 as $$
 begin
     if pg_catalog.pg_is_in_recovery() then

@@ -1,8 +1,9 @@
 -- A function without a pinned search_path resolves names through its caller's path.
--- SQL-language invoker functions are exempt: a SET clause stops the planner from
--- inlining them, which the RLS and hook helpers rely on; they qualify every name and
--- run with the caller's rights. Everything else pins its path (Supabase's Advisor flags
--- the exempt ones; docs/supabase.md lists them with the reason).
+-- Exempt: SQL-language invoker functions (a SET clause stops the planner from inlining
+-- them, which the RLS and hook helpers rely on) and the PL/pgSQL helpers the request
+-- hook calls on every request (a SET clause saves and restores a GUC on every call).
+-- All exempt functions are SECURITY INVOKER and qualify every name; docs/supabase.md
+-- lists them for the Supabase Advisor, and a test keeps that list equal to this one.
 select
     'function_search_path_mutable' as name,
     'WARN' as level,
@@ -19,6 +20,15 @@ where
     and p.prokind in ('f', 'p')
     and not (l.lanname = 'sql' and not p.prosecdef)
     and l.lanname <> 'internal'
+    and not (
+        not p.prosecdef
+        and format('%I.%I', n.nspname, p.proname) = any(array[
+            -- the request hook's per-request helpers (brandbase.pre_request)
+            'access.admit', 'access.client_ip', 'access.country_of', 'access.decide',
+            'access.request_refusal', 'brand.forwarded_ip', 'quotas._consume',
+            'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request'
+        ])
+    )
     and not exists (
         select from pg_depend as d
         where d.objid = p.oid and d.deptype = 'e'
