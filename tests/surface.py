@@ -146,6 +146,8 @@ QUOTAS = {
     "quotas.metered": Fn({"brand_id": "{brand}", "metric": "'api_calls'"}, scope="predicate",
                          lookups={"metric": ANY_ANSWER}),
     "quotas.readable_brands": Fn(scope="caller"),
+    "quotas.used_since": Fn({"brand_id": "{brand}", "metric": "'api_calls'", "since": "now()"},
+                            scope="predicate", lookups={"metric": ANY_ANSWER}),
 }
 
 ACCESS = {

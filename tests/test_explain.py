@@ -162,13 +162,8 @@ def _api_views() -> list[str]:
 
     names = set()
     for path in (ROOT / "sql").rglob("*.sql"):
-        names |= set(re.findall(r"create or replace view api\.([a-z_]+)", path.read_text()))
+        names |= set(re.findall(r"create (?:or replace )?view api\.([a-z_]+)", path.read_text()))
     return sorted(names)
-
-
-# Another branch gives the quota helpers realistic ROWS/COST; until it is merged,
-# api.quota_usage is costed at ~39M and compiled. Drop this entry at the merge.
-KNOWN_JIT = {"api.quota_usage"}
 
 
 @pytest.fixture(scope="module")
@@ -207,12 +202,6 @@ def test_no_catalogued_query_or_api_view_is_jit_compiled(seeded_once):
     assert {"brand.my_brands", "api.jobs", "api.quota_usage"} <= set(reports)
     assert {name: r.error or r.skipped for name, r in reports.items() if r.error or r.skipped} == {}
     compiled = {name: why for name, r in reports.items()
-                if name not in KNOWN_JIT and (why := _compiled(r, threshold))}
+                if (why := _compiled(r, threshold))}
     assert compiled == {}
 
-
-@pytest.mark.xfail(reason="api.quota_usage's helpers get realistic ROWS/COST on another branch "
-                          "(issue 15.5); passes once merged", strict=False)
-def test_quota_usage_is_not_jit_compiled(seeded_once):
-    reports, threshold = _jit_reports(seeded_once)
-    assert _compiled(reports["api.quota_usage"], threshold) is None

@@ -256,5 +256,5 @@ def test_supabase_db_lint_finds_nothing_in_the_pack(installed, tmp_path):
                     "--schema", ",".join(schemas), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout) if done.stdout.strip().startswith("[") else []
-    found = [(f["function"], i["message"]) for f in report for i in f["issues"]]
+    found = [(f["function"], i["message"], i.get("context")) for f in report for i in f["issues"]]
     assert found == []

@@ -22,7 +22,7 @@ insert into r select
 from ratelimit.check('user:1', 5, '1 second', 2) as c;
 
 select results_eq(
-    'select allowed, "limit", remaining from r order by n',
+    'select allowed, capacity, remaining from r order by n',
     $$values (true, 3, 2), (true, 3, 1), (true, 3, 0), (false, 3, 0)$$,
     'burst 2 allows 3 at once (limit = burst + 1), then denies'
 );

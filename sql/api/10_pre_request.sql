@@ -78,7 +78,7 @@ declare
     door record;
     attempt record;
     limited record;
-    out_headers jsonb := '[]';
+    out_headers jsonb := '[]'::jsonb;
 begin
     -- 0. Who. A sub that is present must be a user id ({"sub": null} included).
     if claims ? 'sub' and (sub is null or sub !~* '^[0-9a-f]{8}-([0-9a-f]{4}-){3}[0-9a-f]{12}$') then
@@ -169,7 +169,7 @@ begin
         out_headers := out_headers || pg_catalog.format(
             '[{"X-RateLimit-Limit": "%1$s"}, {"X-RateLimit-Remaining": "%2$s"}, {"X-RateLimit-Reset": "%3$s"}, '
             '{"RateLimit": "limit=%1$s, remaining=%2$s, reset=%3$s"}, {"RateLimit-Policy": "%4$s"}]',
-            limited."limit", limited.remaining, ceil(limited.reset_after), limited.policy
+            limited.capacity, limited.remaining, ceil(limited.reset_after), limited.policy
         )::jsonb;
         if not limited.allowed then
             perform brandbase.refuse('rate_limit', 429, 'rate limit exceeded',

@@ -19,7 +19,7 @@ declare
     parsed jsonb;
 begin
     if raw is null then
-        return '{}';
+        return '{}'::jsonb;
     end if;
     begin
         parsed := raw::jsonb;

@@ -15,8 +15,8 @@ declare
     measured numeric;
     said text;
     verdict text;
-    results jsonb := '[]';
-    rank constant jsonb := '{"ok": 0, "degraded": 1, "down": 2}';
+    results jsonb := '[]'::jsonb;
+    rank constant jsonb := '{"ok": 0, "degraded": 1, "down": 2}'::jsonb;
     worst text := 'ok';
 begin
     for p in select * from health.probes order by name loop
@@ -92,7 +92,7 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    max_age constant interval := '60 seconds';
+    max_age constant interval := interval '60 seconds';
     cached health.summary_cache;
     doc jsonb;
 begin

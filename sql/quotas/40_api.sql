@@ -61,7 +61,10 @@ comment on function quotas.used_since(uuid, text, timestamptz) is
 revoke all on function quotas.used_since(uuid, text, timestamptz) from public;
 grant execute on function quotas.used_since(uuid, text, timestamptz) to authenticated, service_role;
 
-create or replace view api.quota_usage
+-- Dropped first: until 0021 `used` was numeric, and create or replace cannot change a
+-- column's type. Nothing depends on the view; its grants follow below.
+drop view if exists api.quota_usage;
+create view api.quota_usage
 with (security_invoker = true) as
 select
     b.id as brand_id,

@@ -5,14 +5,18 @@
 -- microseconds in bigint (exact, and cheap); the clock is brandbase.now() (transaction
 -- time), so one request is one instant and tests can freeze it.
 
-create or replace function ratelimit.check(
+-- Dropped first: the capacity column was once named "limit" (a reserved word, which
+-- plpgsql_check and supabase db lint warn about), and a function's OUT names cannot change
+-- in place. Callers name it nowhere but ratelimit.limit_request and the hook.
+drop function if exists ratelimit.check(text, integer, interval, integer, integer);
+create function ratelimit.check(
     key text,
     rate integer,
     period interval,
     burst integer default 0,
     cost integer default 1,
     out allowed boolean,
-    out "limit" integer,
+    out capacity integer,
     out remaining integer,
     out reset_after double precision,
     out retry_after double precision
@@ -62,7 +66,7 @@ begin
             -- Refused: nothing was written; say when this request would conform.
             select b.tat into tat from ratelimit.buckets as b where b.key = $1;
             allowed := false;
-            "limit" := burst + 1;
+            capacity := burst + 1;
             remaining := 0;
             reset_after := (tat - now_us) / 1000000::double precision;
             retry_after := (greatest(tat, now_us) + emission * (cost - burst - 1) - now_us) / 1000000::double precision;
@@ -70,7 +74,7 @@ begin
         end if;
     end if;
     allowed := true;
-    "limit" := burst + 1;
+    capacity := burst + 1;
     remaining := (now_us - tat + emission * (burst + 1)) / emission;
     reset_after := (tat - now_us) / 1000000::double precision;
     retry_after := 0;
@@ -79,7 +83,7 @@ $$;
 
 comment on function ratelimit.check(text, integer, interval, integer, integer) is
 'GCRA check-and-consume for key: rate requests per period with burst extra; returns '
-'allowed, limit, remaining, reset_after and retry_after (seconds). Atomic under concurrency.';
+'allowed, capacity, remaining, reset_after and retry_after (seconds). Atomic under concurrency.';
 
 create or replace function ratelimit.prune()
 returns integer

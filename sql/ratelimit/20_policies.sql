@@ -33,9 +33,10 @@ comment on function ratelimit.policies_for(uuid, text, text) is
 'The rate-limit policies a request of api_role to a brand (null: none named) on a route '
 '(''GET /things'') meets: the brand''s overrides, else its plan''s, else the role''s default.';
 
-create or replace function ratelimit.limit_request(
+drop function if exists ratelimit.limit_request(uuid, text, text, text);  -- OUT "limit" renamed
+create function ratelimit.limit_request(
     brand_id uuid, api_role text, caller text, route text,
-    out allowed boolean, out "limit" integer, out remaining integer,
+    out allowed boolean, out capacity integer, out remaining integer,
     out reset_after double precision, out retry_after double precision, out policy text
 )
 language plpgsql
@@ -62,7 +63,7 @@ begin
             pg_catalog.format('%s;w=%s;burst=%s', p.rate, extract(epoch from p.period)::bigint, p.burst));
         if allowed is null or (c.allowed, -c.retry_after, c.remaining) < (allowed, -retry_after, remaining) then
             allowed := c.allowed;
-            "limit" := c."limit";
+            capacity := c.capacity;
             remaining := c.remaining;
             reset_after := c.reset_after;
             retry_after := c.retry_after;

@@ -140,15 +140,21 @@ $$;
 comment on function versions._assert_may_read(regclass, jsonb) is
 '42501 unless the calling role may read the record (its latest version) in its own table.';
 
-create or replace function versions.record(
+-- Dropped first: its OUT columns were (tracked versions.tracked, …) until the composite
+-- became plain columns (plpgsql_check warns on a composite OUT beside others), and OUT
+-- columns cannot change in place. Only this file's functions call it.
+drop function if exists versions.record(regclass, jsonb, text);
+create function versions.record(
     target regclass, key jsonb, permission text,
-    out tracked versions.tracked, out record_key jsonb, out brand_id uuid
+    out table_name text, out key_columns text [], out record_key jsonb, out brand_id uuid
 )
 language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    tracked versions.tracked;
 begin
     if octet_length(key::text) > 8192 then
         raise exception 'record key of % bytes is too large', octet_length(key::text)
@@ -170,6 +176,8 @@ begin
     -- And the table's own read access, judged on the record as it is now (or was when
     -- deleted): a viewer holding content.read still cannot read an owner-only table.
     perform versions._assert_may_read(target, versions._latest(brand_id, tracked.table_name, record_key));
+    table_name := tracked.table_name;
+    key_columns := tracked.key_columns;
 end
 $$;
 
@@ -187,7 +195,7 @@ as $$
     select v.*
     from versions.record(target, key, permission) as r
     inner join versions.content_versions as v
-        on r.brand_id = v.brand_id and v.table_name = (r.tracked).table_name and r.record_key = v.record_key
+        on r.brand_id = v.brand_id and v.table_name = r.table_name and r.record_key = v.record_key
 $$;
 
 comment on function versions.history(regclass, jsonb, text) is
@@ -301,7 +309,7 @@ begin
                   hint = 'Restore it by hand from versions.get(), or give the new columns defaults.';
     end if;
 
-    select string_agg(pg_catalog.quote_ident(k), ', ') into keys from unnest((r.tracked).key_columns) as k;
+    select string_agg(pg_catalog.quote_ident(k), ', ') into keys from unnest(r.key_columns) as k;
     -- The write happens as the pack's owner: check first that the calling role could make
     -- it itself (UPDATE of the live row, or INSERT of a deleted one; privilege and policies).
     execute pg_catalog.format(
@@ -328,7 +336,7 @@ begin
     select string_agg(pg_catalog.quote_ident(a.attname), ', ' order by a.attnum) into settable
     from pg_catalog.pg_attribute as a
     where a.attrelid = target and a.attnum > 0 and not a.attisdropped and a.attgenerated = ''
-        and a.attidentity <> 'a' and snapshot ? a.attname and a.attname <> all((r.tracked).key_columns);
+        and a.attidentity <> 'a' and snapshot ? a.attname and a.attname <> all(r.key_columns);
 
     execute pg_catalog.format(
         'update %1$s set (%2$s) = (select %2$s from jsonb_populate_record(null::%1$s, $1)) '
@@ -366,7 +374,7 @@ begin
             using errcode = 'PT404', hint = 'Deleted rows cannot be published; restore them first.';
     end if;
     insert into versions.published (brand_id, table_name, record_key, version, published_at, published_by)
-    values (r.brand_id, (r.tracked).table_name, r.record_key, chosen, brandbase.now(), brand.caller_id())
+    values (r.brand_id, r.table_name, r.record_key, chosen, brandbase.now(), brand.caller_id())
     on conflict (brand_id, table_name, record_key) do update
     set version = excluded.version, published_at = excluded.published_at, published_by = excluded.published_by;
     return chosen;

@@ -27,7 +27,7 @@ begin
     -- itself (brand_id null: every brand). Judged on a row holding only the brand: a
     -- policy that looks at other columns hides the table here (fail closed); such
     -- records are read one at a time through api.list_versions / api.get_version.
-    select array_agg(m.brand_id) into mine from brand.members as m where m.user_id = brand.caller_id();
+    select array_agg(m.brand_id) into mine from brand.members as m where m.user_id = brand.caller_id_checked();
     for t in select * from versions.tracked loop
         target := pg_catalog.to_regclass(t.table_name);
         continue when target is null or not pg_catalog.has_table_privilege(caller, target, 'SELECT');

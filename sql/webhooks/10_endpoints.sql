@@ -22,7 +22,7 @@ declare
     quad inet;
 begin
     if address is null or family(address) <> 6 then
-        return '{}';
+        return '{}'::inet [];
     end if;
     text_form := host(address);
     if text_form ~ '\d+\.\d+\.\d+\.\d+$' then
@@ -47,7 +47,7 @@ begin
         return array['0.0.0.0'::inet + (g[3]::bigint << 16 | g[4]),
             '0.0.0.0'::inet + ((g[7] # 65535)::bigint << 16 | (g[8] # 65535))];
     end if;
-    return '{}';
+    return '{}'::inet [];
 end
 $$;
 
@@ -89,7 +89,7 @@ declare
     -- parse (08.1, 256.0.0.1), which the resolver would look up as a name.
     parts text [] := string_to_array(host, '.');
     n integer := cardinality(parts);
-    v numeric [] := '{}';
+    v numeric [] := '{}'::numeric [];
     p text;
     total numeric := 0;
 begin
@@ -195,7 +195,7 @@ declare
     bad record;
 begin
     if headers is null then
-        return '{}';
+        return '{}'::jsonb;
     end if;
     if jsonb_typeof(headers) <> 'object' then
         raise exception 'webhook headers must be a JSON object, got %', jsonb_typeof(headers)

@@ -27,8 +27,8 @@ declare
     -- Deliveries of rate-limited endpoints are taken only as many as can start at once (the
     -- worker's free slots): a token is spent when the request goes, not while it waits.
     ready_left integer := least(coalesce(ready, room), room);
-    skip_endpoints uuid [] := '{}';
-    skip_hosts text [] := '{}';
+    skip_endpoints uuid [] := '{}'::uuid [];
+    skip_hosts text [] := '{}'::text [];
     c_brand uuid [];
     c_id bigint [];
     c_endpoint uuid [];
