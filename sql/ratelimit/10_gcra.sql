@@ -8,7 +8,7 @@
 -- Dropped first: the capacity column was once named "limit" (a reserved word, which
 -- plpgsql_check and supabase db lint warn about), and a function's OUT names cannot change
 -- in place. Callers name it nowhere but ratelimit.limit_request and the hook.
-drop function if exists ratelimit.check(text, integer, interval, integer, integer);
+drop function if exists ratelimit."check"(text, integer, interval, integer, integer);
 create function ratelimit.check(
     key text,
     rate integer,

@@ -146,7 +146,7 @@ comment on function versions._assert_may_read(regclass, jsonb) is
 drop function if exists versions.record(regclass, jsonb, text);
 create function versions.record(
     target regclass, key jsonb, permission text,
-    out table_name text, out key_columns text [], out record_key jsonb, out brand_id uuid
+    out table_name text, out key_columns text[], out record_key jsonb, out brand_id uuid
 )
 language plpgsql
 stable

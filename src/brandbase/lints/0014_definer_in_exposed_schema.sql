@@ -6,8 +6,10 @@ select
     'ERROR' as level,
     p.oid::regprocedure::text as object,
     'security definer function in the exposed schema api' as description,
-    format('move the body to its module schema; alter function %s security invoker;',
-           p.oid::regprocedure) as remediation
+    format(
+        'move the body to its module schema; alter function %s security invoker;',
+        p.oid::regprocedure
+    ) as remediation
 from pg_proc as p
 where
     p.pronamespace = 'api'::regnamespace
