@@ -32,6 +32,12 @@ def lifecycle(home: Path, python: str = sys.executable, **kwargs) -> dict:
         seen["user"], seen["superuser"] = conn.execute(
             "select current_user, rolsuper from pg_roles where rolname = current_user").fetchone()
         seen["listen"] = conn.execute("show listen_addresses").fetchone()[0]
+        # Shaped as a Supabase project: its role attributes and a GoTrue-shaped auth.
+        seen["supabase"] = conn.execute(
+            "select (select rolbypassrls from pg_roles where rolname = 'service_role'), "
+            "(select rolcanlogin from pg_roles where rolname = 'authenticator'), "
+            "(select nspowner::regrole::text from pg_namespace where nspname = 'auth'), "
+            "to_regclass('auth.identities') is not null").fetchone()
     seen["pgdata"] = status.stdout.split("data=")[1].split()[0]
     seen["pgdata_uid"] = Path(seen["pgdata"]).stat().st_uid
     assert run_cli("--home", str(home), "local", "stop", python=python, **kwargs).returncode == 0
@@ -55,6 +61,7 @@ def test_as_root_the_server_runs_as_an_unprivileged_user():
     assert seen["pgdata"] == str(home / "pgdata")
     assert seen["user"] == "brandbase_owner" and seen["superuser"] is False
     assert seen["listen"] == "127.0.0.1"
+    assert seen["supabase"] == (True, True, "supabase_auth_admin", True)
 
 
 @pytest.mark.skipif(not is_root, reason="needs root")

@@ -1,5 +1,5 @@
 """brandbase inside a Supabase twin: a second local cluster shaped as Supabase shapes a
-project (tests/supabase/twin.sql: its roles and their attributes, `extensions`, an `auth`
+project (src/brandbase/supabase_twin.sql, which `brandbase local` applies too: its roles and their attributes, `extensions`, an `auth`
 owned by supabase_auth_admin that behaves as GoTrue's, `storage`, the realtime
 publication), with the pack installed by the real Supabase CLI (pinned, from npm, by
 scripts/supabase-cli.sh) and by `brandbase migrate`, then used as PostgREST and GoTrue
@@ -20,10 +20,9 @@ from psycopg import sql
 from tests.helpers import ROOT, run_cli
 
 from brandbase import lint
-from brandbase.local import OWNER, LocalCluster
+from brandbase.local import OWNER, LocalCluster, shape_like_supabase
 
 CLI = ROOT / ".brandbase" / "supabase-cli" / "node_modules" / ".bin" / "supabase"
-TWIN_SQL = ROOT / "tests" / "supabase" / "twin.sql"
 PASSWORD = secrets.token_urlsafe(12)
 
 # Everything a catalog snapshot of `auth` compares: tables, columns, owners, ACLs, RLS
@@ -62,14 +61,14 @@ select string_agg(line, E'\n' order by line) from (
 @pytest.fixture(scope="module")
 def twin() -> LocalCluster:
     assert CLI.exists(), "the Supabase CLI is missing: run scripts/supabase-cli.sh (make bootstrap)"
-    c = LocalCluster(ROOT / ".brandbase" / "twin-cluster")
+    # As `brandbase local` makes it: `brandbase` (the database pg_cron runs in) shaped.
+    c = LocalCluster(ROOT / ".brandbase" / "twin-cluster", supabase=True)
     c.destroy()
     c.start(log=lambda m: None)
     with psycopg.connect(c.url(superuser=True, dbname="postgres"), autocommit=True) as conn:
         for role in ("authenticator", "supabase_auth_admin"):
-            conn.execute(sql.SQL("create role {} login password {}").format(
+            conn.execute(sql.SQL("alter role {} password {}").format(
                 sql.Identifier(role), sql.Literal(PASSWORD)))
-    shape(c, "brandbase")  # the database pg_cron runs in (cron.database_name)
     with psycopg.connect(c.url(superuser=True), autocommit=True) as conn:
         # hosted Supabase has it; `supabase db lint` needs it
         conn.execute("create extension if not exists plpgsql_check with schema extensions")
@@ -78,9 +77,7 @@ def twin() -> LocalCluster:
 
 
 def shape(cluster: LocalCluster, dbname: str) -> None:
-    with psycopg.connect(cluster.url(superuser=True, dbname=dbname), autocommit=True) as conn:
-        conn.execute("select set_config('twin.installer', %s, false)", (OWNER,))
-        conn.execute(TWIN_SQL.read_text())
+    shape_like_supabase(cluster.url(superuser=True, dbname=dbname))
 
 
 @pytest.fixture

@@ -35,7 +35,7 @@ class Ctx:
 
     @property
     def cluster(self) -> LocalCluster:
-        return LocalCluster(self.home)
+        return LocalCluster(self.home, supabase=True)
 
     def pack(self) -> pack_mod.Pack:
         return pack_mod.load(self.root)

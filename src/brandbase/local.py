@@ -6,6 +6,11 @@ role with CREATEROLE, extensions are created beforehand by the superuser in sche
 plans or behaviour (JIT on, UTC, logical WAL; SUPABASE_SETTINGS), and it listens on
 loopback only. PostgreSQL refuses to run as
 root, so when root starts it the server runs as an unprivileged OS user instead.
+
+`brandbase local` (and so `make demo`) shapes the app database as Supabase shapes a
+project (supabase_twin.sql: Supabase's roles with their attributes, a GoTrue-shaped
+`auth`, `storage`, the realtime publication); the test suite's cluster keeps the plain
+PostgreSQL shape, so the pack's own auth shim stays tested too.
 """
 
 from __future__ import annotations
@@ -100,10 +105,21 @@ def port_in_use(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+TWIN_SQL = Path(__file__).with_name("supabase_twin.sql")
+
+
+def shape_like_supabase(superuser_url: str, installer: str = OWNER) -> None:
+    """Make a database Supabase-shaped (idempotent); `installer` plays Supabase's postgres."""
+    with psycopg.connect(superuser_url, autocommit=True) as c:
+        c.execute("select set_config('twin.installer', %s, false)", (installer,))
+        c.execute(TWIN_SQL.read_text())
+
+
 class LocalCluster:
-    def __init__(self, home: Path):
+    def __init__(self, home: Path, supabase: bool = False):
         self.home = home.resolve()
         self.state_file = self.home / "cluster.json"
+        self.supabase = supabase  # shape the app database as Supabase does, when created
 
     # -- state -------------------------------------------------------------------------
     @property
@@ -284,6 +300,8 @@ class LocalCluster:
             c.execute(sql.SQL("create database {} owner {}").format(
                 sql.Identifier(APP_DB), sql.Identifier(OWNER)))
         missing = prepare_database(self.url(superuser=True), OWNER)
+        if self.supabase:
+            shape_like_supabase(self.url(superuser=True))
         for ext in missing:
             log(f"note: extension {ext} is not installed; the features that use it are off")
 
