@@ -1,9 +1,9 @@
-"""brandbase inside a Supabase twin: a second local cluster shaped as Supabase shapes a
-project (src/brandbase/supabase_twin.sql, which `brandbase local` applies too: its roles and their attributes, `extensions`, an `auth`
-owned by supabase_auth_admin that behaves as GoTrue's, `storage`, the realtime
-publication), with the pack installed by the real Supabase CLI (pinned, from npm, by
-scripts/supabase-cli.sh) and by `brandbase migrate`, then used as PostgREST and GoTrue
-use it."""
+"""brandbase inside a Supabase twin: a local cluster shaped as Supabase shapes a project
+(src/brandbase/supabase_twin.sql, which `brandbase local` applies too: its roles and their
+attributes, `extensions`, an `auth` owned by supabase_auth_admin that behaves as GoTrue's,
+`storage`, the realtime publication), with the pack installed by the real Supabase CLI
+(pinned, from npm, by scripts/supabase-cli.sh) and by `brandbase migrate`, then used as
+PostgREST and GoTrue use it."""
 
 from __future__ import annotations
 
