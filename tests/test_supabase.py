@@ -170,6 +170,14 @@ def test_migrate_leaves_auth_alone_and_schedules_pg_cron(installed):
     assert comment is None  # the shim's comment is not applied to a real auth
 
 
+def test_the_pack_lints_clean_on_the_twin(installed):
+    """brandbase's lints carry the Advisor's (splinter's) ERROR and WARN checks for the pack:
+    definers in the exposed schema, tables there without RLS, reg* columns, search paths."""
+    dsn, _ = installed
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        assert [(f.name, f.object) for f in lint.run(conn)] == []
+
+
 EMAILS: dict[uuid.UUID, str] = {}
 
 
