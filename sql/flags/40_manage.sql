@@ -220,6 +220,9 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     perform brand.require_permission(brand_id, 'flags.manage');
+    if pg_catalog.length(flag_key) > 200 then
+        raise exception 'argument too large' using errcode = '22001', hint = 'A flag key has at most 200 characters.';
+    end if;
     delete from flags.overrides as o
     where o.brand_id = clear_override.brand_id and o.flag_key = clear_override.flag_key
         and o.user_id = coalesce(clear_override.user_id, '00000000-0000-0000-0000-000000000000');
