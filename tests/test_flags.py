@@ -382,3 +382,67 @@ def test_enabled_guards_rows_in_an_rls_policy(conn, brands):
             as_user(conn, brands["viewer"], {"x-brand-id": brands["acme"]})
             assert conn.execute("select count(*) from public.drafts").fetchone()[0] == int(on)
             conn.execute("select tests.clear_authentication()")
+
+
+# ---------------------------------------------------------------------------------------
+# The OpenFeature provider and the CLI
+
+
+def test_openfeature_provider(owner_dsn, conn, brands):
+    from openfeature import api
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.flag_evaluation import Reason
+
+    from brandbase.openfeature_provider import BrandbaseProvider
+
+    make(conn, "banner", "string", on_value="hello")
+    make(conn, "limit", "number", variants=[{"name": "big", "payload": {"type": "number", "value": "100"}}])
+    make(conn, "theme", "json", on_value={"bg": "#fff"})
+    make(conn, "rollout", strategies=[{"name": "flexibleRollout", "parameters": {"rollout": "50", "stickiness": "userId"}}])
+    conn.execute("insert into flags.overrides (brand_id, flag_key, value, reason) values (%s, 'new-editor', 'true', 'x')",
+                 (brands["acme"],))
+    conn.commit()
+    api.set_provider_and_wait(BrandbaseProvider(owner_dsn))
+    try:
+        client = api.get_client()
+        banner = client.get_string_details("banner", "x")
+        assert banner.value == "hello", banner
+        assert client.get_integer_value("limit", 1) == 100
+        assert client.get_object_value("theme", {}) == {"bg": "#fff"}
+        assert client.get_boolean_value("new-editor", False) is False
+        acme = EvaluationContext("u1", {"brandId": brands["acme"]})
+        details = client.get_boolean_details("new-editor", False, acme)
+        assert (details.value, details.reason) == (True, Reason.TARGETING_MATCH)
+        missing = client.get_boolean_details("no.such.flag", True)
+        assert (missing.value, missing.error_code) == (True, "FLAG_NOT_FOUND")
+        mismatch = client.get_string_details("new-editor", "x")
+        assert (mismatch.value, mismatch.error_code) == ("x", "TYPE_MISMATCH")
+        ours = [client.get_boolean_value("rollout", False, EvaluationContext(str(i))) for i in range(100)]
+        theirs = [evaluate(conn, "rollout", {"userId": str(i)})["enabled"] for i in range(100)]
+        assert ours == theirs and any(ours) and not all(ours)
+    finally:
+        api.shutdown()
+
+
+def test_cli_flags_commands(owner_dsn, tmp_path):
+    from tests.helpers import run_cli
+
+    spec = SPEC_DIR / "10-flexible-rollout-strategy.json"
+    out = run_cli("flags", "import", "--unleash", str(spec), "--dsn", owner_dsn)
+    assert out.returncode == 0 and "imported" in out.stdout, out.stderr
+    listed = run_cli("flags", "list", "--json", "--dsn", owner_dsn)
+    assert listed.returncode == 0 and json.loads(listed.stdout)
+    case = json.loads(spec.read_text())["tests"][0]
+    got = run_cli("flags", "evaluate", case["toggleName"], "--context", json.dumps(case["context"]), "--dsn", owner_dsn)
+    assert json.loads(got.stdout)["enabled"] is case["expectedResult"]
+    saved = run_cli("flags", "set", "cli.flag", "--kind", "string", "--value", '"v"', "--on", "--dsn", owner_dsn)
+    assert saved.returncode == 0, saved.stderr
+    assert json.loads(run_cli("flags", "get", "cli.flag", "--dsn", owner_dsn).stdout)["on_value"] == "v"
+    bad = run_cli("flags", "set", "cli.flag", "--strategies", '[{"name": "flexibleRollout", "parameters": '
+                  '{"rollout": "150"}}]', "--dsn", owner_dsn)
+    assert bad.returncode == 1 and "22023" in bad.stderr and "hint" in bad.stderr
+    exported = run_cli("flags", "export", "--dsn", owner_dsn)
+    path = tmp_path / "export.json"
+    path.write_text(exported.stdout)
+    again = run_cli("flags", "import", "--unleash", str(path), "--dsn", owner_dsn)
+    assert again.returncode == 0, again.stderr
