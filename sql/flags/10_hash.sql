@@ -77,9 +77,12 @@ language sql
 immutable
 strict
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
-    select (flags.murmur3_32(group_id || ':' || id, seed) % normalizer + 1)::integer
+    -- no SET clause, so the planner inlines it into the evaluation; every name is qualified
+    select (
+        flags.murmur3_32(group_id operator(pg_catalog.||) ':' operator(pg_catalog.||) id, seed)
+        operator(pg_catalog.%) normalizer operator(pg_catalog.+) 1
+    )::integer
 $$;
 
 comment on function flags.normalized_value(text, text, integer, bigint) is

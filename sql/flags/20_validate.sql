@@ -8,12 +8,21 @@ returns text[]
 language sql
 immutable
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
-    -- {major, minor, patch, prerelease}; null when v is not a semantic version
-    select pg_catalog.regexp_match(
-        v, '^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(?:-([0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*))?(?:\+[0-9A-Za-z.-]+)?$'
-    )
+    -- {major, minor, patch, prerelease}; null when v is not a semantic version. A boolean
+    -- match and split_part: regexp_match with groups costs ten times more. No SET clause,
+    -- so it inlines; every name is qualified.
+    select case when v operator(pg_catalog.~)
+        '^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?(\+[0-9A-Za-z.-]+)?$'
+        then array[
+            pg_catalog.split_part(v, '.', 1),
+            pg_catalog.split_part(v, '.', 2),
+            pg_catalog.split_part(pg_catalog.split_part(pg_catalog.split_part(v, '+', 1), '.', 3), '-', 1),
+            case when pg_catalog.strpos(pg_catalog.split_part(v, '+', 1), '-') operator(pg_catalog.>) 0
+                then pg_catalog.substr(pg_catalog.split_part(v, '+', 1),
+                    pg_catalog.strpos(pg_catalog.split_part(v, '+', 1), '-') operator(pg_catalog.+) 1) end
+        ]
+    end
 $$;
 
 comment on function flags._semver(text) is

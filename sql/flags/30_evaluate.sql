@@ -2,26 +2,27 @@
 -- dependencies, strategies with constraints and segments, variants); flags._evaluate() adds
 -- the brand layer (per-user and per-brand overrides, plan entitlements) and OpenFeature's
 -- shape. flags.evaluate(), evaluate_all(), enabled() and evaluate_as() all end in it.
+-- The hot path is a handful of PL/pgSQL calls: context lookups and stickiness are inline
+-- expressions, and the small SQL helpers carry no SET clause so the planner inlines them
+-- (a SET clause on a SQL function costs more than its body; see docs/flags.md).
 
-create or replace function flags._ctx_value(ctx jsonb, field text)
+create or replace function flags._ctx_value(ctx jsonb, field text, now_text text)
 returns text
 language sql
-stable
+immutable
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
     -- Unleash's lookup: a top-level context field first, then properties; currentTime
-    -- defaults to the clock.
+    -- defaults to now_text (the clock, read once per evaluation).
     select coalesce(
-        ctx ->> field,
-        ctx -> 'properties' ->> field,
-        case when field = 'currentTime' then pg_catalog.to_char(
-            brandbase.now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') end
+        ctx operator(pg_catalog.->>) field,
+        (ctx operator(pg_catalog.->) 'properties') operator(pg_catalog.->>) field,
+        case when field operator(pg_catalog.=) 'currentTime' then now_text end
     )
 $$;
 
-comment on function flags._ctx_value(jsonb, text) is
-'A context field as Unleash resolves it: top level, then properties; currentTime defaults to now.';
+comment on function flags._ctx_value(jsonb, text, text) is
+'A context field as Unleash resolves it: top level, then properties; currentTime defaults to now_text.';
 
 create or replace function flags._inet(v text)
 returns inet
@@ -39,7 +40,7 @@ $$;
 
 comment on function flags._inet(text) is 'An IP address or CIDR range, or null when v is none.';
 
-create or replace function flags._constraints_ok(constraints jsonb, ctx jsonb)
+create or replace function flags._constraints_ok(constraints jsonb, ctx jsonb, now_text text)
 returns boolean
 language plpgsql
 stable
@@ -53,41 +54,65 @@ declare
     ok boolean;
     ci boolean;
     cmp integer;
+    i integer;
+    j integer;
+    x text;
+    number_re constant text := '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$';
 begin
     if constraints is null or constraints = '[]' then
         return true;
     end if;
-    for c in select e from pg_catalog.jsonb_array_elements(constraints) as e loop
+    -- index loops, not FOR ... IN SELECT: a plain expression costs far less than a query
+    for i in 0 .. pg_catalog.jsonb_array_length(constraints) - 1 loop
+        c := constraints -> i;
         op := c ->> 'operator';
-        val := flags._ctx_value(ctx, c ->> 'contextName');
-        ci := coalesce((c ->> 'caseInsensitive')::boolean, false);
+        val := coalesce(ctx ->> (c ->> 'contextName'), ctx -> 'properties' ->> (c ->> 'contextName'),
+            case when c ->> 'contextName' = 'currentTime' then coalesce(now_text, pg_catalog.to_char(
+                brandbase.now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) end);
+        ok := null;
         if op = 'IN' then
             ok := val is not null and coalesce(c -> 'values', '[]') ? val;
         elsif op = 'NOT_IN' then
             ok := val is null or not coalesce(c -> 'values', '[]') ? val;
         elsif op in ('STR_CONTAINS', 'STR_STARTS_WITH', 'STR_ENDS_WITH') then
+            ci := coalesce((c ->> 'caseInsensitive')::boolean, false);
             if ci then
                 val := pg_catalog.lower(val);
             end if;
-            ok := val is not null and exists (
-                select from pg_catalog.jsonb_array_elements_text(coalesce(c -> 'values', '[]')) as v (x)
-                where case op
-                    when 'STR_CONTAINS' then pg_catalog.strpos(val, case when ci then pg_catalog.lower(v.x) else v.x end) > 0
-                    when 'STR_STARTS_WITH' then pg_catalog.starts_with(val, case when ci then pg_catalog.lower(v.x) else v.x end)
-                    else pg_catalog.right(val, pg_catalog.length(v.x)) = case when ci then pg_catalog.lower(v.x) else v.x end
-                end
-            );
+            ok := false;
+            if val is not null then
+                for j in 0 .. coalesce(pg_catalog.jsonb_array_length(c -> 'values'), 0) - 1 loop
+                    x := c -> 'values' ->> j;
+                    if ci then
+                        x := pg_catalog.lower(x);
+                    end if;
+                    ok := case op
+                        when 'STR_CONTAINS' then pg_catalog.strpos(val, x) > 0
+                        when 'STR_STARTS_WITH' then pg_catalog.starts_with(val, x)
+                        else pg_catalog.right(val, pg_catalog.length(x)) = x
+                    end;
+                    exit when ok;
+                end loop;
+            end if;
         elsif op like 'NUM\_%' then
-            cmp := pg_catalog.sign(flags._number(val) - flags._number(c ->> 'value'));
-            ok := case op
-                when 'NUM_EQ' then cmp = 0 when 'NUM_GT' then cmp > 0 when 'NUM_GTE' then cmp >= 0
-                when 'NUM_LT' then cmp < 0 when 'NUM_LTE' then cmp <= 0
-            end;
+            if val ~ number_re and c ->> 'value' ~ number_re then
+                cmp := pg_catalog.sign(val::numeric - (c ->> 'value')::numeric);
+                ok := case op
+                    when 'NUM_EQ' then cmp = 0 when 'NUM_GT' then cmp > 0 when 'NUM_GTE' then cmp >= 0
+                    when 'NUM_LT' then cmp < 0 when 'NUM_LTE' then cmp <= 0
+                end;
+            end if;
         elsif op in ('DATE_AFTER', 'DATE_BEFORE') then
-            ok := case op
-                when 'DATE_AFTER' then flags._timestamp(val) > flags._timestamp(c ->> 'value')
-                else flags._timestamp(val) < flags._timestamp(c ->> 'value')
-            end;
+            if val ~ '^\d{4}-\d{2}-\d{2}' and c ->> 'value' ~ '^\d{4}-\d{2}-\d{2}' then
+                begin
+                    ok := case op
+                        when 'DATE_AFTER' then val::timestamptz > (c ->> 'value')::timestamptz
+                        else val::timestamptz < (c ->> 'value')::timestamptz
+                    end;
+                exception when others then
+                    ok := false;  -- 2026-13-45 looks like a date and is none
+                end;
+            end if;
         elsif op like 'SEMVER\_%' then
             cmp := flags._semver_cmp(val, c ->> 'value');
             ok := case op
@@ -95,26 +120,19 @@ begin
                 when 'SEMVER_GTE' then cmp >= 0 when 'SEMVER_LTE' then cmp <= 0
             end;
         elsif op = 'IN_CIDR' then
-            ok := false;
-            if val is not null then
-                begin
-                    ok := exists (
-                        select from pg_catalog.jsonb_array_elements_text(coalesce(c -> 'values', '[]')) as v (x)
-                        where flags._inet(v.x) is not null and val::inet <<= flags._inet(v.x)
-                    );
-                exception when others then
-                    ok := false;
-                end;
-            end if;
+            ok := val is not null and flags._inet(val) is not null and exists (
+                select from pg_catalog.jsonb_array_elements_text(coalesce(c -> 'values', '[]')) as v (x)
+                where flags._inet(v.x) is not null and flags._inet(val) <<= flags._inet(v.x)
+            );
         elsif op = 'REGEX' then
             begin
-                ok := case when ci then val ~* (c ->> 'value') else val ~ (c ->> 'value') end;
+                ok := case when coalesce((c ->> 'caseInsensitive')::boolean, false) then val ~* (c ->> 'value')
+                    else val ~ (c ->> 'value') end;
             exception when others then
                 ok := false;
             end;
-        else
-            ok := false;  -- an operator this version does not know never matches
         end if;
+        -- an operator this version does not know, or a value that does not parse, never matches
         ok := coalesce(ok, false);
         if coalesce((c ->> 'inverted')::boolean, false) then
             ok := not ok;
@@ -127,33 +145,17 @@ begin
 end
 $$;
 
-comment on function flags._constraints_ok(jsonb, jsonb) is
+comment on function flags._constraints_ok(jsonb, jsonb, text) is
 'Whether the context satisfies every constraint (Unleash operators, inverted, caseInsensitive); '
-'values that do not parse never match.';
+'values that do not parse never match. now_text: currentTime when the context has none.';
 
-create or replace function flags._stickiness_id(stickiness text, ctx jsonb, for_variant boolean)
-returns text
-language sql
-volatile
-set search_path = pg_catalog, pg_temp
-as $$
-    select case
-        when coalesce(stickiness, 'default') = 'default' then coalesce(
-            ctx ->> 'userId', ctx ->> 'sessionId',
-            case when for_variant then ctx ->> 'remoteAddress' end,
-            pg_catalog.md5(pg_catalog.random()::text))
-        when stickiness = 'random' then pg_catalog.md5(pg_catalog.random()::text)
-        else flags._ctx_value(ctx, stickiness)
-    end
-$$;
-
-comment on function flags._stickiness_id(text, jsonb, boolean) is
-'The id a rollout or variant hashes: default = userId, sessionId (remoteAddress for variants), '
-'else random; random; or any context field (null when absent).';
-
-drop function if exists flags._pick_variant(jsonb, text, jsonb);
-
-create or replace function flags._pick_variant(variants jsonb, group_id text, ctx jsonb, stickiness text default null)
+create or replace function flags._pick_variant(
+    variants jsonb,
+    group_id text,
+    ctx jsonb,
+    stickiness text,
+    now_text text
+)
 returns jsonb
 language plpgsql
 volatile
@@ -161,34 +163,42 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     v jsonb;
-    total integer;
+    total integer := 0;
     target integer;
     counter integer := 0;
     id text;
+    stick text;
+    i integer;
 begin
     if variants is null or variants = '[]' then
         return null;
     end if;
-    -- overrides first: a context value listed for a variant selects it
-    for v in select e from pg_catalog.jsonb_array_elements(variants) as e where e ? 'overrides' loop
-        if exists (
+    for i in 0 .. pg_catalog.jsonb_array_length(variants) - 1 loop
+        v := variants -> i;
+        -- overrides first: a context value listed for a variant selects it
+        if v ? 'overrides' and exists (
             select from pg_catalog.jsonb_array_elements(v -> 'overrides') as o
-            where coalesce(o -> 'values', '[]') ? flags._ctx_value(ctx, o ->> 'contextName')
+            where coalesce(o -> 'values', '[]') ? flags._ctx_value(ctx, o ->> 'contextName', now_text)
         ) then
             return v;
         end if;
+        total := total + coalesce((v ->> 'weight')::numeric, 0)::integer;
     end loop;
-    select coalesce(sum((e ->> 'weight')::numeric), 0)::integer into total
-    from pg_catalog.jsonb_array_elements(variants) as e;
     if total <= 0 then
         return null;
     end if;
-    id := flags._stickiness_id(coalesce(variants -> 0 ->> 'stickiness', stickiness), ctx, true);
+    -- the first variant's stickiness, else the strategy's; default: userId, sessionId,
+    -- remoteAddress, else random
+    stick := coalesce(variants -> 0 ->> 'stickiness', stickiness, 'default');
+    id := case when stick = 'default' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId', ctx ->> 'remoteAddress')
+        when stick = 'random' then null
+        else coalesce(ctx ->> stick, ctx -> 'properties' ->> stick) end;
     if id is null then
         id := pg_catalog.md5(pg_catalog.random()::text);
     end if;
     target := flags.normalized_value(id, group_id, total, 86028157);
-    for v in select e from pg_catalog.jsonb_array_elements(variants) as e loop
+    for i in 0 .. pg_catalog.jsonb_array_length(variants) - 1 loop
+        v := variants -> i;
         counter := counter + coalesce((v ->> 'weight')::numeric, 0)::integer;
         if counter >= target then
             return v;
@@ -198,12 +208,12 @@ begin
 end
 $$;
 
-comment on function flags._pick_variant(jsonb, text, jsonb, text) is
+comment on function flags._pick_variant(jsonb, text, jsonb, text, text) is
 'Unleash''s variant choice: an override match, else the weighted bucket of the stickiness id '
 '(normalised murmur3 with seed 86028157 over the total weight) in group group_id. stickiness: '
 'what strategy variants inherit from their strategy when the first variant names none.';
 
-create or replace function flags._strategy_ok(s jsonb, flag_key text, ctx jsonb, out ok boolean, out split boolean)
+create or replace function flags._strategy_ok(s jsonb, flag_key text, ctx jsonb, now_text text, out ok boolean, out split boolean)
 language plpgsql
 volatile
 set search_path = pg_catalog, pg_temp
@@ -212,20 +222,20 @@ declare
     p jsonb := coalesce(s -> 'parameters', '{}');
     pct numeric;
     id text;
+    stick text;
     addr inet;
     rng text;
 begin
     split := false;
-    if not flags._constraints_ok(s -> 'constraints', ctx) then
-        ok := false;
+    ok := false;
+    if not flags._constraints_ok(s -> 'constraints', ctx, now_text) then
         return;
     end if;
     if s ? 'segments' and exists (
         select from pg_catalog.jsonb_array_elements(s -> 'segments') as g
         left join flags.segments as sg on sg.id = (g #>> '{}')::integer
-        where sg.id is null or not flags._constraints_ok(sg.constraints, ctx)
+        where sg.id is null or not flags._constraints_ok(sg.constraints, ctx, now_text)
     ) then
-        ok := false;
         return;
     end if;
     case s ->> 'name'
@@ -234,32 +244,30 @@ begin
         when 'userWithId' then
             ok := ctx ->> 'userId' = any(pg_catalog.regexp_split_to_array(pg_catalog.btrim(p ->> 'userIds'), '\s*,\s*'));
         when 'flexibleRollout', 'gradualRolloutUserId', 'gradualRolloutSessionId', 'gradualRolloutRandom' then
-            pct := flags._number(coalesce(p ->> 'rollout', p ->> 'percentage'));
+            pct := case when coalesce(p ->> 'rollout', p ->> 'percentage') ~ '^\s*\d+(\.\d+)?\s*$'
+                then coalesce(p ->> 'rollout', p ->> 'percentage')::numeric end;
+            stick := coalesce(p ->> 'stickiness', 'default');
             id := case s ->> 'name'
-                when 'flexibleRollout' then flags._stickiness_id(p ->> 'stickiness', ctx, false)
                 when 'gradualRolloutUserId' then ctx ->> 'userId'
                 when 'gradualRolloutSessionId' then ctx ->> 'sessionId'
-                else pg_catalog.md5(pg_catalog.random()::text)
+                when 'gradualRolloutRandom' then pg_catalog.md5(pg_catalog.random()::text)
+                else case
+                    when stick = 'default' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId',
+                        pg_catalog.md5(pg_catalog.random()::text))
+                    when stick = 'random' then pg_catalog.md5(pg_catalog.random()::text)
+                    else coalesce(ctx ->> stick, ctx -> 'properties' ->> stick)
+                end
             end;
             ok := pct > 0 and id is not null
-                and flags.normalized_value(id, coalesce(p ->> 'groupId', flag_key)) <= pct;
+                and flags.normalized_value(id, coalesce(p ->> 'groupId', flag_key), 100, 0) <= pct;
             split := pct < 100;
         when 'remoteAddress' then
-            begin
-                addr := (ctx ->> 'remoteAddress')::inet;
-            exception when others then
-                addr := null;
-            end;
-            ok := false;
+            addr := flags._inet(ctx ->> 'remoteAddress');
             for rng in select x from pg_catalog.regexp_split_to_table(pg_catalog.btrim(coalesce(p ->> 'IPs', '')), '\s*,\s*') as x loop
                 if rng = ctx ->> 'remoteAddress' then
                     ok := true;
-                elsif addr is not null and rng <> '' then
-                    begin
-                        ok := addr <<= rng::inet;
-                    exception when others then
-                        ok := false;
-                    end;
+                elsif addr is not null and flags._inet(rng) is not null then
+                    ok := addr <<= flags._inet(rng);
                 end if;
                 exit when ok;
             end loop;
@@ -270,7 +278,7 @@ begin
 end
 $$;
 
-comment on function flags._strategy_ok(jsonb, text, jsonb) is
+comment on function flags._strategy_ok(jsonb, text, jsonb, text) is
 'Whether one Unleash strategy (with its constraints and segments) is on for the context; split: '
 'a percentage below 100 decided it.';
 
@@ -295,6 +303,10 @@ declare
     parent record;
     s jsonb;
     r record;
+    hit boolean;
+    hit_split boolean;
+    i integer;
+    now_text text;  -- currentTime is read from the clock only by a constraint that needs it
 begin
     enabled := false;
     split := false;
@@ -303,7 +315,8 @@ begin
         return;
     end if;
     -- dependencies: one level, evaluated with the same context
-    for d in select e from pg_catalog.jsonb_array_elements(f.dependencies) as e loop
+    for i in 0 .. pg_catalog.jsonb_array_length(f.dependencies) - 1 loop
+        d := f.dependencies -> i;
         if as_parent then
             decided := 'dependency chain';  -- a parent with parents: Unleash says off
             return;
@@ -332,22 +345,32 @@ begin
     if fe.strategies = '[]' then
         enabled := true;
         decided := 'static';
-        variant := flags._pick_variant(f.variants, f.key, ctx);
-        split := pg_catalog.jsonb_array_length(f.variants) > 1 and variant is not null;
+        if f.variants <> '[]' then
+            variant := flags._pick_variant(f.variants, f.key, ctx, null, now_text);
+            split := pg_catalog.jsonb_array_length(f.variants) > 1 and variant is not null;
+        end if;
         return;
     end if;
-    for s in select e from pg_catalog.jsonb_array_elements(fe.strategies) as e loop
-        r := flags._strategy_ok(s, f.key, ctx);
-        if r.ok then
+    for i in 0 .. pg_catalog.jsonb_array_length(fe.strategies) - 1 loop
+        s := fe.strategies -> i;
+        if s ->> 'name' = 'default' and coalesce(s -> 'constraints', '[]') = '[]' and not s ? 'segments' then
+            hit := true;  -- the plain default strategy: on, no call needed
+            hit_split := false;
+        else
+            r := flags._strategy_ok(s, f.key, ctx, now_text);
+            hit := r.ok;
+            hit_split := r.split;
+        end if;
+        if hit then
             enabled := true;
             decided := 'strategy ' || (s ->> 'name');
-            split := r.split;
+            split := hit_split;
             if coalesce(s -> 'variants', '[]') <> '[]' then
-                variant := flags._pick_variant(
-                    s -> 'variants', coalesce(s -> 'parameters' ->> 'groupId', f.key), ctx, s -> 'parameters' ->> 'stickiness');
+                variant := flags._pick_variant(s -> 'variants', coalesce(s -> 'parameters' ->> 'groupId', f.key), ctx,
+                    s -> 'parameters' ->> 'stickiness', now_text);
                 split := split or pg_catalog.jsonb_array_length(s -> 'variants') > 1;
-            else
-                variant := flags._pick_variant(f.variants, f.key, ctx);
+            elsif f.variants <> '[]' then
+                variant := flags._pick_variant(f.variants, f.key, ctx, null, now_text);
                 split := split or pg_catalog.jsonb_array_length(f.variants) > 1;
             end if;
             return;
@@ -366,7 +389,6 @@ returns text
 language sql
 immutable
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
     select case pg_catalog.jsonb_typeof(value)
         when 'boolean' then 'boolean' when 'string' then 'string' when 'number' then 'number'
@@ -613,8 +635,9 @@ begin
         return;
     end if;
     return query
-    select (flags._evaluate(f.key, context, null, environment, b, uid)).*
+    select e.*
     from flags.flags as f
+    cross join lateral flags._evaluate(f.key, context, null, environment, b, uid) as e
     where f.archived_at is null
     order by f.key;
 end
@@ -665,8 +688,9 @@ security definer
 rows 200
 set search_path = pg_catalog, pg_temp
 as $$
-    select (flags._evaluate(f.key, context, null, environment, brand_id, user_id)).*
+    select e.*
     from flags.flags as f
+    cross join lateral flags._evaluate(f.key, context, null, environment, evaluate_all_as.brand_id, evaluate_all_as.user_id) as e
     where f.archived_at is null
     order by f.key
 $$;
@@ -675,8 +699,8 @@ comment on function flags.evaluate_all_as(jsonb, text, uuid, uuid) is
 'Trusted backends only (owner, service_role): every unarchived flag for a given brand and user.';
 
 revoke all on function
-flags._ctx_value(jsonb, text), flags._inet(text), flags._constraints_ok(jsonb, jsonb), flags._stickiness_id(text, jsonb, boolean),
-flags._pick_variant(jsonb, text, jsonb, text), flags._strategy_ok(jsonb, text, jsonb),
+flags._ctx_value(jsonb, text, text), flags._inet(text), flags._constraints_ok(jsonb, jsonb, text),
+flags._pick_variant(jsonb, text, jsonb, text, text), flags._strategy_ok(jsonb, text, jsonb, text),
 flags._rules(flags.flags, flags.flag_environments, jsonb, boolean), flags._kind_of(jsonb),
 flags._payload_value(jsonb), flags._evaluate(text, jsonb, jsonb, text, uuid, uuid), flags._request_brand(),
 flags._caller_brand(jsonb), flags.evaluate(text, jsonb, jsonb, text), flags.evaluate_all(jsonb, text),
