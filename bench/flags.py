@@ -30,20 +30,32 @@ CLIENTS = 8
 FLAGS = 200
 
 TARGET = {
-    "name": "bench.target", "enabled": True, "strategies": [{
-        "name": "flexibleRollout",
-        "parameters": {"rollout": "50", "stickiness": "userId", "groupId": "bench.target"},
-        "constraints": [
-            {"contextName": "appVersion", "operator": "SEMVER_GT", "value": "2.0.0"},
-            {"contextName": "email", "operator": "STR_ENDS_WITH", "values": ["@acme.test"], "caseInsensitive": True},
-            {"contextName": "age", "operator": "NUM_GTE", "value": "18"},
-            {"contextName": "country", "operator": "IN", "values": ["DE", "FR", "NL", "SE"]},
-            {"contextName": "currentTime", "operator": "DATE_AFTER", "value": "2020-01-01T00:00:00Z"},
-        ]}],
+    "name": "bench.target",
+    "enabled": True,
+    "strategies": [
+        {
+            "name": "flexibleRollout",
+            "parameters": {"rollout": "50", "stickiness": "userId", "groupId": "bench.target"},
+            "constraints": [
+                {"contextName": "appVersion", "operator": "SEMVER_GT", "value": "2.0.0"},
+                {
+                    "contextName": "email",
+                    "operator": "STR_ENDS_WITH",
+                    "values": ["@acme.test"],
+                    "caseInsensitive": True,
+                },
+                {"contextName": "age", "operator": "NUM_GTE", "value": "18"},
+                {"contextName": "country", "operator": "IN", "values": ["DE", "FR", "NL", "SE"]},
+                {"contextName": "currentTime", "operator": "DATE_AFTER", "value": "2020-01-01T00:00:00Z"},
+            ],
+        }
+    ],
 }
 
-CONTEXT_SQL = ("jsonb_build_object('userId', :u::text, 'properties', jsonb_build_object("
-               "'appVersion', '2.3.1', 'email', 'ann@ACME.test', 'age', '30', 'country', 'DE'))")
+CONTEXT_SQL = (
+    "jsonb_build_object('userId', :u::text, 'properties', jsonb_build_object("
+    "'appVersion', '2.3.1', 'email', 'ann@ACME.test', 'age', '30', 'country', 'DE'))"
+)
 EVALUATE = f"\\set u random(1, 100000)\nselect * from flags.evaluate('bench.target', {CONTEXT_SQL});\n"
 
 
@@ -54,22 +66,53 @@ def features() -> list[dict]:
         kind = i % 4
         strategies = [
             [{"name": "default"}],
-            [{"name": "userWithId", "parameters": {"userIds": ",".join(str(rnd.randrange(1000)) for _ in range(20))}}],
-            [{"name": "flexibleRollout", "parameters": {"rollout": str(rnd.randrange(101)), "stickiness": "default"},
-              "constraints": [{"contextName": "country", "operator": "NOT_IN", "values": ["XX", "YY"]},
-                              {"contextName": "appVersion", "operator": "SEMVER_LT", "value": "9.0.0"}]}],
+            [
+                {
+                    "name": "userWithId",
+                    "parameters": {"userIds": ",".join(str(rnd.randrange(1000)) for _ in range(20))},
+                }
+            ],
+            [
+                {
+                    "name": "flexibleRollout",
+                    "parameters": {"rollout": str(rnd.randrange(101)), "stickiness": "default"},
+                    "constraints": [
+                        {"contextName": "country", "operator": "NOT_IN", "values": ["XX", "YY"]},
+                        {"contextName": "appVersion", "operator": "SEMVER_LT", "value": "9.0.0"},
+                    ],
+                }
+            ],
             [],
         ][kind]
-        variants = [{"name": f"v{j}", "weight": 250, "stickiness": "default",
-                     "payload": {"type": "string", "value": f"p{j}"}} for j in range(4)] if i % 3 == 0 else []
-        out.append({"name": f"bench.flag.{i:03d}", "enabled": i % 10 != 0, "strategies": strategies,
-                    "variants": variants})
+        variants = (
+            [
+                {
+                    "name": f"v{j}",
+                    "weight": 250,
+                    "stickiness": "default",
+                    "payload": {"type": "string", "value": f"p{j}"},
+                }
+                for j in range(4)
+            ]
+            if i % 3 == 0
+            else []
+        )
+        out.append(
+            {
+                "name": f"bench.flag.{i:03d}",
+                "enabled": i % 10 != 0,
+                "strategies": strategies,
+                "variants": variants,
+            }
+        )
     return out
 
 
 def context(u: str) -> dict:
-    return {"userId": u, "properties": {"appVersion": "2.3.1", "email": "ann@ACME.test", "age": "30",
-                                        "country": "DE"}}
+    return {
+        "userId": u,
+        "properties": {"appVersion": "2.3.1", "email": "ann@ACME.test", "age": "30", "country": "DE"},
+    }
 
 
 def evaluate_all_ms(dsn: str, runs: int) -> tuple[float, float]:
@@ -80,8 +123,9 @@ def evaluate_all_ms(dsn: str, runs: int) -> tuple[float, float]:
             for name in ("all", "select 1"):
                 started = time.perf_counter()
                 if name == "all":
-                    rows = conn.execute("select * from flags.evaluate_all(%s)", (Jsonb(context(str(i))),),
-                                        prepare=True).fetchall()
+                    rows = conn.execute(
+                        "select * from flags.evaluate_all(%s)", (Jsonb(context(str(i))),), prepare=True
+                    ).fetchall()
                     assert len(rows) == FLAGS
                 else:
                     conn.execute("select 1", prepare=True).fetchall()
@@ -116,19 +160,39 @@ def buckets_equal(dsn: str, n: int) -> tuple[int, int]:
     from yggdrasil_engine.engine import UnleashEngine
 
     rnd = random.Random(9)
-    ids = [str(i) for i in range(n // 2)] + [f"{rnd.getrandbits(64):x}@example.com" for _ in range(n - n // 2)]
+    ids = [str(i) for i in range(n // 2)] + [
+        f"{rnd.getrandbits(64):x}@example.com" for _ in range(n - n // 2)
+    ]
     with psycopg.connect(dsn, autocommit=True) as conn:
         ours = conn.execute(
             "select flags.normalized_value(i, 'bench.target', 100), "
             "flags.normalized_value(i, 'bench.probe', 100, 86028157) "
-            "from unnest(%s::text[]) with ordinality as t (i, k) order by k", (ids,)).fetchall()
+            "from unnest(%s::text[]) with ordinality as t (i, k) order by k",
+            (ids,),
+        ).fetchall()
     engine = UnleashEngine()
-    engine.take_state(json.dumps({"version": 1, "features": [{
-        "name": "bench.probe", "enabled": True, "strategies": [{"name": "default"}],
-        "variants": [{"name": f"v{j}", "weight": 1, "stickiness": "userId"} for j in range(1, 101)]}]}))
+    engine.take_state(
+        json.dumps(
+            {
+                "version": 1,
+                "features": [
+                    {
+                        "name": "bench.probe",
+                        "enabled": True,
+                        "strategies": [{"name": "default"}],
+                        "variants": [
+                            {"name": f"v{j}", "weight": 1, "stickiness": "userId"} for j in range(1, 101)
+                        ],
+                    }
+                ],
+            }
+        )
+    )
     rollout = sum(o[0] == normalized_hash(i, "bench.target") for i, o in zip(ids, ours, strict=True))
-    variant = sum(f"v{o[1]}" == engine.get_variant("bench.probe", {"userId": i}).variant.name
-                  for i, o in zip(ids, ours, strict=True))
+    variant = sum(
+        f"v{o[1]}" == engine.get_variant("bench.probe", {"userId": i}).variant.name
+        for i, o in zip(ids, ours, strict=True)
+    )
     return rollout, variant
 
 
@@ -158,19 +222,51 @@ def main() -> None:
     rollout_eq, variant_eq = buckets_equal(dsn, args.ids)
     c.drop_database("bench_flags")
 
-    header(f"flags: evaluation, {CLIENTS} pgbench clients, {args.rounds} alternating rounds of {args.seconds} s")
-    table(["what", "throughput / time", "vs select 1", "target"], [
-        ["select 1 (pgbench -M prepared, same run)", f"{select1:,.0f} tps", "100%", "-"],
-        ["flags.evaluate(): 5 constraints + 50% rollout", f"{evaluate:,.0f} tps ({statistics.median(latency):.3f} ms)",
-         f"{evaluate / select1:.0%}", ">= 50%"],
-        [f"flags.evaluate_all(): {FLAGS} flags, one call (median of 300)", f"{all_ms:.2f} ms",
-         f"select 1: {floor_ms:.3f} ms", "< 2 ms"],
-        ["Unleash engine (yggdrasil-engine) in-process: is_enabled of the target", f"{one_us:.1f} µs", "-", "-"],
-        [f"Unleash engine in-process: all {FLAGS} flags (get_variant each)", f"{engine_all_ms:.2f} ms", "-", "-"],
-        [f"rollout buckets equal to UnleashClient's normalized_hash ({args.ids:,} ids)",
-         f"{rollout_eq:,} / {args.ids:,}", "-", "all"],
-        [f"variant buckets equal to the engine's ({args.ids:,} ids)", f"{variant_eq:,} / {args.ids:,}", "-", "all"],
-    ])
+    header(
+        f"flags: evaluation, {CLIENTS} pgbench clients, {args.rounds} alternating rounds of {args.seconds} s"
+    )
+    table(
+        ["what", "throughput / time", "vs select 1", "target"],
+        [
+            ["select 1 (pgbench -M prepared, same run)", f"{select1:,.0f} tps", "100%", "-"],
+            [
+                "flags.evaluate(): 5 constraints + 50% rollout",
+                f"{evaluate:,.0f} tps ({statistics.median(latency):.3f} ms)",
+                f"{evaluate / select1:.0%}",
+                ">= 50%",
+            ],
+            [
+                f"flags.evaluate_all(): {FLAGS} flags, one call (median of 300)",
+                f"{all_ms:.2f} ms",
+                f"select 1: {floor_ms:.3f} ms",
+                "< 2 ms",
+            ],
+            [
+                "Unleash engine (yggdrasil-engine) in-process: is_enabled of the target",
+                f"{one_us:.1f} µs",
+                "-",
+                "-",
+            ],
+            [
+                f"Unleash engine in-process: all {FLAGS} flags (get_variant each)",
+                f"{engine_all_ms:.2f} ms",
+                "-",
+                "-",
+            ],
+            [
+                f"rollout buckets equal to UnleashClient's normalized_hash ({args.ids:,} ids)",
+                f"{rollout_eq:,} / {args.ids:,}",
+                "-",
+                "all",
+            ],
+            [
+                f"variant buckets equal to the engine's ({args.ids:,} ids)",
+                f"{variant_eq:,} / {args.ids:,}",
+                "-",
+                "all",
+            ],
+        ],
+    )
 
 
 if __name__ == "__main__":

@@ -3,7 +3,9 @@
 
 -- query: flags.evaluate
 -- as: authenticated
-select * from api.evaluate_flag('checkout.new-flow', '{"userId": "42", "properties": {"plan": "pro"}}', 'false');
+select * from api.evaluate_flag(
+    'checkout.new-flow', '{"userId": "42", "properties": {"plan": "pro"}}', 'false'
+);
 
 -- query: flags.evaluate_all
 -- as: authenticated

@@ -61,7 +61,8 @@ comment on column flags.flags.variants is
 'overrides [{contextName, values}]}]; weights sum to 1000 (normalised on write).';
 comment on column flags.flags.dependencies is
 'Parent flags: [{feature, enabled (default true), variants [names]}]; one level, as in Unleash.';
-comment on column flags.flags.archived_at is 'When the flag was archived; archived flags evaluate as disabled.';
+comment on column flags.flags.archived_at is
+'When the flag was archived; archived flags evaluate as disabled.';
 
 create table flags.flag_environments (
     flag_key text not null references flags.flags (key) on update cascade on delete cascade,
@@ -111,7 +112,8 @@ create table flags.overrides (
 comment on table flags.overrides is
 'Per-brand (user_id = nil uuid) and per-user overrides of a flag''s value: who set it, when, '
 'why, until when. They win over entitlements and targeting, not over the kill switch.';
-comment on column flags.overrides.value is 'The value the flag takes for the brand or user (of the flag''s kind).';
+comment on column flags.overrides.value is
+'The value the flag takes for the brand or user (of the flag''s kind).';
 comment on column flags.overrides.reason is 'Why it was set (required; shown in the audit trail).';
 create index overrides_flag_key_idx on flags.overrides (flag_key);
 create index overrides_set_by_idx on flags.overrides (set_by);
@@ -126,7 +128,8 @@ alter table flags.environments enable row level security;
 
 -- flags.read and flags.manage are in the 0002 catalogue (viewer+ / admin+); say what manage
 -- now covers.
-update brand.permissions set description = 'Set and clear the brand''s flag overrides (per brand and per user)'
+update brand.permissions
+set description = 'Set and clear the brand''s flag overrides (per brand and per user)'
 where permission = 'flags.manage';
 
 insert into webhooks.event_types (event_type, description) values

@@ -136,7 +136,8 @@ begin
 end
 $$;
 
-comment on function flags._invalid(text, text) is 'Raises 22023 (invalid argument) with the message and hint.';
+comment on function flags._invalid(text, text) is
+'Raises 22023 (invalid argument) with the message and hint.';
 
 create or replace function flags._check_constraints(constraints jsonb, strict boolean)
 returns void
@@ -428,6 +429,7 @@ comment on function flags._check_dependencies(text, jsonb) is
 
 revoke all on function
 flags._semver(text), flags._semver_cmp(text, text), flags._timestamp(text), flags._number(text),
-flags._invalid(text, text), flags._check_constraints(jsonb, boolean), flags._check_variants(jsonb, text, boolean),
+flags._invalid(text, text), flags._check_constraints(jsonb, boolean),
+flags._check_variants(jsonb, text, boolean),
 flags._check_strategies(jsonb, text, boolean), flags._check_dependencies(text, jsonb)
 from public;

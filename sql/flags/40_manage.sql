@@ -105,9 +105,12 @@ begin
 end
 $$;
 
-comment on function flags.archive(text, boolean) is 'Archives (or, with false, revives) a flag; archived flags evaluate as DISABLED.';
+comment on function flags.archive(text, boolean) is
+'Archives (or, with false, revives) a flag; archived flags evaluate as DISABLED.';
 
-create or replace function flags.set_segment(segment_id integer, name text, constraints jsonb, description text default '')
+create or replace function flags.set_segment(
+    segment_id integer, name text, constraints jsonb, description text default ''
+)
 returns void
 language plpgsql
 security definer
@@ -122,7 +125,8 @@ begin
 end
 $$;
 
-comment on function flags.set_segment(integer, text, jsonb, text) is 'Creates or changes a segment (a named constraint set).';
+comment on function flags.set_segment(integer, text, jsonb, text) is
+'Creates or changes a segment (a named constraint set).';
 
 create or replace function flags.set_entitlement(plan text, flag_key text, value jsonb default 'true')
 returns void
@@ -236,7 +240,8 @@ end
 $$;
 
 comment on function flags.clear_override(uuid, text, uuid) is
-'Removes the brand''s (or a member''s) override of a flag. Needs flags.manage; audited; emits flags.override.cleared.';
+'Removes the brand''s (or a member''s) override of a flag. Needs flags.manage; audited; emits '
+'flags.override.cleared.';
 
 create or replace function flags.import_unleash(features jsonb, environment text default null)
 returns integer
@@ -337,15 +342,19 @@ comment on function flags.export_unleash(text) is
 'The flags of one environment as Unleash''s client features document (import_unleash reads it back).';
 
 revoke all on function
-flags.set_flag(text, text, text, text[], jsonb, jsonb, jsonb), flags.set_environment(text, text, boolean, jsonb),
-flags.archive(text, boolean), flags.set_segment(integer, text, jsonb, text), flags.set_entitlement(text, text, jsonb),
+flags.set_flag(text, text, text, text[], jsonb, jsonb, jsonb),
+flags.set_environment(text, text, boolean, jsonb),
+flags.archive(text, boolean), flags.set_segment(integer, text, jsonb, text),
+flags.set_entitlement(text, text, jsonb),
 flags.set_override(uuid, text, jsonb, text, uuid, timestamptz), flags.clear_override(uuid, text, uuid),
 flags.import_unleash(jsonb, text), flags.export_unleash(text)
 from public;
 
 grant execute on function
-flags.set_flag(text, text, text, text[], jsonb, jsonb, jsonb), flags.set_environment(text, text, boolean, jsonb),
-flags.archive(text, boolean), flags.set_segment(integer, text, jsonb, text), flags.set_entitlement(text, text, jsonb),
+flags.set_flag(text, text, text, text[], jsonb, jsonb, jsonb),
+flags.set_environment(text, text, boolean, jsonb),
+flags.archive(text, boolean), flags.set_segment(integer, text, jsonb, text),
+flags.set_entitlement(text, text, jsonb),
 flags.import_unleash(jsonb, text), flags.export_unleash(text)
 to service_role;
 

@@ -6,23 +6,26 @@
 select brand.isolate('flags.overrides', 'flags.read');
 revoke all on flags.flags, flags.flag_environments, flags.segments, flags.entitlements, flags.overrides,
 flags.settings, flags.environments from public, anon, authenticated;
-grant select (key, kind, description, tags, archived_at, created_at, updated_at) on flags.flags to authenticated;
+grant select (key, kind, description, tags, archived_at, created_at, updated_at) on flags.flags
+to authenticated;
 grant select on flags.overrides to authenticated;
 grant select on flags.flags, flags.flag_environments, flags.segments, flags.entitlements, flags.overrides,
 flags.settings, flags.environments to service_role;
 
-drop policy if exists "signed-in users may see which flags exist" on flags.flags;
-create policy "signed-in users may see which flags exist" on flags.flags
-for select to authenticated using (archived_at is null);
-drop policy if exists "service role may read every flag" on flags.flags;
-create policy "service role may read every flag" on flags.flags for select to service_role using (true);
 do $$
 declare
     t text;
 begin
+    execute format('drop policy if exists %I on flags.flags', 'signed-in users may see which flags exist');
+    execute format('create policy %I on flags.flags for select to authenticated using (archived_at is null)',
+        'signed-in users may see which flags exist');
+    execute format('drop policy if exists %I on flags.flags', 'service role may read every flag');
+    execute format('create policy %I on flags.flags for select to service_role using (true)',
+        'service role may read every flag');
     foreach t in array array['flag_environments', 'segments', 'entitlements', 'settings', 'environments'] loop
-        execute format('drop policy if exists "service role may read it" on flags.%I', t);
-        execute format('create policy "service role may read it" on flags.%I for select to service_role using (true)', t);
+        execute format('drop policy if exists %I on flags.%I', 'service role may read it', t);
+        execute format('create policy %I on flags.%I for select to service_role using (true)',
+            'service role may read it', t);
     end loop;
 end
 $$;
@@ -87,7 +90,8 @@ as $$
     select * from flags.evaluate_all(context, environment)
 $$;
 
-comment on function api.evaluate_flags(jsonb, text) is 'Every flag evaluated for the caller, for the app''s boot.';
+comment on function api.evaluate_flags(jsonb, text) is
+'Every flag evaluated for the caller, for the app''s boot.';
 
 create or replace function api.flag_enabled(flag_key text)
 returns boolean
@@ -128,13 +132,15 @@ as $$
     select flags.clear_override(brand_id, flag_key, user_id)
 $$;
 
-comment on function api.clear_flag_override(uuid, text, uuid) is 'Removes an override of the brand''s (flags.manage).';
+comment on function api.clear_flag_override(uuid, text, uuid) is
+'Removes an override of the brand''s (flags.manage).';
 
 revoke all on function
 api.evaluate_flag(text, jsonb, jsonb, text), api.evaluate_flags(jsonb, text), api.flag_enabled(text),
 api.set_flag_override(uuid, text, jsonb, text, uuid, timestamptz), api.clear_flag_override(uuid, text, uuid)
 from public;
-grant execute on function api.evaluate_flag(text, jsonb, jsonb, text), api.evaluate_flags(jsonb, text), api.flag_enabled(text)
+grant execute on function
+api.evaluate_flag(text, jsonb, jsonb, text), api.evaluate_flags(jsonb, text), api.flag_enabled(text)
 to anon, authenticated, service_role;
 grant execute on function
 api.set_flag_override(uuid, text, jsonb, text, uuid, timestamptz), api.clear_flag_override(uuid, text, uuid)

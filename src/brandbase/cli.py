@@ -595,6 +595,7 @@ def up(obj: Ctx, dsn: str | None) -> None:
 
 
 from .cli_flags import flags as flags_group  # noqa: E402 (its own module; registered here)
+
 main.add_command(flags_group)
 
 

@@ -15,8 +15,12 @@ from .db import connect
 
 DSN_HELP = "PostgreSQL connection string (default: $DATABASE_URL, else the local cluster)."
 dsn_option = click.option("--dsn", envvar="DATABASE_URL", default=None, help=DSN_HELP)
-env_option = click.option("--env", "environment", default=None,
-                          help="Environment (default: flags.settings.environment, production).")
+env_option = click.option(
+    "--env",
+    "environment",
+    default=None,
+    help="Environment (default: flags.settings.environment, production).",
+)
 
 
 def _json_arg(text: str | None, what: str):
@@ -56,7 +60,9 @@ def list_cmd(obj, dsn, environment, archived, as_json) -> None:
         return
     for r in rows:
         state = "archived" if r["archived"] else ("on" if r["enabled"] else "off")
-        click.echo(f"{r['key']:<40} {r['kind']:<8} {state:<8} {r['strategies']} strategies  {r['description']}")
+        click.echo(
+            f"{r['key']:<40} {r['kind']:<8} {state:<8} {r['strategies']} strategies  {r['description']}"
+        )
 
 
 @flags.command("get")
@@ -85,27 +91,51 @@ def get_cmd(obj, key, dsn) -> None:
 @click.option("--strategies", default=None, help="The environment's Unleash strategies, as JSON.")
 @click.option("--archive/--unarchive", "archive", default=None)
 @click.pass_obj
-def set_cmd(obj, key, dsn, environment, kind, description, tags, on_value, variants, dependencies,
-            enabled, strategies, archive) -> None:
+def set_cmd(
+    obj,
+    key,
+    dsn,
+    environment,
+    kind,
+    description,
+    tags,
+    on_value,
+    variants,
+    dependencies,
+    enabled,
+    strategies,
+    archive,
+) -> None:
     """Create or change a flag; with --on/--off or --strategies, its environment too."""
+
     def apply(conn):
         with conn.transaction():
             current = flags_mod.get_flag(conn, key) or {}
-            if current == {} or any(v is not None for v in (kind, description, on_value, variants, dependencies)) \
-                    or tags:
+            if (
+                current == {}
+                or any(v is not None for v in (kind, description, on_value, variants, dependencies))
+                or tags
+            ):
                 flags_mod.set_flag(
-                    conn, key, kind or current.get("kind", "boolean"),
+                    conn,
+                    key,
+                    kind or current.get("kind", "boolean"),
                     description if description is not None else current.get("description", ""),
                     list(tags) if tags else current.get("tags", []),
                     _json_arg(on_value, "--value") if on_value is not None else current.get("on_value"),
-                    _json_arg(variants, "--variants") if variants is not None else current.get("variants", []),
-                    _json_arg(dependencies, "--depends-on") if dependencies is not None
-                    else current.get("dependencies", []))
+                    _json_arg(variants, "--variants")
+                    if variants is not None
+                    else current.get("variants", []),
+                    _json_arg(dependencies, "--depends-on")
+                    if dependencies is not None
+                    else current.get("dependencies", []),
+                )
             if enabled is not None or strategies is not None:
                 env = environment or conn.execute("select environment from flags.settings").fetchone()[0]
                 flags_mod.set_environment(conn, key, env, enabled, _json_arg(strategies, "--strategies"))
             if archive is not None:
                 conn.execute("select flags.archive(%s, %s)", (key, archive))
+
     _run(obj, dsn, apply)
     click.echo(f"flag {key} saved")
 
@@ -123,18 +153,31 @@ def evaluate_cmd(obj, key, dsn, environment, context, default, brand_id, user_id
     """Evaluate one flag (or, without KEY, every flag) and print the result as JSON."""
     ctx = _json_arg(context, "--context")
     if key is None:
-        out = _run(obj, dsn, lambda c: [e.as_dict() for e in flags_mod.evaluate_all(
-            c, ctx, environment, brand_id, user_id)])
+        out = _run(
+            obj,
+            dsn,
+            lambda c: [e.as_dict() for e in flags_mod.evaluate_all(c, ctx, environment, brand_id, user_id)],
+        )
     else:
-        out = _run(obj, dsn, lambda c: flags_mod.evaluate(
-            c, key, ctx, _json_arg(default, "--default"), environment, brand_id, user_id).as_dict())
+        out = _run(
+            obj,
+            dsn,
+            lambda c: flags_mod.evaluate(
+                c, key, ctx, _json_arg(default, "--default"), environment, brand_id, user_id
+            ).as_dict(),
+        )
     click.echo(flags_mod.dumps(out))
 
 
 @flags.command("import")
 @click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False, allow_dash=True))
-@click.option("--unleash", "unleash", is_flag=True, required=True,
-              help="FILE is Unleash's client features document (/api/client/features).")
+@click.option(
+    "--unleash",
+    "unleash",
+    is_flag=True,
+    required=True,
+    help="FILE is Unleash's client features document (/api/client/features).",
+)
 @dsn_option
 @env_option
 @click.pass_obj
@@ -155,5 +198,8 @@ def import_cmd(obj, file, unleash, dsn, environment) -> None:
 @click.pass_obj
 def export_cmd(obj, dsn, environment, unleash) -> None:
     """Print the environment's flags as Unleash's client features document."""
-    click.echo(json.dumps(_run(obj, dsn, lambda c: flags_mod.export_unleash(c, environment)), indent=2,
-                          ensure_ascii=False))
+    click.echo(
+        json.dumps(
+            _run(obj, dsn, lambda c: flags_mod.export_unleash(c, environment)), indent=2, ensure_ascii=False
+        )
+    )

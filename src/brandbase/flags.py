@@ -32,35 +32,54 @@ def _json(value: Any) -> Jsonb | None:
     return None if value is None else Jsonb(value)
 
 
-def evaluate(conn: psycopg.Connection, key: str, context: dict | None = None, default: Any = None,
-             environment: str | None = None, brand_id: str | None = None,
-             user_id: str | None = None) -> Evaluation:
+def evaluate(
+    conn: psycopg.Connection,
+    key: str,
+    context: dict | None = None,
+    default: Any = None,
+    environment: str | None = None,
+    brand_id: str | None = None,
+    user_id: str | None = None,
+) -> Evaluation:
     """One flag for a brand and user, as a trusted backend (owner or service_role)."""
     row = conn.execute(
         "select key, value, variant, reason, error_code, enabled, payload, detail "
         "from flags.evaluate_as(%s, %s, %s, %s, %s, %s)",
-        (key, Jsonb(context or {}), _json(default), environment, brand_id, user_id)).fetchone()
+        (key, Jsonb(context or {}), _json(default), environment, brand_id, user_id),
+    ).fetchone()
     return Evaluation(*row)
 
 
-def evaluate_all(conn: psycopg.Connection, context: dict | None = None, environment: str | None = None,
-                 brand_id: str | None = None, user_id: str | None = None) -> list[Evaluation]:
+def evaluate_all(
+    conn: psycopg.Connection,
+    context: dict | None = None,
+    environment: str | None = None,
+    brand_id: str | None = None,
+    user_id: str | None = None,
+) -> list[Evaluation]:
     rows = conn.execute(
         "select key, value, variant, reason, error_code, enabled, payload, detail "
         "from flags.evaluate_all_as(%s, %s, %s, %s)",
-        (Jsonb(context or {}), environment, brand_id, user_id)).fetchall()
+        (Jsonb(context or {}), environment, brand_id, user_id),
+    ).fetchall()
     return [Evaluation(*r) for r in rows]
 
 
-def list_flags(conn: psycopg.Connection, environment: str | None = None, archived: bool = False) -> list[dict]:
+def list_flags(
+    conn: psycopg.Connection, environment: str | None = None, archived: bool = False
+) -> list[dict]:
     rows = conn.execute(
         "select f.key, f.kind, f.description, f.tags, coalesce(fe.enabled, false), "
         "jsonb_array_length(coalesce(fe.strategies, '[]')), f.archived_at is not null "
         "from flags.flags as f left join flags.flag_environments as fe on fe.flag_key = f.key "
         "and fe.environment = coalesce(%s, (select s.environment from flags.settings as s)) "
-        "where %s or f.archived_at is null order by f.key", (environment, archived)).fetchall()
-    return [dict(zip(("key", "kind", "description", "tags", "enabled", "strategies", "archived"), r, strict=True))
-            for r in rows]
+        "where %s or f.archived_at is null order by f.key",
+        (environment, archived),
+    ).fetchall()
+    return [
+        dict(zip(("key", "kind", "description", "tags", "enabled", "strategies", "archived"), r, strict=True))
+        for r in rows
+    ]
 
 
 def get_flag(conn: psycopg.Connection, key: str) -> dict | None:
@@ -68,22 +87,42 @@ def get_flag(conn: psycopg.Connection, key: str) -> dict | None:
         "select to_jsonb(f) || jsonb_build_object('environments', coalesce((select jsonb_object_agg("
         "fe.environment, jsonb_build_object('enabled', fe.enabled, 'strategies', fe.strategies)) "
         "from flags.flag_environments as fe where fe.flag_key = f.key), '{}')) "
-        "from flags.flags as f where f.key = %s", (key,)).fetchone()
+        "from flags.flags as f where f.key = %s",
+        (key,),
+    ).fetchone()
     return row[0] if row else None
 
 
-def set_flag(conn: psycopg.Connection, key: str, kind: str = "boolean", description: str = "",
-             tags: list[str] | None = None, on_value: Any = None, variants: list | None = None,
-             dependencies: list | None = None) -> None:
-    conn.execute("select flags.set_flag(%s, %s, %s, %s, %s, %s, %s)",
-                 (key, kind, description, tags or [], _json(on_value), Jsonb(variants or []),
-                  Jsonb(dependencies or [])))
+def set_flag(
+    conn: psycopg.Connection,
+    key: str,
+    kind: str = "boolean",
+    description: str = "",
+    tags: list[str] | None = None,
+    on_value: Any = None,
+    variants: list | None = None,
+    dependencies: list | None = None,
+) -> None:
+    conn.execute(
+        "select flags.set_flag(%s, %s, %s, %s, %s, %s, %s)",
+        (
+            key,
+            kind,
+            description,
+            tags or [],
+            _json(on_value),
+            Jsonb(variants or []),
+            Jsonb(dependencies or []),
+        ),
+    )
 
 
-def set_environment(conn: psycopg.Connection, key: str, environment: str, enabled: bool | None,
-                    strategies: list | None = None) -> None:
-    conn.execute("select flags.set_environment(%s, %s, %s, %s)",
-                 (key, environment, enabled, _json(strategies)))
+def set_environment(
+    conn: psycopg.Connection, key: str, environment: str, enabled: bool | None, strategies: list | None = None
+) -> None:
+    conn.execute(
+        "select flags.set_environment(%s, %s, %s, %s)", (key, environment, enabled, _json(strategies))
+    )
 
 
 def import_unleash(conn: psycopg.Connection, document: Any, environment: str | None = None) -> int:

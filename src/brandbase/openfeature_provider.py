@@ -51,8 +51,12 @@ def to_context(ctx: EvaluationContext | None) -> tuple[dict, str | None, str | N
 
 
 class BrandbaseProvider(AbstractProvider):
-    def __init__(self, dsn: str | None = None, environment: str | None = None,
-                 connect: Callable[[], psycopg.Connection] | None = None):
+    def __init__(
+        self,
+        dsn: str | None = None,
+        environment: str | None = None,
+        connect: Callable[[], psycopg.Connection] | None = None,
+    ):
         super().__init__()
         self._connect = connect or (lambda: psycopg.connect(dsn, autocommit=True))
         self._environment = environment
@@ -75,45 +79,70 @@ class BrandbaseProvider(AbstractProvider):
             self._conn = self._connect()
         return self._conn
 
-    def _resolve(self, key: str, default: Any, ctx: EvaluationContext | None, kind: type | tuple,
-                 convert: Callable[[Any], Any] = lambda v: v) -> FlagResolutionDetails:
+    def _resolve(
+        self,
+        key: str,
+        default: Any,
+        ctx: EvaluationContext | None,
+        kind: type | tuple,
+        convert: Callable[[Any], Any] = lambda v: v,
+    ) -> FlagResolutionDetails:
         context, brand_id, user_id = to_context(ctx)
         try:
             with self._lock:
-                ev = flags.evaluate(self._connection(), key, context, default, self._environment, brand_id, user_id)
+                ev = flags.evaluate(
+                    self._connection(), key, context, default, self._environment, brand_id, user_id
+                )
         except psycopg.Error as exc:
-            return FlagResolutionDetails(value=default, reason=Reason.ERROR, error_code=ErrorCode.GENERAL,
-                                         error_message=str(exc).strip())
+            return FlagResolutionDetails(
+                value=default,
+                reason=Reason.ERROR,
+                error_code=ErrorCode.GENERAL,
+                error_message=str(exc).strip(),
+            )
         if ev.error_code:
-            return FlagResolutionDetails(value=default, reason=Reason.ERROR, error_code=ErrorCode(ev.error_code),
-                                         error_message=ev.detail)
+            return FlagResolutionDetails(
+                value=default,
+                reason=Reason.ERROR,
+                error_code=ErrorCode(ev.error_code),
+                error_message=ev.detail,
+            )
         value = ev.value
         if value is None:
             value = default
         if isinstance(value, bool) and kind is not bool or not isinstance(value, kind):
-            return FlagResolutionDetails(value=default, reason=Reason.ERROR, error_code=ErrorCode.TYPE_MISMATCH,
-                                         error_message=f"{key} is not a {getattr(kind, '__name__', kind)}")
+            return FlagResolutionDetails(
+                value=default,
+                reason=Reason.ERROR,
+                error_code=ErrorCode.TYPE_MISMATCH,
+                error_message=f"{key} is not a {getattr(kind, '__name__', kind)}",
+            )
         meta = {"detail": ev.detail or "", "enabled": ev.enabled}
-        return FlagResolutionDetails(value=convert(value), reason=Reason(ev.reason), variant=ev.variant,
-                                     flag_metadata=meta)
+        return FlagResolutionDetails(
+            value=convert(value), reason=Reason(ev.reason), variant=ev.variant, flag_metadata=meta
+        )
 
-    def resolve_boolean_details(self, flag_key: str, default_value: bool,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[bool]:
+    def resolve_boolean_details(
+        self, flag_key: str, default_value: bool, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[bool]:
         return self._resolve(flag_key, default_value, evaluation_context, bool)
 
-    def resolve_string_details(self, flag_key: str, default_value: str,
-                               evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[str]:
+    def resolve_string_details(
+        self, flag_key: str, default_value: str, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[str]:
         return self._resolve(flag_key, default_value, evaluation_context, str)
 
-    def resolve_integer_details(self, flag_key: str, default_value: int,
-                                evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[int]:
+    def resolve_integer_details(
+        self, flag_key: str, default_value: int, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[int]:
         return self._resolve(flag_key, default_value, evaluation_context, (int, float), int)
 
-    def resolve_float_details(self, flag_key: str, default_value: float,
-                              evaluation_context: EvaluationContext | None = None) -> FlagResolutionDetails[float]:
+    def resolve_float_details(
+        self, flag_key: str, default_value: float, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[float]:
         return self._resolve(flag_key, default_value, evaluation_context, (int, float), float)
 
-    def resolve_object_details(self, flag_key: str, default_value: dict | list,
-                               evaluation_context: EvaluationContext | None = None
-                               ) -> FlagResolutionDetails[dict | list]:
+    def resolve_object_details(
+        self, flag_key: str, default_value: dict | list, evaluation_context: EvaluationContext | None = None
+    ) -> FlagResolutionDetails[dict | list]:
         return self._resolve(flag_key, default_value, evaluation_context, (dict, list))
