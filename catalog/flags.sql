@@ -4,12 +4,14 @@
 -- query: flags.evaluate
 -- as: authenticated
 select * from api.evaluate_flag(
-    'checkout.new-flow', '{"userId": "42", "properties": {"plan": "pro"}}', 'false'
+    'checkout.new-flow',
+    jsonb_build_object('userId', '42', 'properties', jsonb_build_object('plan', 'pro')),
+    'false'
 );
 
 -- query: flags.evaluate_all
 -- as: authenticated
-select * from api.evaluate_flags('{"userId": "42"}');
+select * from api.evaluate_flags(jsonb_build_object('userId', '42'));
 
 -- query: flags.brand_overrides
 -- as: authenticated
