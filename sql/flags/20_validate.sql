@@ -40,7 +40,6 @@ declare
     pb text[] := flags._semver(b);
     ia text[];
     ib text[];
-    i integer;
     x text;
     y text;
 begin
@@ -128,7 +127,7 @@ comment on function flags._number(text) is 'A decimal number, or null when v is 
 create or replace function flags._invalid(what text, hint text)
 returns void
 language plpgsql
-immutable
+volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
@@ -220,13 +219,13 @@ declare
     share integer;
     remainder integer;
     v jsonb;
-    result jsonb := '[]';
+    result jsonb := '[]'::jsonb;
     i integer := 0;
     w integer;
     ptype text;
 begin
     if variants is null or variants = '[]' then
-        return '[]';
+        return '[]'::jsonb;
     end if;
     if pg_catalog.jsonb_typeof(variants) <> 'array' or pg_catalog.jsonb_array_length(variants) > 100 then
         perform flags._invalid('variants must be a JSON array of at most 100 variants',
@@ -282,7 +281,7 @@ begin
     end if;
     -- Unleash's weights: 1000 in all; "fix" variants keep theirs, "variable" ones (the
     -- default) share what is left equally, the first ones taking the remainder.
-    select count(*) filter (where coalesce(e ->> 'weightType', 'variable') = 'variable'),
+    select (count(*) filter (where coalesce(e ->> 'weightType', 'variable') = 'variable'))::integer,
         coalesce(sum((e ->> 'weight')::numeric) filter (where e ->> 'weightType' = 'fix'), 0)::integer
     into n_variable, fixed_sum
     from pg_catalog.jsonb_array_elements(variants) as e;
@@ -317,11 +316,11 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     s jsonb;
-    result jsonb := '[]';
+    result jsonb := '[]'::jsonb;
     ip text;
 begin
     if strategies is null then
-        return '[]';
+        return '[]'::jsonb;
     end if;
     if pg_catalog.jsonb_typeof(strategies) <> 'array' or pg_catalog.jsonb_array_length(strategies) > 100 then
         perform flags._invalid('strategies must be a JSON array of at most 100 strategies',

@@ -53,8 +53,6 @@ declare
     ok boolean;
     ci boolean;
     cmp integer;
-    i integer;
-    j integer;
     x text;
     number_re constant text := '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$';
 begin
@@ -167,7 +165,6 @@ declare
     counter integer := 0;
     id text;
     stick text;
-    i integer;
 begin
     if variants is null or variants = '[]' then
         return null;
@@ -306,7 +303,6 @@ declare
     r record;
     hit boolean;
     hit_split boolean;
-    i integer;
     now_text text;  -- currentTime is read from the clock only by a constraint that needs it
 begin
     enabled := false;
