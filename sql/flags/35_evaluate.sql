@@ -37,11 +37,12 @@ $$;
 comment on function flags._payload_value(jsonb) is
 'A variant payload''s value as JSON (number, parsed json, or string).';
 
-create or replace function flags._evaluate(
+create or replace function flags._evaluate_row(
+    f flags.flags,
+    fe flags.flag_environments,
     flag_key text,
     context jsonb,
     default_value jsonb,
-    environment text,
     brand_id uuid,
     user_id uuid
 )
@@ -51,14 +52,14 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    f flags.flags;
-    fe flags.flag_environments;
     ev flags.evaluation;
     ctx jsonb := context;
     r record;
     forced jsonb;
     forced_by text;
 begin
+    -- f: the flag (all null when there is none); fe: its row in the environment (all null
+    -- when it is not configured there)
     ev.key := flag_key;
     ev.value := default_value;
     ev.enabled := false;
@@ -71,8 +72,7 @@ begin
         ev.detail := 'the context must be a JSON object of at most 16 kB';
         return ev;
     end if;
-    select * into f from flags.flags as x where x.key = flag_key;
-    if not found then
+    if f.key is null then
         ev.reason := 'ERROR';
         ev.error_code := 'FLAG_NOT_FOUND';
         ev.detail := 'no such flag';
@@ -85,8 +85,6 @@ begin
         ev.detail := format('the flag is %s, the default is %s', f.kind, flags._kind_of(default_value));
         return ev;
     end if;
-    select * into fe from flags.flag_environments as x
-    where x.flag_key = f.key and x.environment = coalesce(_evaluate.environment, (select s.environment from flags.settings as s));
     if f.archived_at is not null or fe.flag_key is null or not fe.enabled then
         ev.reason := 'DISABLED';
         ev.detail := case when f.archived_at is not null then 'archived'
@@ -102,8 +100,11 @@ begin
             else 'user override' end
         into forced, forced_by
         from flags.overrides as o
-        where o.brand_id = _evaluate.brand_id and o.flag_key = f.key
-            and o.user_id in ('00000000-0000-0000-0000-000000000000', coalesce(_evaluate.user_id, '00000000-0000-0000-0000-000000000000'))
+        where o.brand_id = _evaluate_row.brand_id and o.flag_key = f.key
+            and o.user_id in (
+                '00000000-0000-0000-0000-000000000000',
+                coalesce(_evaluate_row.user_id, '00000000-0000-0000-0000-000000000000')
+            )
             and (o.expires_at is null or o.expires_at > brandbase.now())
         order by o.user_id = '00000000-0000-0000-0000-000000000000'
         limit 1;
@@ -111,7 +112,7 @@ begin
             select e.value, 'plan entitlement' into forced, forced_by
             from brand.brands as b
             inner join flags.entitlements as e on e.plan = b.plan and e.flag_key = f.key
-            where b.id = _evaluate.brand_id;
+            where b.id = _evaluate_row.brand_id;
         end if;
         if forced is not null then
             ev.value := forced;
@@ -147,8 +148,41 @@ begin
         ev.value := coalesce(flags._payload_value(ev.payload), f.on_value, default_value);
     end if;
     return ev;
+end
+$$;
+
+comment on function flags._evaluate_row(
+    flags.flags, flags.flag_environments, text, jsonb, jsonb, uuid, uuid
+) is
+'The evaluation of a looked-up flag: kill switch and archive, then the user''s and the brand''s '
+'overrides and the plan''s entitlement, then Unleash''s rules. May raise; flags._evaluate() catches.';
+
+create or replace function flags._evaluate(
+    flag_key text,
+    context jsonb,
+    default_value jsonb,
+    environment text,
+    brand_id uuid,
+    user_id uuid
+)
+returns flags.evaluation
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    f flags.flags;
+    fe flags.flag_environments;
+    ev flags.evaluation;
+begin
+    select * into f from flags.flags as x where x.key = flag_key;
+    select * into fe from flags.flag_environments as x
+    where x.flag_key = f.key
+        and x.environment = coalesce(_evaluate.environment, (select s.environment from flags.settings as s));
+    return flags._evaluate_row(f, fe, flag_key, context, default_value, brand_id, user_id);
 exception when others then
     -- evaluation never raises: a broken rule is the caller's default, with the reason
+    ev.key := flag_key;
     ev.value := default_value;
     ev.reason := 'ERROR';
     ev.error_code := 'GENERAL';
@@ -159,8 +193,48 @@ end
 $$;
 
 comment on function flags._evaluate(text, jsonb, jsonb, text, uuid, uuid) is
-'The one evaluation path: kill switch and archive, then the user''s and the brand''s overrides and '
-'the plan''s entitlement, then Unleash''s rules. Never raises: errors come back as reason ERROR.';
+'The one evaluation path: looks the flag up and runs flags._evaluate_row(). Never raises: errors '
+'come back as reason ERROR / GENERAL with the caller''s default.';
+
+create or replace function flags._evaluate_all(context jsonb, environment text, brand_id uuid, user_id uuid)
+returns setof flags.evaluation
+language plpgsql
+volatile
+rows 200
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    env text := coalesce(environment, (select s.environment from flags.settings as s));
+    result flags.evaluation[];
+begin
+    -- One pass over the flags joined to their environment rows, one subtransaction for the
+    -- lot; only if a flag's rules raise does each flag get its own (flags._evaluate()).
+    begin
+        result := array(
+            select e
+            from flags.flags as f
+            left join flags.flag_environments as fe on f.key = fe.flag_key and fe.environment = env
+            cross join lateral flags._evaluate_row(f, fe, f.key, context, null, _evaluate_all.brand_id,
+                _evaluate_all.user_id) as e
+            where f.archived_at is null
+            order by f.key
+        );
+    exception when others then
+        result := array(
+            select e
+            from flags.flags as f
+            cross join lateral flags._evaluate(f.key, context, null, env, _evaluate_all.brand_id,
+                _evaluate_all.user_id) as e
+            where f.archived_at is null
+            order by f.key
+        );
+    end;
+    return query select (r).* from pg_catalog.unnest(result) as r;
+end
+$$;
+
+comment on function flags._evaluate_all(jsonb, text, uuid, uuid) is
+'Every unarchived flag through flags._evaluate_row(), in key order; never raises.';
 
 create or replace function flags._request_brand()
 returns uuid
@@ -254,12 +328,7 @@ begin
     if pg_catalog.length(environment) > 40 then
         return;
     end if;
-    return query
-    select e.*
-    from flags.flags as f
-    cross join lateral flags._evaluate(f.key, context, null, environment, b, uid) as e
-    where f.archived_at is null
-    order by f.key;
+    return query select * from flags._evaluate_all(context, environment, b, uid);
 end
 $$;
 
@@ -308,11 +377,7 @@ security definer
 rows 200
 set search_path = pg_catalog, pg_temp
 as $$
-    select e.*
-    from flags.flags as f
-    cross join lateral flags._evaluate(f.key, context, null, environment, evaluate_all_as.brand_id, evaluate_all_as.user_id) as e
-    where f.archived_at is null
-    order by f.key
+    select * from flags._evaluate_all(context, environment, evaluate_all_as.brand_id, evaluate_all_as.user_id)
 $$;
 
 comment on function flags.evaluate_all_as(jsonb, text, uuid, uuid) is
@@ -320,6 +385,8 @@ comment on function flags.evaluate_all_as(jsonb, text, uuid, uuid) is
 
 revoke all on function
 flags._kind_of(jsonb), flags._payload_value(jsonb), flags._evaluate(text, jsonb, jsonb, text, uuid, uuid),
+flags._evaluate_row(flags.flags, flags.flag_environments, text, jsonb, jsonb, uuid, uuid),
+flags._evaluate_all(jsonb, text, uuid, uuid),
 flags._request_brand(), flags._caller_brand(jsonb), flags.evaluate(text, jsonb, jsonb, text),
 flags.evaluate_all(jsonb, text), flags.enabled(text), flags.evaluate_as(text, jsonb, jsonb, text, uuid, uuid),
 flags.evaluate_all_as(jsonb, text, uuid, uuid)
