@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 bootstrap:
 	@scripts/bootstrap.sh
 	@scripts/supabase-cli.sh
+	@scripts/unleash-spec.sh
 
 demo: bootstrap  ## start the local cluster, apply every module, print the summary
 	$(BIN)/brandbase up
@@ -30,6 +31,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/advise.py
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/jobs.py
+	$(BIN)/python bench/flags.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

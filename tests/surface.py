@@ -204,8 +204,37 @@ WEBHOOKS = {
     **{f"webhooks.app_{verb}": fn for verb, fn in WEBHOOK_CALLS.items()},
 }
 
+# Evaluation stores nothing and never raises for a flag or a context: any argument, any size,
+# gets an answer (an unknown flag or an oversized context is reason ERROR, the caller's default).
+FLAG_EVAL_LOOKUPS = {"flag_key": ANY_ANSWER, "context": ANY_ANSWER, "default_value": ANY_ANSWER,
+                     "environment": ANY_ANSWER}
+FLAG_EVAL = {"flag_key": "'suite.colour'", "context": "jsonb_build_object('brandId', {brand})",
+             "default_value": "'\"none\"'"}
+FLAG_ANON = "flags are evaluated for anonymous visitors too; a brand's layer applies only to its members"
+FLAG_SET = {"brand_id": "{brand}", "flag_key": "'suite.colour'", "value": "'\"red\"'", "reason": "'suite'",
+            "user_id": "{user}"}
+FLAG_CLEAR = {"brand_id": "{brand}", "flag_key": "'suite.colour'", "user_id": "null"}
+
+FLAGS = {
+    "flags.evaluate": Fn(FLAG_EVAL, scope="caller", anon=FLAG_ANON, lookups=FLAG_EVAL_LOOKUPS),
+    "api.evaluate_flag": Fn(FLAG_EVAL, scope="caller", anon=FLAG_ANON, lookups=FLAG_EVAL_LOOKUPS),
+    "flags.evaluate_all": Fn({"context": FLAG_EVAL["context"]}, scope="caller", anon=FLAG_ANON,
+                             lookups=FLAG_EVAL_LOOKUPS),
+    "api.evaluate_flags": Fn({"context": FLAG_EVAL["context"]}, scope="caller", anon=FLAG_ANON,
+                             lookups=FLAG_EVAL_LOOKUPS),
+    "flags.enabled": Fn({"flag_key": "'suite.colour'"}, scope="caller", anon=FLAG_ANON,
+                        lookups={"flag_key": ANY_ANSWER}),
+    "api.flag_enabled": Fn({"flag_key": "'suite.colour'"}, scope="caller", anon=FLAG_ANON,
+                           lookups={"flag_key": ANY_ANSWER}),
+    "flags.set_override": Fn(FLAG_SET),
+    "api.set_flag_override": Fn(FLAG_SET),
+    "flags.clear_override": Fn(FLAG_CLEAR),
+    "api.clear_flag_override": Fn(FLAG_CLEAR),
+}
+
 REGISTRY: dict[str, Fn] = {
     **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
+    **FLAGS,
 }
 
 PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
@@ -320,8 +349,17 @@ insert into quotas.brand_quotas (brand_id, metric, soft_limit, hard_limit)
 values (tests.brand('bolt'), 'api_calls', 424242, 4242424);
 """
 
+# flags: a string flag on for everyone, with brand B's override and a member's of B.
+SEED_SQL += """
+select flags.set_flag('suite.colour', 'string', on_value => '"plain"');
+select flags.set_environment('suite.colour', 'production', true, '[]');
+insert into flags.overrides (brand_id, flag_key, user_id, value, reason)
+select tests.brand('bolt'), 'suite.colour', u.id, '"bolt-flag-marker"', 'seed'
+from (values ('00000000-0000-0000-0000-000000000000'::uuid), (tests.uid('viewer@bolt'))) as u (id);
+"""
+
 # Values only brand B holds: none may reach a member of brand A unless A passed it.
-B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt")
+B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt", "bolt-flag-marker")
 
 
 @dataclass

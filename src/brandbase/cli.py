@@ -594,6 +594,11 @@ def up(obj: Ctx, dsn: str | None) -> None:
         sys.exit(1)
 
 
+from .cli_flags import flags as flags_group  # noqa: E402 (its own module; registered here)
+
+main.add_command(flags_group)
+
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()
