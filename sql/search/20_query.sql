@@ -20,8 +20,8 @@ declare
     head_query tsquery;
     last_query tsquery;
 begin
-    if q is null then
-        return ''::tsquery;
+    if q is null or pg_catalog.btrim(q) = '' then
+        return null;  -- no query (an empty tsquery literal would raise a notice)
     end if;
     if octet_length(q) > 1000 then
         raise exception 'search query of % bytes is too long', octet_length(q)
@@ -34,12 +34,14 @@ begin
     if head ~ '-$' then
         return pg_catalog.websearch_to_tsquery(config, q);
     end if;
-    head_query := pg_catalog.websearch_to_tsquery(config, head);
+    if pg_catalog.btrim(head) <> '' then
+        head_query := pg_catalog.websearch_to_tsquery(config, head);
+    end if;
     last_query := pg_catalog.to_tsquery(config, last_word || ':*');
     if pg_catalog.numnode(last_query) = 0 then
         return pg_catalog.websearch_to_tsquery(config, q);
     end if;
-    if pg_catalog.numnode(head_query) = 0 then
+    if head_query is null or pg_catalog.numnode(head_query) = 0 then
         return last_query;
     end if;
     if head ~* '(^|\s)or\s+$' then
@@ -183,7 +185,7 @@ begin
         )), qconfig);
     end if;
     tsq := search.parse_query(qconfig, q, coalesce((opts ->> 'prefix')::boolean, true));
-    if pg_catalog.numnode(tsq) > 64 then
+    if coalesce(pg_catalog.numnode(tsq), 0) > 64 then
         raise exception 'search query has too many terms'
             using errcode = '22023', hint = 'Use at most 32 words.';
     end if;
@@ -274,7 +276,7 @@ begin
         );
     end if;
 
-    if mode = 'text' and pg_catalog.numnode(tsq) > 0 then
+    if mode = 'text' and coalesce(pg_catalog.numnode(tsq), 0) > 0 then
         -- Score: ts_rank_cd with weights {D, C, B, A} normalised by length, times a recency
         -- boost (up to 1.5x, halving every 30 days before the reference time) and a
         -- popularity boost (log scale). The reference time travels in the cursor, so
@@ -316,7 +318,8 @@ begin
 
     -- Typo fallback: nothing matched; the trigram columns' words closest to the query.
     typo_text := pg_catalog.btrim(pg_catalog.regexp_replace(coalesce(q, ''), '[^[:alnum:][:space:]]+', ' ', 'g'));
-    if (mode = 'typo' or (total = 0 and cur is null)) and coalesce((opts ->> 'typo')::boolean, true)
+    if (mode = 'typo' or (total = 0 and cur is null and coalesce(pg_catalog.numnode(tsq), 0) > 0))
+        and coalesce((opts ->> 'typo')::boolean, true)
         and cardinality(cfg.trigram_columns) > 0 and pg_catalog.length(typo_text) >= 3 then
         mode := 'typo';
         -- Word by word (at most 5 words of 3+ characters): each word's best trigram match in
@@ -403,7 +406,7 @@ begin
         end if;
     end if;
 
-    if cur is null and (pg_catalog.numnode(tsq) > 0 or mode = 'typo') then
+    if cur is null and (coalesce(pg_catalog.numnode(tsq), 0) > 0 or mode = 'typo') then
         query_id := search._log_query(
             the_brand, target::text, pg_catalog.left(pg_catalog.lower(pg_catalog.btrim(q)), 1000), total,
             (extract(epoch from pg_catalog.clock_timestamp() - started) * 1000)::real, mode = 'typo'
