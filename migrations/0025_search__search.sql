@@ -92,3 +92,19 @@ alter table search.indexed enable row level security;
 alter table search.settings enable row level security;
 alter table search.queries enable row level security;
 alter table search.clicks enable row level security;
+
+create table search.lexicon (
+    brand_id uuid not null references brand.brands (id) on delete cascade,
+    table_name text not null,
+    word text not null,
+    docs integer not null check (docs > 0),
+    primary key (brand_id, table_name, word)
+);
+comment on table search.lexicon is
+'Each brand''s words (lexemes) of each search-enabled table, with how many documents hold them: '
+'the typo fallback corrects query words against it (search.refresh_lexicon rebuilds it).';
+alter table search.lexicon enable row level security;
+
+alter table search.indexed add column lexicon_at timestamptz;
+comment on column search.indexed.lexicon_at is
+'When search.refresh_lexicon() last rebuilt the table''s lexicon (null: never; typos then scan the trigram columns).';

@@ -9,6 +9,9 @@ create policy "signed-in roles read which tables are searchable" on search.index
 for select to authenticated, service_role using (true);
 revoke all on search.indexed from public, anon, authenticated;
 grant select on search.indexed to authenticated, service_role;
+select brand.isolate('search.lexicon', 'search.read');
+revoke all on search.lexicon from public, anon, authenticated;
+grant select on search.lexicon to authenticated, service_role;
 
 create or replace function search._extension_schema(extension name)
 returns text
@@ -98,6 +101,41 @@ as $$
 $$;
 
 comment on function search._index_name(regclass, text) is 'The name search.enable() gives an index it makes.';
+
+create or replace function search.refresh_lexicon(target regclass)
+returns integer
+language plpgsql
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    cfg search.indexed;
+    made integer;
+begin
+    select * into cfg from search.indexed as i where i.target = refresh_lexicon.target;
+    if not found then
+        raise exception 'table % is not search-enabled', target
+            using errcode = 'PT404', hint = 'An operator enables it: select search.enable(''schema.table'', ...).';
+    end if;
+    delete from search.lexicon as l where l.table_name = target::text;
+    execute pg_catalog.format(
+        'insert into search.lexicon (brand_id, table_name, word, docs) '
+        'select t.%I, %L, u.lexeme, count(*) from %s as t cross join lateral pg_catalog.unnest(t.%I) as u '
+        'where pg_catalog.length(u.lexeme) between 3 and 40 group by 1, 3',
+        cfg.brand_column, target::text, target, cfg.vector_column
+    );
+    get diagnostics made = row_count;
+    update search.indexed as i set lexicon_at = brandbase.now() where i.target = refresh_lexicon.target;
+    execute 'analyze search.lexicon';
+    return made;
+end
+$$;
+
+comment on function search.refresh_lexicon(regclass) is
+'Rebuilds the table''s per-brand lexicon (the words the typo fallback corrects to); how many '
+'words. Run after bulk loads, or on a schedule (brandbase search reindex runs it).';
+
+revoke all on function search.refresh_lexicon(regclass) from public;
+grant execute on function search.refresh_lexicon(regclass) to service_role;
 
 create or replace function search.enable(
     target regclass,
@@ -222,7 +260,9 @@ begin
     end if;
     if recency_col is not null then
         execute pg_catalog.format(
-            'create index if not exists %I on %s (%I, %I desc)',
+            -- nulls last, as search.query() orders its candidates: the backward walk of this
+            -- index that stops after `candidates` matches is the plan for common terms.
+            'create index if not exists %I on %s (%I, %I desc nulls last)',
             search._index_name(target, 'recent'), target, brand_col, recency_col
         );
     end if;
@@ -244,6 +284,12 @@ begin
         execute pg_catalog.format('drop index if exists %I.%I', schema_name, search._index_name(target, 'recent'));
     end if;
 
+    if trgm_schema is not null then
+        execute pg_catalog.format(
+            'create index if not exists lexicon_word_trgm on search.lexicon using gin (word %I.gin_trgm_ops)', trgm_schema
+        );
+    end if;
+
     insert into search.indexed as i (
         target, config, columns, language_column, trigram_columns, filter_columns, recency_column,
         popularity_column, brand_column, key_columns, vector_column, composite_gin, unaccent, trigram_schema
@@ -256,6 +302,8 @@ begin
         recency_column = excluded.recency_column, popularity_column = excluded.popularity_column,
         key_columns = excluded.key_columns, composite_gin = excluded.composite_gin,
         trigram_schema = excluded.trigram_schema;
+    perform search.refresh_lexicon(target);
+    execute pg_catalog.format('analyze %s', target);
 end
 $$;
 
@@ -292,6 +340,7 @@ begin
     execute pg_catalog.format('drop index if exists %I.%I', schema_name, search._index_name(target, 'recent'));
     -- Dropping the column drops its GIN index with it.
     execute pg_catalog.format('alter table %s drop column if exists %I', target, current_row.vector_column);
+    delete from search.lexicon as l where l.table_name = target::text;
     delete from search.indexed as i where i.target = disable.target;
 end
 $$;

@@ -79,6 +79,11 @@ begin
     ) then
         return null;
     end if;
+    -- The log line is this request's first write (a search): its commit need not wait for
+    -- the WAL flush. A crash may lose the last few log lines, never anything else.
+    if pg_catalog.pg_current_xact_id_if_assigned() is null then
+        perform pg_catalog.set_config('synchronous_commit', 'off', true);
+    end if;
     insert into search.queries (brand_id, table_name, query, hits, latency_ms, typo_fallback, user_id, created_at)
     values (
         brand_id, table_name, query, greatest(hits, 0), greatest(latency_ms, 0),
@@ -127,6 +132,11 @@ declare
     typo_text text;
     typo_words text[];
     previous_threshold text;
+    lexicon_ready boolean;
+    fixed_text text;
+    changed boolean;
+    attempt integer;
+    base_extra text;
     stmt text;
     ranked jsonb;
     hits jsonb;
@@ -276,58 +286,88 @@ begin
         );
     end if;
 
-    if mode = 'text' and coalesce(pg_catalog.numnode(tsq), 0) > 0 then
-        -- Score: ts_rank_cd with weights {D, C, B, A} normalised by length, times a recency
-        -- boost (up to 1.5x, halving every 30 days before the reference time) and a
-        -- popularity boost (log scale). The reference time travels in the cursor, so
-        -- every page ranks alike.
-        score_expr := 'pg_catalog.ts_rank_cd(''{0.1, 0.2, 0.4, 1.0}''::real[], c.v, $2, 1)::float8';
-        if cfg.recency_column is not null then
-            extra_cols := extra_cols || pg_catalog.format(', t.%I as r', cfg.recency_column);
-            score_expr := score_expr || ' * (1 + 0.5 * pg_catalog.power(0.5::float8, greatest('
-                'extract(epoch from $4 - c.r)::float8, 0) / 2592000.0))';
-        end if;
-        if cfg.popularity_column is not null then
-            extra_cols := extra_cols || pg_catalog.format(', t.%I as p', cfg.popularity_column);
-            score_expr := score_expr || ' * (1 + 0.1 * pg_catalog.ln(1 + greatest(coalesce(c.p, 0), 0)))';
-        end if;
-        candidate_sql := pg_catalog.format(
-            'select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
-            'order by %s limit $3',
-            key_list, cfg.vector_column, extra_cols, target, cfg.brand_column, cfg.vector_column, filters,
-            case when cfg.recency_column is not null
-                 then pg_catalog.format('t.%I desc nulls last', cfg.recency_column)
-                 else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', k), ', ' order by o)
-                       from unnest(keys) with ordinality as u (k, o)) end
-        );
-        stmt := pg_catalog.format(
-            'with c as materialized (%s), s as (select c.*, %s as score from c), '
-            'page as (select * from s %s order by s.score desc, %s limit $8 + 1) '
-            'select pg_catalog.jsonb_build_object(''total'', (select count(*) from s), ''facets'', %s, '
-            '''page'', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('
-            '''key'', pg_catalog.jsonb_build_object(%s), ''score'', s.score) order by s.score desc, %s) '
-            'from page as s), ''[]''))',
-            candidate_sql, score_expr, cursor_cond, key_order, facet_sql, key_json, key_order
-        );
-        execute stmt into ranked
-        using the_brand, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size;
-        total := (ranked ->> 'total')::integer;
-    else
-        total := 0;
-    end if;
-
-    -- Typo fallback: nothing matched; the trigram columns' words closest to the query.
     typo_text := pg_catalog.btrim(pg_catalog.regexp_replace(coalesce(q, ''), '[^[:alnum:][:space:]]+', ' ', 'g'));
-    if (mode = 'typo' or (total = 0 and cur is null and coalesce(pg_catalog.numnode(tsq), 0) > 0))
+    typo_words := array(
+        select w from pg_catalog.regexp_split_to_table(pg_catalog.lower(typo_text), '\s+') as w
+        where pg_catalog.length(w) >= 3 limit 5
+    );
+    -- With a lexicon, typos are corrected word by word against the brand's own words and
+    -- the corrected query is ranked like any other ('fixed'); without one, the trigram
+    -- columns are scanned ('typo', below).
+    lexicon_ready := cfg.lexicon_at is not null and cfg.trigram_schema is not null
+        and coalesce((opts ->> 'typo')::boolean, true) and cardinality(typo_words) > 0;
+    base_extra := extra_cols;
+    <<ranking>>
+    for attempt in 1..2 loop
+        extra_cols := base_extra;
+        if mode = 'fixed' and attempt = 1 or attempt = 2 then
+            -- Each query word, stemmed, replaced by the most similar word of the brand's
+            -- lexicon (pg_trgm %, similarity 0.3 or more), the word itself when it is there.
+            execute pg_catalog.format(
+                'select pg_catalog.string_agg(coalesce(b.word, w.lexeme), '' '' order by w.n), '
+                'coalesce(bool_or(b.word is distinct from w.lexeme), false) '
+                'from unnest($3::text[]) with ordinality as w0 (w, n) '
+                'cross join lateral (select x.lexeme, w0.n from pg_catalog.unnest(pg_catalog.to_tsvector($4, w0.w)) as x limit 1) as w '
+                'left join lateral (select l.word from search.lexicon as l '
+                'where l.brand_id = $1 and l.table_name = $2 and l.word operator(%I.%%) w.lexeme '
+                'order by l.word = w.lexeme desc, %I.similarity(l.word, w.lexeme) desc, l.docs desc, l.word limit 1) as b on true',
+                cfg.trigram_schema, cfg.trigram_schema
+            ) into fixed_text, changed using the_brand, target::text, typo_words, qconfig;
+            exit ranking when not coalesce(changed, false);
+            tsq := pg_catalog.plainto_tsquery('simple', fixed_text);
+            mode := 'fixed';
+        end if;
+        if mode in ('text', 'fixed') and coalesce(pg_catalog.numnode(tsq), 0) > 0 then
+            -- Score: ts_rank_cd with weights {D, C, B, A} normalised by length, times a recency
+            -- boost (up to 1.5x, halving every 30 days before the reference time) and a
+            -- popularity boost (log scale). The reference time travels in the cursor, so
+            -- every page ranks alike.
+            score_expr := 'pg_catalog.ts_rank_cd(''{0.1, 0.2, 0.4, 1.0}''::real[], c.v, $2, 1)::float8';
+            if cfg.recency_column is not null then
+                extra_cols := extra_cols || pg_catalog.format(', t.%I as r', cfg.recency_column);
+                score_expr := score_expr || ' * (1 + 0.5 * pg_catalog.power(0.5::float8, greatest('
+                    'extract(epoch from $4 - c.r)::float8, 0) / 2592000.0))';
+            end if;
+            if cfg.popularity_column is not null then
+                extra_cols := extra_cols || pg_catalog.format(', t.%I as p', cfg.popularity_column);
+                score_expr := score_expr || ' * (1 + 0.1 * pg_catalog.ln(1 + greatest(coalesce(c.p, 0), 0)))';
+            end if;
+            candidate_sql := pg_catalog.format(
+                'select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
+                'order by %s limit $3',
+                key_list, cfg.vector_column, extra_cols, target, cfg.brand_column, cfg.vector_column, filters,
+                case when cfg.recency_column is not null
+                     then pg_catalog.format('t.%I desc nulls last', cfg.recency_column)
+                     else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', k), ', ' order by o)
+                           from unnest(keys) with ordinality as u (k, o)) end
+            );
+            stmt := pg_catalog.format(
+                'with c as materialized (%s), s as (select c.*, %s as score from c), '
+                'page as (select * from s %s order by s.score desc, %s limit $8 + 1) '
+                'select pg_catalog.jsonb_build_object(''total'', (select count(*) from s), ''facets'', %s, '
+                '''page'', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('
+                '''key'', pg_catalog.jsonb_build_object(%s), ''score'', s.score) order by s.score desc, %s) '
+                'from page as s), ''[]''))',
+                candidate_sql, score_expr, cursor_cond, key_order, facet_sql, key_json, key_order
+            );
+            execute stmt into ranked
+            using the_brand, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size;
+            total := (ranked ->> 'total')::integer;
+        else
+            total := 0;
+        end if;
+        exit ranking when total > 0 or mode = 'fixed' or not lexicon_ready or cur is not null
+            or coalesce(pg_catalog.numnode(tsq), 0) = 0;
+    end loop;
+
+    -- Typo fallback without a lexicon: the trigram columns' rows closest to the query.
+    if (mode = 'typo' or (total = 0 and cur is null and not lexicon_ready and mode = 'text'
+            and coalesce(pg_catalog.numnode(tsq), 0) > 0))
         and coalesce((opts ->> 'typo')::boolean, true)
         and cardinality(cfg.trigram_columns) > 0 and pg_catalog.length(typo_text) >= 3 then
         mode := 'typo';
         -- Word by word (at most 5 words of 3+ characters): each word's best trigram match in
         -- any trigram column, summed; a row qualifies when one word is close to one of its words.
-        typo_words := array(
-            select w from pg_catalog.regexp_split_to_table(pg_catalog.lower(typo_text), '\s+') as w
-            where pg_catalog.length(w) >= 3 limit 5
-        );
         if cardinality(typo_words) = 0 then
             typo_words := array[pg_catalog.lower(typo_text)];
         end if;
@@ -388,7 +428,7 @@ begin
         execute stmt into hits using ranked -> 'page', the_brand, qconfig, tsq, page_size;
     end if;
 
-    if mode = 'typo' and hits is not null then
+    if mode in ('typo', 'fixed') and hits is not null and cfg.trigram_schema is not null then
         -- Did you mean: each query word replaced by the closest word of the best hit.
         execute pg_catalog.format(
             'select pg_catalog.string_agg(coalesce(b.w, w.w), '' '' order by w.n) '
@@ -399,7 +439,8 @@ begin
             cfg.trigram_schema, cfg.trigram_schema
         ) into suggestion
         using typo_text, (
-            select pg_catalog.string_agg(hits -> 0 -> 'document' ->> c, ' ') from unnest(cfg.trigram_columns) as c
+            select pg_catalog.string_agg(hits -> 0 -> 'document' ->> c, ' ')
+            from unnest(coalesce(nullif(cfg.trigram_columns, '{}'), array(select pg_catalog.jsonb_object_keys(cfg.columns)))) as c
         );
         if suggestion = pg_catalog.lower(typo_text) then
             suggestion := null;
@@ -409,7 +450,7 @@ begin
     if cur is null and (coalesce(pg_catalog.numnode(tsq), 0) > 0 or mode = 'typo') then
         query_id := search._log_query(
             the_brand, target::text, pg_catalog.left(pg_catalog.lower(pg_catalog.btrim(q)), 1000), total,
-            (extract(epoch from pg_catalog.clock_timestamp() - started) * 1000)::real, mode = 'typo'
+            (extract(epoch from pg_catalog.clock_timestamp() - started) * 1000)::real, mode in ('typo', 'fixed')
         );
     end if;
 
@@ -419,7 +460,7 @@ begin
         'total', coalesce(total, 0),
         'total_is_estimate', coalesce(total, 0) >= cap,
         'facets', coalesce(ranked -> 'facets', '{}'),
-        'typo_fallback', mode = 'typo',
+        'typo_fallback', mode in ('typo', 'fixed'),
         'did_you_mean', suggestion,
         'next_cursor', case when pg_catalog.jsonb_array_length(ranked -> 'page') > page_size then
             pg_catalog.jsonb_build_object(
