@@ -65,7 +65,13 @@ class TableStats:
     latency_ms: list[float] | None
 
 
+def _qualified(conn: psycopg.Connection) -> None:
+    """Relation names print schema-qualified, as the pack's functions store them."""
+    conn.execute("select set_config('search_path', 'pg_catalog, pg_temp', false)")
+
+
 def enabled(conn: psycopg.Connection) -> list[str]:
+    _qualified(conn)
     return [r[0] for r in conn.execute(ENABLED_SQL)]
 
 
@@ -83,8 +89,9 @@ def _check_table(conn: psycopg.Connection, table: str | None) -> list[str]:
 
 
 def reindex(conn: psycopg.Connection, table: str | None = None, log=print) -> list[tuple[str, float]]:
-    """REINDEX CONCURRENTLY each index search.enable() made, then ANALYZE the table (the
-    planner's choice between the GIN and the recency scan rests on the vector's statistics)."""
+    """REINDEX CONCURRENTLY each index search.enable() made, rebuild the lexicon, then ANALYZE
+    the table (the planner's choice between the GIN and the recency scan rests on the
+    vector's statistics)."""
     if not conn.autocommit:
         raise SearchError("reindex needs an autocommit connection (REINDEX CONCURRENTLY)")
     done = []
@@ -94,11 +101,14 @@ def reindex(conn: psycopg.Connection, table: str | None = None, log=print) -> li
             conn.execute(sql.SQL("reindex index concurrently {}").format(sql.SQL(index)))
             done.append((index, time.perf_counter() - t))
             log(f"reindexed {index} in {done[-1][1]:.1f} s")
+        words = conn.execute("select search.refresh_lexicon(%s::regclass)", (target,)).fetchone()[0]
+        log(f"lexicon of {target}: {words:,} words")
         conn.execute(sql.SQL("analyze {}").format(sql.SQL(target)))
     return done
 
 
 def stats(conn: psycopg.Connection) -> list[TableStats]:
+    _qualified(conn)
     return [TableStats(*r) for r in conn.execute(STATS_SQL).fetchall()]
 
 
