@@ -98,11 +98,17 @@ create table search.lexicon (
     table_name text not null,
     word text not null,
     docs integer not null check (docs > 0),
+    variants text[] not null,
     primary key (brand_id, table_name, word)
 );
+-- Typo lookups: a query word's one-letter deletions meet a lexicon word's (SymSpell), keyed
+-- by brand so that a posting list holds one brand's words only (no btree_gin needed).
+create index lexicon_variants on search.lexicon using gin (variants);
 comment on table search.lexicon is
 'Each brand''s words (lexemes) of each search-enabled table, with how many documents hold them: '
 'the typo fallback corrects query words against it (search.refresh_lexicon rebuilds it).';
+comment on column search.lexicon.variants is
+'search.typo_variants(brand, word): the word and its one-letter deletions, each prefixed by the brand.';
 alter table search.lexicon enable row level security;
 
 alter table search.indexed add column lexicon_at timestamptz;

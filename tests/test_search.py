@@ -87,7 +87,7 @@ def test_concurrent_enables_of_one_table(acme):
 
 def test_cli_try_stats_reindex(acme):
     dsn, brand_id = acme
-    out = run_cli("search", "try", "elefants", "--table", "public.posts", "--brand", "acme", "--dsn", dsn)
+    out = run_cli("search", "try", "parcles", "--table", "public.posts", "--brand", "acme", "--dsn", dsn)
     assert out.returncode == 0, out.stderr
     assert "(typo fallback)" in out.stdout and "as owner@acme.test" in out.stdout
     out = run_cli("search", "try", "shipping", "--table", "public.posts", "--brand", brand_id, "--json",

@@ -83,8 +83,8 @@ select is((select count(distinct h -> 'key' ->> 'id')::int from jsonb_array_elem
 select is((select current_setting('t.pages')::jsonb -> 0 -> 'ids' -> 0 -> 'key' ->> 'id'), '30', 'newest first among equals');
 
 -- Typo fallback.
-select '# ' || left(set_config('t.t', search.query('public.articles', 'elefants',
-    jsonb_build_object('brand_id', tests.brand('acme')))::text, true), 0) || 'searched';
+select '# ' || left(set_config('t.t', search.query('public.articles', 'elepants',
+    jsonb_build_object('brand_id', tests.brand('acme'), 'prefix', false))::text, true), 0) || 'searched';
 select is((select (j ->> 'typo_fallback')::boolean from (select current_setting('t.t')::jsonb as j) as t), true, 'typo fallback used');
 select is((select j -> 'hits' -> 0 -> 'key' ->> 'id' from (select current_setting('t.t')::jsonb as j) as t), '103', 'typo finds the elephants');
 select is((select j ->> 'did_you_mean' from (select current_setting('t.t')::jsonb as j) as t), 'elephants', 'did you mean');

@@ -102,6 +102,28 @@ $$;
 
 comment on function search._index_name(regclass, text) is 'The name search.enable() gives an index it makes.';
 
+create or replace function search.typo_variants(brand_id uuid, word text)
+returns text[]
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    -- The word and, from 4 characters on, each one-letter deletion of it: two words one
+    -- edit apart (a letter added, dropped, changed, or two swapped) share one of these.
+    select array[pg_catalog.left(brand_id::text, 8) || ':' || word] || array(
+        select pg_catalog.left(brand_id::text, 8) || ':' || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
+        from generate_series(1, pg_catalog.length(word)) as i
+        where pg_catalog.length(word) >= 4
+    )
+$$;
+
+comment on function search.typo_variants(uuid, text) is
+'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), brand-prefixed.';
+
+revoke all on function search.typo_variants(uuid, text) from public;
+grant execute on function search.typo_variants(uuid, text) to authenticated, service_role;
+
 create or replace function search.refresh_lexicon(target regclass)
 returns integer
 language plpgsql
@@ -118,10 +140,12 @@ begin
     end if;
     delete from search.lexicon as l where l.table_name = target::text;
     execute pg_catalog.format(
-        'insert into search.lexicon (brand_id, table_name, word, docs) '
-        'select t.%I, %L, u.lexeme, count(*) from %s as t cross join lateral pg_catalog.unnest(t.%I) as u '
-        'where pg_catalog.length(u.lexeme) between 3 and 40 group by 1, 3',
-        cfg.brand_column, target::text, target, cfg.vector_column
+        'insert into search.lexicon (brand_id, table_name, word, docs, variants) '
+        'select w.brand_id, %L, w.lexeme, w.docs, search.typo_variants(w.brand_id, w.lexeme) from ('
+        'select t.%I as brand_id, u.lexeme, count(*)::integer as docs from %s as t '
+        'cross join lateral pg_catalog.unnest(t.%I) as u '
+        'where pg_catalog.length(u.lexeme) between 3 and 40 group by 1, 2) as w',
+        target::text, cfg.brand_column, target, cfg.vector_column
     );
     get diagnostics made = row_count;
     update search.indexed as i set lexicon_at = brandbase.now() where i.target = refresh_lexicon.target;
@@ -282,12 +306,6 @@ begin
     end loop;
     if current_row.recency_column is not null and current_row.recency_column is distinct from recency_col then
         execute pg_catalog.format('drop index if exists %I.%I', schema_name, search._index_name(target, 'recent'));
-    end if;
-
-    if trgm_schema is not null then
-        execute pg_catalog.format(
-            'create index if not exists lexicon_word_trgm on search.lexicon using gin (word %I.gin_trgm_ops)', trgm_schema
-        );
     end if;
 
     insert into search.indexed as i (

@@ -294,25 +294,29 @@ begin
     -- With a lexicon, typos are corrected word by word against the brand's own words and
     -- the corrected query is ranked like any other ('fixed'); without one, the trigram
     -- columns are scanned ('typo', below).
-    lexicon_ready := cfg.lexicon_at is not null and cfg.trigram_schema is not null
+    lexicon_ready := cfg.lexicon_at is not null
         and coalesce((opts ->> 'typo')::boolean, true) and cardinality(typo_words) > 0;
     base_extra := extra_cols;
     <<ranking>>
     for attempt in 1..2 loop
         extra_cols := base_extra;
         if mode = 'fixed' and attempt = 1 or attempt = 2 then
-            -- Each query word, stemmed, replaced by the most similar word of the brand's
-            -- lexicon (pg_trgm %, similarity 0.3 or more), the word itself when it is there.
-            execute pg_catalog.format(
-                'select pg_catalog.string_agg(coalesce(b.word, w.lexeme), '' '' order by w.n), '
-                'coalesce(bool_or(b.word is distinct from w.lexeme), false) '
-                'from unnest($3::text[]) with ordinality as w0 (w, n) '
-                'cross join lateral (select x.lexeme, w0.n from pg_catalog.unnest(pg_catalog.to_tsvector($4, w0.w)) as x limit 1) as w '
-                'left join lateral (select l.word from search.lexicon as l '
-                'where l.brand_id = $1 and l.table_name = $2 and l.word operator(%I.%%) w.lexeme '
-                'order by l.word = w.lexeme desc, %I.similarity(l.word, w.lexeme) desc, l.docs desc, l.word limit 1) as b on true',
-                cfg.trigram_schema, cfg.trigram_schema
-            ) into fixed_text, changed using the_brand, target::text, typo_words, qconfig;
+            -- Each query word, stemmed, replaced by the brand's most frequent lexicon word
+            -- one edit away (the word itself when the lexicon has it).
+            select pg_catalog.string_agg(coalesce(b.word, w.lexeme), ' ' order by w.n),
+                   coalesce(bool_or(b.word is distinct from w.lexeme and b.word is not null), false)
+            into fixed_text, changed
+            from unnest(typo_words) with ordinality as w0 (w, n)
+            cross join lateral (
+                select x.lexeme, w0.n from pg_catalog.unnest(pg_catalog.to_tsvector(qconfig, w0.w)) as x limit 1
+            ) as w
+            left join lateral (
+                select l.word from search.lexicon as l
+                where l.brand_id = the_brand and l.table_name = target::text
+                    and l.variants operator(pg_catalog.&&) search.typo_variants(the_brand, w.lexeme)
+                order by l.word = w.lexeme desc, l.docs desc, l.word
+                limit 1
+            ) as b on true;
             exit ranking when not coalesce(changed, false);
             tsq := pg_catalog.plainto_tsquery('simple', fixed_text);
             mode := 'fixed';
