@@ -109,12 +109,12 @@ immutable
 parallel safe
 set search_path = pg_catalog, pg_temp
 as $$
-    -- The word and, from 4 characters on, each one-letter deletion of it: two words one
+    -- The word and, from 4 to 40 characters, each one-letter deletion of it: two words one
     -- edit apart (a letter added, dropped, changed, or two swapped) share one of these.
     select array[pg_catalog.left(brand_id::text, 8) || ':' || word] || array(
         select pg_catalog.left(brand_id::text, 8) || ':' || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
         from generate_series(1, pg_catalog.length(word)) as i
-        where pg_catalog.length(word) >= 4
+        where pg_catalog.length(word) between 4 and 40
     )
 $$;
 
