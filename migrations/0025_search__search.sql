@@ -41,8 +41,10 @@ comment on column search.indexed.recency_column is
 comment on column search.indexed.popularity_column is 'A numeric column that boosts the score (log scale).';
 comment on column search.indexed.composite_gin is
 'Whether the GIN index is (brand, vector) through btree_gin, or the vector alone.';
-comment on column search.indexed.unaccent is 'Whether the vector and queries fold accents (extension unaccent).';
-comment on column search.indexed.trigram_schema is 'The schema of pg_trgm when the table has trigram indexes.';
+comment on column search.indexed.unaccent is
+'Whether the vector and queries fold accents (extension unaccent).';
+comment on column search.indexed.trigram_schema is
+'The schema of pg_trgm when the table has trigram indexes.';
 
 create table search.settings (
     brand_id uuid primary key references brand.brands (id) on delete cascade,
@@ -113,4 +115,5 @@ alter table search.lexicon enable row level security;
 
 alter table search.indexed add column lexicon_at timestamptz;
 comment on column search.indexed.lexicon_at is
-'When search.refresh_lexicon() last rebuilt the table''s lexicon (null: never; typos then scan the trigram columns).';
+'When search.refresh_lexicon() last rebuilt the table''s lexicon '
+'(null: never; typos then scan the trigram columns).';

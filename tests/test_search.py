@@ -49,7 +49,8 @@ def test_enable_is_idempotent_and_owned_by_the_table_owner(acme):
         conn.execute(ENABLE)
         after = conn.execute("select count(*) from pg_indexes where tablename = 'posts'").fetchone()[0]
         assert before == after == 4  # pkey, gin, recent, trgm
-        assert conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0] is False
+        superuser = conn.execute("select rolsuper from pg_roles where rolname = current_user").fetchone()[0]
+        assert superuser is False
         owners = conn.execute("select distinct c.relowner::regrole::text from pg_index as i "
                               "join pg_class as c on c.oid = i.indexrelid "
                               "where i.indrelid = 'public.posts'::regclass").fetchall()

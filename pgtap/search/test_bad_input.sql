@@ -34,33 +34,79 @@ select is(pg_temp.q('') ->> 'total', '0', 'empty query: no hits');
 select is(pg_temp.q('   ') -> 'hits', '[]', 'blank query: no hits');
 select is(pg_temp.q('the and of') ->> 'total', '0', 'stop words only: no hits');
 select is(pg_temp.q('"postgres search') ->> 'total', '1', 'unbalanced quote');
-select is(pg_temp.q('postgres & | ! :* ( ) <-> \\ ''') ->> 'total', '1', 'tsquery syntax characters are words');
+select is(
+    pg_temp.q('postgres & | ! :* ( ) <-> \\ ''') ->> 'total', '1', 'tsquery syntax characters are words'
+);
 select lives_ok($$select pg_temp.q($q$'; drop table public.docs; --$q$)$$, 'injection in the query');
 select lives_ok($$select pg_temp.q('x'') or 1=1 --')$$, 'injection with a quote');
 select has_table('public', 'docs', 'the table is still there');
 select is(pg_temp.q(null) ->> 'total', '0', 'null query: no hits');
 
-select is((select code from tests.error_of($$select pg_temp.q(repeat('postgres ', 1200))$$)), '22001', '10 kB query');
-select isnt((select hint from tests.error_of($$select pg_temp.q(repeat('postgres ', 1200))$$)), null, 'with a hint');
+select
+    is(
+        (select code from tests.error_of($$select pg_temp.q(repeat('postgres ', 1200))$$)),
+        '22001',
+        '10 kB query'
+    );
+select
+    isnt(
+        (select hint from tests.error_of($$select pg_temp.q(repeat('postgres ', 1200))$$)),
+        null,
+        'with a hint'
+    );
 select is((select code from tests.error_of($$select pg_temp.q(repeat('a', 1001))$$)), '22001', '1001 bytes');
-select is((select code from tests.error_of($$select pg_temp.q(repeat('word ', 100))$$)), '22023', 'too many terms');
+select
+    is(
+        (select code from tests.error_of($$select pg_temp.q(repeat('word ', 100))$$)),
+        '22023',
+        'too many terms'
+    );
 select is((select code || ' ' || coalesce(hint, '') from tests.error_of(
-    $$select api.search('public.nope', 'x', '{}')$$)), '42P01 Name a search-enabled table, schema-qualified, e.g. public.posts.',
-    'unknown table: 42P01 with a hint');
-select is((select code from tests.error_of($$select api.search('not a; name', 'x', '{}')$$)), '42P01', 'not a name');
+    $$select api.search('public.nope', 'x', '{}')$$
+)), '42P01 Name a search-enabled table, schema-qualified, e.g. public.posts.',
+'unknown table: 42P01 with a hint');
+select
+    is(
+        (select code from tests.error_of($$select api.search('not a; name', 'x', '{}')$$)),
+        '42P01',
+        'not a name'
+    );
 select is((select code || ' ' || coalesce(hint, '') from tests.error_of(
-    $$select api.search('public.plain', 'x', '{}')$$)),
-    'PT404 An operator enables it: select search.enable(''schema.table'', ...).', 'not enabled: PT404 with a hint');
-select is((select code from tests.error_of($$select api.search('public.docs', 'x', '{}')$$)), '22023', 'brand_id required');
-select is((select code from tests.error_of($$select api.search('public.docs', 'x', '{"brand_id": "nope"}')$$)),
-    '22023', 'brand_id not a uuid');
-select is((select code from tests.error_of($$select pg_temp.q('x', '{"limit": "ten"}')$$)), '22023', 'limit not a number');
+    $$select api.search('public.plain', 'x', '{}')$$
+)),
+'PT404 An operator enables it: select search.enable(''schema.table'', ...).', 'not enabled: PT404 with a hint'
+);
+select
+    is(
+        (select code from tests.error_of($$select api.search('public.docs', 'x', '{}')$$)),
+        '22023',
+        'brand_id required'
+    );
+select is(
+    (select code from tests.error_of($$select api.search('public.docs', 'x', '{"brand_id": "nope"}')$$)),
+    '22023', 'brand_id not a uuid'
+);
+select
+    is(
+        (select code from tests.error_of($$select pg_temp.q('x', '{"limit": "ten"}')$$)),
+        '22023',
+        'limit not a number'
+    );
 select is(jsonb_array_length(pg_temp.q('postgres', '{"limit": 1000000}') -> 'hits'), 1, 'limit clamped');
-select is((select code from tests.error_of($$select pg_temp.q('x', '{"cursor": {"s": "x"}}')$$)), '22023', 'forged cursor');
-select is((select code from tests.error_of($$select pg_temp.q('x', '{"filters": {"body": "x"}}')$$)), '22023',
-    'filter on an undeclared column');
-select is((select code from tests.error_of($$select api.search('public.docs', 'x', '[1]')$$)), '22023',
-    'options not an object');
+select
+    is(
+        (select code from tests.error_of($$select pg_temp.q('x', '{"cursor": {"s": "x"}}')$$)),
+        '22023',
+        'forged cursor'
+    );
+select is(
+    (select code from tests.error_of($$select pg_temp.q('x', '{"filters": {"body": "x"}}')$$)), '22023',
+    'filter on an undeclared column'
+);
+select is(
+    (select code from tests.error_of($$select api.search('public.docs', 'x', '[1]')$$)), '22023',
+    'options not an object'
+);
 
 select * from finish();
 rollback;

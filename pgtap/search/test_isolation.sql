@@ -16,9 +16,15 @@ create table public.notes (
 grant select on public.notes to authenticated;
 select brand.isolate('public.notes', 'content.read');
 insert into public.notes
-select b.id, g, b.slug || ' launch plan ' || g, b.slug || '-tag'
+select
+    b.id,
+    g,
+    b.slug || ' launch plan ' || g as title,
+    b.slug || '-tag' as tag
 from brand.brands as b, generate_series(1, 5) as g;
-select search.enable('public.notes', '{"title": "A"}', 'english', '{"trigram": ["title"], "filters": ["tag"]}');
+select search.enable(
+    'public.notes', '{"title": "A"}', 'english', '{"trigram": ["title"], "filters": ["tag"]}'
+);
 
 create function tests.search_checks(mine text, theirs text)
 returns setof text
@@ -68,21 +74,33 @@ select * from tests.search_checks('bolt', 'acme');
 
 -- Outsiders and anon get nothing.
 select tests.authenticate_as(tests.uid('outsider@nowhere'));
-select throws_ok(format('select api.search(''public.notes'', ''launch'', %L)',
-    jsonb_build_object('brand_id', tests.brand('acme'))), '42501', null, 'an outsider cannot search');
+select throws_ok(format(
+    'select api.search(''public.notes'', ''launch'', %L)',
+    jsonb_build_object('brand_id', tests.brand('acme'))
+), '42501', null, 'an outsider cannot search');
 select tests.clear_authentication();
 select tests.authenticate_as_role('anon');
-select throws_ok(format('select api.search(''public.notes'', ''launch'', %L)',
-    jsonb_build_object('brand_id', tests.brand('acme'))), '42501', null, 'anon cannot search');
+select throws_ok(format(
+    'select api.search(''public.notes'', ''launch'', %L)',
+    jsonb_build_object('brand_id', tests.brand('acme'))
+), '42501', null, 'anon cannot search');
 select tests.clear_authentication();
 
 -- Opt-out: the brand's log is forgotten and nothing new is logged.
 select tests.authenticate_as(tests.uid('editor@acme'));
-select lives_ok(format('select api.set_search_settings(%L, false)', tests.brand('acme')), 'an editor opts out');
-select is(api.search('public.notes', 'launch', jsonb_build_object('brand_id', tests.brand('acme'))) -> 'query_id',
-    'null', 'no query id once opted out');
+select lives_ok(
+    format('select api.set_search_settings(%L, false)', tests.brand('acme')), 'an editor opts out'
+);
+select is(
+    api.search('public.notes', 'launch', jsonb_build_object('brand_id', tests.brand('acme'))) -> 'query_id',
+    'null', 'no query id once opted out'
+);
 select tests.clear_authentication();
-select is((select count(*)::int from search.queries where brand_id = tests.brand('acme')), 0, 'acme''s log is empty');
+select
+    is((
+        select count(*)::int from search.queries
+        where brand_id = tests.brand('acme')
+    ), 0, 'acme''s log is empty');
 
 select * from finish();
 rollback;

@@ -4,8 +4,8 @@
 -- and pg_trgm GIN indexes on the chosen columns. Idempotent; runs as the table's owner
 -- (no superuser: every object it makes belongs to the table's owner).
 
-drop policy if exists "signed-in roles read which tables are searchable" on search.indexed;
-create policy "signed-in roles read which tables are searchable" on search.indexed
+drop policy if exists "signed-in roles read which tables are searchable" on search.indexed;  -- noqa: RF05
+create policy "signed-in roles read which tables are searchable" on search.indexed  -- noqa: RF05
 for select to authenticated, service_role using (true);
 revoke all on search.indexed from public, anon, authenticated;
 grant select on search.indexed to authenticated, service_role;
@@ -369,6 +369,6 @@ comment on function search.disable(regclass) is
 revoke all on function search.disable(regclass) from public;
 
 revoke all on function
-    search._extension_schema(name), search._unaccent_config(regconfig),
-    search._vector_expr(jsonb, regconfig, text), search._index_name(regclass, text)
+search._extension_schema(name), search._unaccent_config(regconfig),
+search._vector_expr(jsonb, regconfig, text), search._index_name(regclass, text)
 from public;

@@ -166,10 +166,12 @@ select
     q.table_name,
     count(*) as searches,
     count(*) filter (where exists (
-        select from search.clicks as c where c.brand_id = q.brand_id and c.query_id = q.id
+        select from search.clicks as c
+        where c.brand_id = q.brand_id and c.query_id = q.id
     )) as searches_with_click,
     round(count(*) filter (where exists (
-        select from search.clicks as c where c.brand_id = q.brand_id and c.query_id = q.id
+        select from search.clicks as c
+        where c.brand_id = q.brand_id and c.query_id = q.id
     ))::numeric / nullif(count(*), 0), 3) as click_through_rate
 from search.queries as q
 where q.created_at > brandbase.now() - interval '30 days'

@@ -595,6 +595,7 @@ def up(obj: Ctx, dsn: str | None) -> None:
 
 
 from .cli_search import search as search_group  # noqa: E402 - registered after main exists
+
 main.add_command(search_group)
 
 if __name__ == "__main__":  # pragma: no cover

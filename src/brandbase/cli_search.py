@@ -59,7 +59,8 @@ def search_stats(obj, as_json: bool, dsn: str | None) -> None:
         zero = f"{r.zero_result_30d / r.searches_30d:.0%}" if r.searches_30d else "-"
         click.echo(f"{r.table}: {r.rows:,} rows, {r.config}, columns {r.columns}, "
                    f"table {r.table_bytes / 2**20:.1f} MB, search indexes {r.index_bytes / 2**20:.1f} MB"
-                   f"{', (brand, vector) GIN' if r.composite_gin else ''}{', unaccent' if r.unaccent else ''}; "
+                   f"{', (brand, vector) GIN' if r.composite_gin else ''}"
+                   f"{', unaccent' if r.unaccent else ''}; "
                    f"30 days: {r.searches_30d:,} searches, zero results {zero}, {latency}")
 
 

@@ -81,7 +81,8 @@ def _check_table(conn: psycopg.Connection, table: str | None) -> list[str]:
         return tables
     resolved = conn.execute("select to_regclass(%s)::text", (table,)).fetchone()[0]
     if resolved is None:
-        raise SearchError(f"table {table} does not exist\n  hint: name it schema-qualified, e.g. public.posts")
+        raise SearchError(f"table {table} does not exist\n"
+                          "  hint: name it schema-qualified, e.g. public.posts")
     if resolved not in tables:
         raise SearchError(f"table {table} is not search-enabled\n"
                           "  hint: select search.enable('schema.table', '{\"title\": \"A\"}')")
@@ -117,7 +118,8 @@ def try_query(conn: psycopg.Connection, table: str, q: str, brand: str, user: st
     """Run search.query() as PostgREST would for a member of the brand (its owner unless a
     user's email is given), in a transaction that is rolled back (the try is not logged)."""
     target = _check_table(conn, table)[0]
-    row = conn.execute("select id from brand.brands where id::text = %s or slug = %s", (brand, brand)).fetchone()
+    row = conn.execute("select id from brand.brands where id::text = %s or slug = %s",
+                       (brand, brand)).fetchone()
     if row is None:
         raise SearchError(f"brand {brand} not found\n  hint: pass its id or slug")
     brand_id = row[0]
