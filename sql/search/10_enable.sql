@@ -111,15 +111,17 @@ set search_path = pg_catalog, pg_temp
 as $$
     -- The word and, from 4 to 40 characters, each one-letter deletion of it: two words one
     -- edit apart (a letter added, dropped, changed, or two swapped) share one of these.
-    select array[pg_catalog.left(brand_id::text, 8) || ':' || word] || array(
-        select pg_catalog.left(brand_id::text, 8) || ':' || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
+    select array[k.brand_key || word] || array(
+        select k.brand_key || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
         from generate_series(1, pg_catalog.length(word)) as i
         where pg_catalog.length(word) between 4 and 40
     )
+    from (select pg_catalog.left(pg_catalog.md5(brand_id::text), 10) || ':' as brand_key) as k
 $$;
 
 comment on function search.typo_variants(uuid, text) is
-'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), brand-prefixed.';
+'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), '
+'prefixed by a hash of the brand.';
 
 revoke all on function search.typo_variants(uuid, text) from public;
 grant execute on function search.typo_variants(uuid, text) to authenticated, service_role;

@@ -137,6 +137,10 @@ declare
     changed boolean;
     attempt integer;
     base_extra text;
+    fixed_words text[];
+    typo_word text;
+    lexeme text;
+    best_word text;
     stmt text;
     ranked jsonb;
     hits jsonb;
@@ -303,20 +307,22 @@ begin
         if mode = 'fixed' and attempt = 1 or attempt = 2 then
             -- Each query word, stemmed, replaced by the brand's most frequent lexicon word
             -- one edit away (the word itself when the lexicon has it).
-            select pg_catalog.string_agg(coalesce(b.word, w.lexeme), ' ' order by w.n),
-                   coalesce(bool_or(b.word is distinct from w.lexeme and b.word is not null), false)
-            into fixed_text, changed
-            from unnest(typo_words) with ordinality as w0 (w, n)
-            cross join lateral (
-                select x.lexeme, w0.n from pg_catalog.unnest(pg_catalog.to_tsvector(qconfig, w0.w)) as x limit 1
-            ) as w
-            left join lateral (
-                select l.word from search.lexicon as l
-                where l.brand_id = the_brand and l.table_name = target::text
-                    and l.variants operator(pg_catalog.&&) search.typo_variants(the_brand, w.lexeme)
-                order by l.word = w.lexeme desc, l.docs desc, l.word
-                limit 1
-            ) as b on true;
+            -- One lookup per word, planned with its keys in hand (EXECUTE): the GIN index
+            -- on the keys, not a filter over the brand's whole lexicon.
+            fixed_words := '{}';
+            changed := false;
+            foreach typo_word in array typo_words loop
+                lexeme := (
+                    select x.lexeme from pg_catalog.unnest(pg_catalog.to_tsvector(qconfig, typo_word)) as x limit 1
+                );
+                continue when lexeme is null;  -- a stop word
+                execute 'select l.word from search.lexicon as l where l.brand_id = $1 and l.table_name = $2 '
+                    'and l.variants operator(pg_catalog.&&) $3 order by l.word = $4 desc, l.docs desc, l.word limit 1'
+                into best_word using the_brand, target::text, search.typo_variants(the_brand, lexeme), lexeme;
+                fixed_words := fixed_words || coalesce(best_word, lexeme);
+                changed := changed or best_word <> lexeme;
+            end loop;
+            fixed_text := pg_catalog.array_to_string(fixed_words, ' ');
             exit ranking when not coalesce(changed, false);
             tsq := pg_catalog.plainto_tsquery('simple', fixed_text);
             mode := 'fixed';
