@@ -9,8 +9,8 @@ comment on schema search is
 grant usage on schema search to authenticated, service_role;
 
 create table search.indexed (
-    target regclass primary key,
-    config regconfig not null,
+    target text primary key,
+    config text not null,
     columns jsonb not null check (jsonb_typeof(columns) = 'object' and columns <> '{}'),
     language_column text,
     trigram_columns text[] not null default '{}',
@@ -27,7 +27,8 @@ create table search.indexed (
 );
 comment on table search.indexed is
 'Tables under search.enable(): the weighted columns, the text search configuration and which '
-'indexes exist. One row per table; search.disable() removes it.';
+'indexes exist. One row per table; search.disable() removes it. Names are stored as text, '
+'schema-qualified (reg* columns would block pg_upgrade): rename a table after disable.';
 comment on column search.indexed.columns is 'Weighted columns: {"title": "A", "body": "B"} (A highest).';
 comment on column search.indexed.config is
 'The text search configuration of the vector and of queries (per row: language_column).';

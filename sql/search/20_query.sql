@@ -163,7 +163,7 @@ begin
         raise exception 'search options must be a JSON object'
             using errcode = '22023', hint = 'e.g. {"brand_id": "...", "limit": 20}.';
     end if;
-    select * into cfg from search.indexed as x where x.target = query.target;
+    select * into cfg from search.indexed as x where x.target = query.target::text;
     if not found then
         raise exception 'table % is not search-enabled', target
             using errcode = 'PT404', hint = 'An operator enables it: select search.enable(''schema.table'', ...).';
@@ -188,7 +188,7 @@ begin
             using errcode = '22023', hint = 'limit: 1 to 100 (20); candidates: limit to 5000 (1000).';
     end;
     begin
-        qconfig := coalesce((opts ->> 'config')::regconfig, cfg.config);
+        qconfig := coalesce((opts ->> 'config')::regconfig, cfg.config::regconfig);
     exception when others then
         raise exception 'unknown text search configuration %', pg_catalog.left(opts ->> 'config', 60)
             using errcode = '22023', hint = 'e.g. english, german, simple (select cfgname from pg_ts_config).';

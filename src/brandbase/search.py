@@ -34,10 +34,10 @@ select
     i.composite_gin,
     i.unaccent,
     coalesce(c.reltuples, 0)::bigint,
-    pg_table_size(i.target),
+    pg_table_size(i.target::regclass),
     (select coalesce(sum(pg_relation_size(x.indexrelid)), 0) from pg_index as x
      join pg_class as ic on ic.oid = x.indexrelid
-     where x.indrelid = i.target and ic.relname like '%%\\_search\\_%%'),
+     where x.indrelid = i.target::regclass and ic.relname like '%%\\_search\\_%%'),
     (select count(*) from search.queries as q
      where q.table_name = i.target::text and q.created_at > now() - interval '30 days'),
     (select count(*) filter (where q.hits = 0) from search.queries as q
@@ -45,7 +45,7 @@ select
     (select percentile_cont(array[0.5, 0.95]) within group (order by q.latency_ms) from search.queries as q
      where q.table_name = i.target::text and q.created_at > now() - interval '30 days')
 from search.indexed as i
-join pg_class as c on c.oid = i.target
+join pg_class as c on c.oid = i.target::regclass
 order by 1
 """
 
