@@ -194,9 +194,13 @@ begin
             using errcode = '22023', hint = 'e.g. english, german, simple (select cfgname from pg_ts_config).';
     end;
     if cfg.unaccent then
-        qconfig := coalesce(pg_catalog.to_regconfig(pg_catalog.format(
-            'search.%I', 'unaccent_' || (select c.cfgname from pg_catalog.pg_ts_config as c where c.oid = qconfig)
-        )), qconfig);
+        -- search.unaccent_<config>, made by search.enable() (PostgreSQL 15 has no to_regconfig)
+        qconfig := coalesce((
+            select u.oid::regconfig from pg_catalog.pg_ts_config as u
+            where u.cfgnamespace = 'search'::regnamespace and u.cfgname = 'unaccent_' || (
+                select c.cfgname from pg_catalog.pg_ts_config as c where c.oid = qconfig
+            )
+        ), qconfig);
     end if;
     tsq := search.parse_query(qconfig, q, coalesce((opts ->> 'prefix')::boolean, true));
     if coalesce(pg_catalog.numnode(tsq), 0) > 64 then
