@@ -32,6 +32,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/gate.py
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/flags.py
+	$(BIN)/python bench/search.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

@@ -16,6 +16,7 @@ suite fills in for each attack:
     {invitation}  that invitation's id
     {key}       the record key (jsonb) of the target brand's row in the versioned table
     {table}     the versioned table's name (the same for both brands)
+    {search_query}  a logged search query of the target brand (search.queries)
 
 Each placeholder becomes a quoted literal; the rest of a template is SQL. Arguments are
 passed by name, so an entry survives a reordering or a dropped optional parameter.
@@ -232,13 +233,38 @@ FLAGS = {
     "api.clear_flag_override": Fn(FLAG_CLEAR),
 }
 
+SEARCH_TABLE = "public.suite_docs"
+SEARCH_OPTIONS = "jsonb_build_object('brand_id', {brand})"
+SEARCH_CLICK = {"query_id": "{search_query}", "result": "'{\"id\": 1}'", "position": "0"}
+SEARCH_SETTINGS = {"brand_id": "{brand}", "log_queries": "true", "retention": "'30 days'"}
+
+SEARCH = {
+    "search.typo_variants": Fn({"brand_id": "{brand}", "word": "'elephant'"}, scope="predicate",
+                               lookups={"word": ANY_ANSWER}),
+    "search.parse_query": Fn({"config": "'english'", "q": "'quick brow'", "prefix": "true"}, scope="caller"),
+    "search.query": Fn({"target": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS}),
+    "api.search": Fn({"table_name": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS},
+                     lookups=UNKNOWN_TABLE),
+    "search.query_many": Fn({"targets": f"array['{SEARCH_TABLE}']::regclass[]", "q": "'v1'",
+                             "options": SEARCH_OPTIONS}),
+    "api.search_many": Fn({"table_names": f"array['{SEARCH_TABLE}']", "q": "'v1'", "options": SEARCH_OPTIONS},
+                          lookups=UNKNOWN_TABLE),
+    "search._log_query": Fn({"brand_id": "{brand}", "table_name": f"'{SEARCH_TABLE}'", "query": "'v1'",
+                             "hits": "1", "latency_ms": "1", "typo_fallback": "false"}),
+    "search.click": Fn(SEARCH_CLICK),
+    "api.search_click": Fn(SEARCH_CLICK),
+    "search.set_settings": Fn(SEARCH_SETTINGS),
+    "api.set_search_settings": Fn(SEARCH_SETTINGS),
+}
+
 REGISTRY: dict[str, Fn] = {
     **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
     **FLAGS,
+    **SEARCH,
 }
 
 PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
-                "key", "table")
+                "key", "table", "search_query")
 OBJECTS = tuple(p for p in PLACEHOLDERS if p not in ("brand", "table"))
 
 
@@ -358,6 +384,22 @@ select tests.brand('bolt'), 'suite.colour', u.id, '"bolt-flag-marker"', 'seed'
 from (values ('00000000-0000-0000-0000-000000000000'::uuid), (tests.uid('viewer@bolt'))) as u (id);
 """
 
+# Search: a search-enabled table with one row per brand, and one logged query per brand.
+SEED_SQL += f"""
+create table {SEARCH_TABLE} (
+    brand_id uuid not null references brand.brands (id) on delete cascade,
+    id integer not null,
+    title text not null,
+    primary key (brand_id, id)
+);
+grant select on {SEARCH_TABLE} to authenticated;
+select brand.isolate('{SEARCH_TABLE}', 'content.read');
+insert into {SEARCH_TABLE} select b.id, 1, b.slug || ' v1' from brand.brands as b;
+select search.enable('{SEARCH_TABLE}', '{{"title": "A"}}', 'english', '{{"trigram": ["title"]}}');
+insert into search.queries (brand_id, table_name, query, hits, latency_ms, created_at)
+select b.id, '{SEARCH_TABLE}', 'seed ' || b.slug, 1, 1, now() from brand.brands as b;
+"""
+
 # Values only brand B holds: none may reach a member of brand A unless A passed it.
 B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt", "bolt-flag-marker")
 
@@ -406,6 +448,7 @@ def build_world(dsn: str) -> World:
                 "ip_rule": one("select max(id) from access.ip_rules where brand_id = %s"),
                 "key": json.dumps({"brand_id": bid, "id": 1}),
                 "table": TABLE,
+                "search_query": one("select max(id) from search.queries where brand_id = %s"),
             }
             # The invitation, made through the API by the brand's owner.
             with conn.transaction():
@@ -435,6 +478,7 @@ def missing_objects() -> dict[str, object]:
         "token": "f" * 64,
         "invitation": "0badc0de-0000-4000-8000-0000000000cc",
         "table": TABLE,
+        "search_query": 2147480005,
     }
 
 

@@ -598,6 +598,9 @@ from .cli_flags import flags as flags_group  # noqa: E402 (its own module; regis
 
 main.add_command(flags_group)
 
+from .cli_search import search as search_group  # noqa: E402 - registered after main exists
+
+main.add_command(search_group)
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -1,0 +1,305 @@
+"""Search: brand-scoped query latency in the largest brand, index build time and size, the
+write cost of a search-enabled table, and relevance next to BM25 (bm25s).
+
+A deterministic corpus: synthetic words (two to four consonant-vowel syllables, no stop
+words) drawn with Zipf-like frequencies (P(rank r) ~ 1/r over 50,000 words), titles of 6
+words and bodies of 34, spread over `--brands` brands with 30% of the documents in the
+largest. Labelled queries: two rare words, planted in the titles of 5 documents (grade 2)
+and the bodies of 5 more (grade 1), with 10 distractors holding only one of the words.
+Queries run through api.search() as an `authenticated` viewer of the largest brand
+(RLS on, every search logged), timed at the client.
+
+    .venv/bin/python bench/search.py [--docs 100000] [--brands 100] [--samples 100]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import statistics
+import time
+
+import psycopg
+from common import cluster, header, table
+from psycopg import sql
+
+from brandbase import migrate, pack
+
+CONSONANTS = "bdfgklmnprstvz"
+VOWELS = "aiou"
+SYLLABLES = [c + v for c in CONSONANTS for v in VOWELS]  # 56
+VOCAB = 50_000
+TITLE_WORDS, BODY_WORDS = 6, 34
+LABELLED = 20
+
+
+def word(rank: int) -> str:
+    """The word of a rank (1-based): base-56 digits of rank + 55, at least two syllables."""
+    n, out = rank + len(SYLLABLES) - 1, []
+    while n:
+        n, d = divmod(n, len(SYLLABLES))
+        out.append(SYLLABLES[d])
+    return "".join(out)
+
+
+WORD_SQL = f"""
+create function pg_temp.word(r integer) returns text language sql immutable as $$
+    select string_agg((array[{', '.join(f"'{s}'" for s in SYLLABLES)}])[1 + (n / power(56, k)::int) % 56], ''
+                      order by k)
+    from (select r + 55 as n) as x, generate_series(0, 3) as k
+    where n >= power(56, k)
+$$;
+"""
+
+SETUP = """
+insert into brand.brands (id, slug, name)
+select ('00000000-0000-4000-8000-' || lpad(g::text, 12, '0'))::uuid, 'brand-' || g, 'Brand ' || g
+from generate_series(0, {brands} - 1) as g;
+insert into auth.users (id, email) values ('00000000-0000-4000-9000-000000000001', 'viewer@bench.test');
+insert into brand.members (brand_id, user_id, tier)
+values ('00000000-0000-4000-8000-000000000000', '00000000-0000-4000-9000-000000000001', 'viewer');
+create table public.docs (
+    brand_id uuid not null references brand.brands (id),
+    id bigint not null,
+    title text not null,
+    body text not null,
+    created_at timestamptz not null,
+    primary key (brand_id, id)
+);
+grant select on public.docs to authenticated;
+select brand.isolate('public.docs', 'content.read');
+set max_parallel_workers_per_gather = 0;
+select setseed(0.42);
+insert into public.docs
+select
+    case when (g * 2654435761::bigint) % 1000 < 300 then '00000000-0000-4000-8000-000000000000'::uuid
+         else ('00000000-0000-4000-8000-' || lpad((1 + g % ({brands} - 1))::text, 12, '0'))::uuid end,
+    g,
+    (select string_agg(pg_temp.word(least(floor(exp(random() * ln({vocab} + 1)))::int, {vocab})), ' ')
+     from generate_series(1, {title_words}) where g > 0),
+    (select string_agg(pg_temp.word(least(floor(exp(random() * ln({vocab} + 1)))::int, {vocab})), ' ')
+     from generate_series(1, {body_words}) where g > 0),
+    timestamptz '2024-01-01' + (g::float8 / {docs}) * interval '730 days'
+from generate_series(1, {docs}) as g;
+"""
+
+
+def pct(samples: list[float], p: float) -> float:
+    s = sorted(samples)
+    return s[min(len(s) - 1, max(0, math.ceil(p / 100 * len(s)) - 1))] * 1000
+
+
+def act_as_viewer(conn: psycopg.Connection) -> None:
+    conn.execute("select set_config('request.jwt.claims', %s, false)",
+                 ('{"sub": "00000000-0000-4000-9000-000000000001", "role": "authenticated"}',))
+    conn.execute("set role authenticated")
+
+
+LARGEST = "00000000-0000-4000-8000-000000000000"
+
+
+def plant(conn: psycopg.Connection, docs: int, rng: random.Random) -> list[dict]:
+    """Labelled queries: two rare words each, planted in 10 relevant documents and 10 distractors."""
+    labelled, next_id = [], docs + 1
+    filler = lambda n: " ".join(word(rng.randint(1, VOCAB)) for _ in range(n))  # noqa: E731
+    rows = []
+    for _ in range(LABELLED):
+        w1, w2 = word(rng.randint(20_000, VOCAB)), word(rng.randint(20_000, VOCAB))
+        grades = {}
+        for i in range(20):
+            if i < 5:
+                title, body, grade = f"{w1} {w2} {filler(4)}", filler(BODY_WORDS), 2
+            elif i < 10:
+                body = f"{filler(10)} {w1} {filler(10)} {w2} {filler(12)}"
+                title, grade = filler(TITLE_WORDS), 1
+            else:
+                one = w1 if i % 2 else w2
+                title, body, grade = filler(TITLE_WORDS), f"{filler(16)} {one} {filler(17)}", 0
+            at = "2024-01-01 00:00:00+00"
+            rows.append((LARGEST, next_id, title, body, at))
+            grades[next_id] = grade
+            next_id += 1
+        labelled.append({"q": f"{w1} {w2}", "grades": grades})
+    with conn.cursor() as cur:
+        cur.executemany("insert into public.docs values (%s, %s, %s, %s, %s::timestamptz + random() * "
+                        "interval '730 days')", rows)
+    return labelled
+
+
+def ndcg_at(ranked: list[int], grades: dict[int, int], k: int = 10) -> float:
+    dcg = sum((2 ** grades.get(d, 0) - 1) / math.log2(i + 2) for i, d in enumerate(ranked[:k]))
+    ideal = sorted(grades.values(), reverse=True)[:k]
+    idcg = sum((2 ** g - 1) / math.log2(i + 2) for i, g in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: list[int], grades: dict[int, int], k: int = 20) -> float:
+    relevant = {d for d, g in grades.items() if g > 0}
+    return len(relevant & set(ranked[:k])) / len(relevant)
+
+
+def query_sets(conn: psycopg.Connection, rng: random.Random, n: int) -> dict[str, list[str]]:
+    """Queries by kind; rare ones are words of the largest brand's own documents."""
+    vocab = {word(r) for r in range(1, VOCAB + 1)}
+    bodies = [r[0] for r in conn.execute(
+        "select body from public.docs where brand_id = %s order by id limit 2000", (LARGEST,))]
+
+    def rarest(k: int) -> str:
+        words = rng.choice(bodies).split()
+        rank = {w: i for i, w in enumerate(sorted(set(words), key=len, reverse=True))}
+        return " ".join(sorted(set(words), key=lambda w: rank[w])[:k])
+
+    def typo(w: str) -> str:
+        for _ in range(20):
+            i = rng.randint(1, len(w) - 2)
+            t = w[:i] + w[i + 1] + w[i] + w[i + 2:]
+            if t not in vocab:
+                return t
+        return w + "q"
+
+    common = lambda k, top: " ".join(word(r) for r in rng.sample(range(1, top + 1), k))  # noqa: E731
+    return {
+        "common, 1 term": [common(1, 5) for _ in range(n)],
+        "common, 2 terms": [common(2, 10) for _ in range(n)],
+        "common, 4 terms": [common(4, 20) for _ in range(n)],
+        "rare, 1 term": [rarest(1) for _ in range(n)],
+        "rare, 2 terms": [rarest(2) for _ in range(n)],
+        "rare, 4 terms": [rarest(4) for _ in range(n)],
+        "prefix (common + 3 letters)": [f"{word(rng.randint(1, 10))} {word(rng.randint(1, 200))[:3]}"
+                                        for _ in range(n)],
+        "typo, 1 term": [typo(word(rng.randint(1, 100))) for _ in range(n)],
+        "typo, 2 terms": [f"{typo(word(rng.randint(1, 100)))} {typo(word(rng.randint(1, 100)))}"
+                          for _ in range(n)],
+    }
+
+
+def update_cost(conn: psycopg.Connection, table_name: str, ids: list[int]) -> float:
+    samples = []
+    for i in ids:
+        t = time.perf_counter()
+        conn.execute(sql.SQL("update {} set body = body || ' zuzu' where brand_id = %s and id = %s")
+                     .format(sql.Identifier("public", table_name)), (LARGEST, i))
+        samples.append(time.perf_counter() - t)
+    return statistics.median(samples) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=100_000)
+    ap.add_argument("--brands", type=int, default=100)
+    ap.add_argument("--samples", type=int, default=100)
+    args = ap.parse_args()
+    rng = random.Random(42)
+    c = cluster()
+    c.drop_database("bench_search")
+    dsn = c.create_database("bench_search")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load())
+        t = time.perf_counter()
+        conn.execute(WORD_SQL)
+        conn.execute(SETUP.format(brands=args.brands, docs=args.docs, vocab=VOCAB, title_words=TITLE_WORDS,
+                                  body_words=BODY_WORDS))
+        labelled = plant(conn, args.docs, rng)
+        generated = time.perf_counter() - t
+        conn.execute("create table public.docs_plain (like public.docs including all)")
+        conn.execute("insert into public.docs_plain select * from public.docs")
+        conn.execute("vacuum analyze public.docs")
+        conn.execute("vacuum analyze public.docs_plain")
+        heap_before = conn.execute("select pg_table_size('public.docs')").fetchone()[0]
+        largest = conn.execute("select count(*) from public.docs where brand_id = %s",
+                               (LARGEST,)).fetchone()[0]
+        t = time.perf_counter()
+        conn.execute("""select search.enable('public.docs', '{"title": "A", "body": "B"}', 'english',
+                        '{"trigram": ["title"], "recency_column": "created_at"}')""")
+        build = time.perf_counter() - t
+        sizes = conn.execute("""
+            select c.relname, pg_relation_size(c.oid)
+            from pg_index as i join pg_class as c on c.oid = i.indexrelid
+            where i.indrelid = 'public.docs'::regclass order by 1""").fetchall()
+        heap_after = conn.execute("select pg_table_size('public.docs')").fetchone()[0]
+        conn.execute("vacuum analyze public.docs")
+        ids = [rng.randint(1, args.docs) for _ in range(300)]
+        ids = [r[0] for r in conn.execute("select id from public.docs where brand_id = %s and id = any(%s)",
+                                          (LARGEST, ids))][:200]
+        plain_ms = update_cost(conn, "docs_plain", ids)
+        indexed_ms = update_cost(conn, "docs", ids)
+        plain_ms2 = update_cost(conn, "docs_plain", ids)
+        indexed_ms2 = update_cost(conn, "docs", ids)
+        sets = query_sets(conn, rng, args.samples)
+
+    header(f"search: {args.docs:,} documents, {args.brands} brands, largest brand {largest:,} documents")
+    print(f"corpus generated in {generated:.1f} s\n")
+    table(["what", "value"], [
+        ["search.enable() (vector, GIN, recency btree, trigram GIN, lexicon, analyze)", f"{build:.1f} s"],
+        *[[f"index {n}", f"{s / 2**20:.1f} MB"] for n, s in sizes],
+        ["heap before / after (stored tsvector)",
+         f"{heap_before / 2**20:.1f} MB / {heap_after / 2**20:.1f} MB"],
+        ["single-row UPDATE, unindexed table (median)", f"{(plain_ms + plain_ms2) / 2:.3f} ms"],
+        ["single-row UPDATE, search-enabled table (median)", f"{(indexed_ms + indexed_ms2) / 2:.3f} ms"],
+        ["write cost ratio", f"{(indexed_ms + indexed_ms2) / (plain_ms + plain_ms2):.2f}x"],
+    ])
+
+    rows = []
+    with psycopg.connect(dsn, autocommit=True) as conn, psycopg.connect(dsn, autocommit=True) as owner:
+        act_as_viewer(conn)
+        options = json.dumps({"brand_id": LARGEST, "limit": 20})
+        statement = "select api.search('public.docs', %s, %s::jsonb)"
+        for q in [qs[0] for qs in sets.values()] * 3:  # warm up
+            conn.execute(statement, (q, options)).fetchone()
+        logged = "select coalesce(max(id), 0) from search.queries"
+        server = ("select percentile_cont(array[0.5, 0.95, 0.99]) within group (order by latency_ms) "
+                  "from search.queries where id > %s")
+        for kind, queries in sets.items():
+            samples, totals, fallbacks = [], [], 0
+            last = owner.execute(logged).fetchone()[0]
+            for q in queries:
+                t = time.perf_counter()
+                res = conn.execute(statement, (q, options)).fetchone()[0]
+                samples.append(time.perf_counter() - t)
+                totals.append(res["total"])
+                fallbacks += res["typo_fallback"]
+            inside = owner.execute(server, (last,)).fetchone()[0] or [0, 0, 0]
+            rows.append([kind, len(samples), f"{statistics.median(totals):.0f}", fallbacks,
+                         f"{pct(samples, 50):.2f}", f"{pct(samples, 95):.2f}", f"{pct(samples, 99):.2f}",
+                         " / ".join(f"{v:.2f}" for v in inside)])
+        table(["query (largest brand, page of 20)", "n", "median matches (capped 1000)", "typo fallbacks",
+               "p50 ms", "p95 ms", "p99 ms", "in search.query p50 / p95 / p99 ms"], rows)
+
+        # Relevance against BM25 over the same brand's documents.
+        ours_ndcg, ours_recall = [], []
+        for item in labelled:
+            res = conn.execute(statement, (item["q"], options)).fetchone()[0]
+            ranked = [int(h["key"]["id"]) for h in res["hits"]]
+            ours_ndcg.append(ndcg_at(ranked, item["grades"]))
+            ours_recall.append(recall_at(ranked, item["grades"]))
+        conn.execute("reset role")
+        docs = conn.execute("select id, title || ' ' || body from public.docs "
+                            "where brand_id = %s order by id", (LARGEST,)).fetchall()
+    try:
+        import bm25s
+    except ImportError:
+        print("bm25s is not installed (pip install bm25s): no BM25 comparison\n")
+        return
+    ids = [d[0] for d in docs]
+    retriever = bm25s.BM25()
+    retriever.index(bm25s.tokenize([d[1] for d in docs], stopwords=None, show_progress=False),
+                    show_progress=False)
+    bm_ndcg, bm_recall = [], []
+    for item in labelled:
+        found, _ = retriever.retrieve(bm25s.tokenize([item["q"]], stopwords=None, show_progress=False),
+                                      k=20, show_progress=False)
+        ranked = [ids[i] for i in found[0]]
+        bm_ndcg.append(ndcg_at(ranked, item["grades"]))
+        bm_recall.append(recall_at(ranked, item["grades"]))
+    table(["ranking (20 labelled two-word queries)", "nDCG@10", "recall@20"], [
+        ["brandbase search.query (ts_rank_cd, weights A/B, recency)", f"{statistics.mean(ours_ndcg):.3f}",
+         f"{statistics.mean(ours_recall):.3f}"],
+        [f"BM25 (bm25s {bm25s.__version__}, title + body)", f"{statistics.mean(bm_ndcg):.3f}",
+         f"{statistics.mean(bm_recall):.3f}"],
+    ])
+
+
+if __name__ == "__main__":
+    main()
