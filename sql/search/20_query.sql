@@ -135,7 +135,6 @@ declare
     lexicon_ready boolean;
     fixed_text text;
     changed boolean;
-    attempt integer;
     base_extra text;
     fixed_words text[];
     typo_word text;
@@ -538,19 +537,19 @@ as $$
 -- merged by score. The cursor holds one cursor per table, advanced only past the hits
 -- that made it into the merged page; a table whose hits are used up is left out.
 declare
-    opts jsonb := coalesce(options, '{}');
+    opts jsonb := coalesce(options, '{}'::jsonb);
     page_size integer;
     cursors jsonb;
     target regclass;
     answer jsonb;
-    pool jsonb := '[]';
+    pool jsonb := '[]'::jsonb;
     total bigint := 0;
     estimate boolean := false;
     suggestion text;
-    query_ids jsonb := '{}';
-    returned jsonb := '{}';
+    query_ids jsonb := '{}'::jsonb;
+    returned jsonb := '{}'::jsonb;
     merged jsonb;
-    next_cursors jsonb := '{}';
+    next_cursors jsonb := '{}'::jsonb;
     taken jsonb;
     last_hit jsonb;
     more boolean := false;
@@ -646,7 +645,7 @@ language plpgsql
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    targets regclass[] := '{}';
+    targets regclass[] := '{}'::regclass[];
     name text;
     target regclass;
 begin
