@@ -33,7 +33,8 @@ comment on column search.indexed.columns is 'Weighted columns: {"title": "A", "b
 comment on column search.indexed.config is
 'The text search configuration of the vector and of queries (per row: language_column).';
 comment on column search.indexed.language_column is
-'A regconfig column naming each row''s language (the vector then uses it), or null.';
+'A text column naming each row''s configuration (english, german, …; resolved by '
+'search.config_of), or null.';
 comment on column search.indexed.trigram_columns is
 'Columns with a pg_trgm GIN index: typo fallback and did-you-mean.';
 comment on column search.indexed.filter_columns is 'Columns the app may filter and facet on.';

@@ -67,6 +67,30 @@ comment on function search._unaccent_config(regconfig) is
 'search.unaccent_<config>: the configuration with unaccent before its dictionaries (null '
 'when the extension unaccent is not installed).';
 
+-- A row's language as text, resolved to a configuration of pg_catalog or of this module
+-- (unknown or null: null, so the table's configuration applies). Tables store the name as
+-- text: a regconfig column would block pg_upgrade, which refuses reg* values in tables.
+-- Declared immutable for the generated column: configurations are not renamed or dropped
+-- under an index that uses them (search.disable() first).
+create or replace function search.config_of(language text)
+returns regconfig
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    select c.oid::regconfig
+    from pg_catalog.pg_ts_config as c
+    where c.cfgname = pg_catalog.lower(language)
+        and c.cfgnamespace in ('pg_catalog'::regnamespace, pg_catalog.to_regnamespace('search'))
+    order by c.cfgnamespace = 'pg_catalog'::regnamespace desc
+    limit 1
+$$;
+
+comment on function search.config_of(text) is
+'The text search configuration named by a row''s language column (english, german, …); null '
+'when unknown.';
+
 create or replace function search._vector_expr(
     columns jsonb, config regconfig, language_column text
 )
@@ -79,7 +103,8 @@ as $$
         pg_catalog.format(
             'setweight(to_tsvector(%s, coalesce(%I::text, %L)), %L)',
             case when language_column is null then pg_catalog.format('%L::regconfig', config)
-                 else pg_catalog.format('coalesce(%I, %L::regconfig)', language_column, config) end,
+                 else pg_catalog.format('coalesce(search.config_of(%I), %L::regconfig)',
+                     language_column, config) end,
             c.key, '', c.value
         ),
         ' || ' order by c.value, c.key
@@ -122,6 +147,10 @@ $$;
 comment on function search.typo_variants(uuid, text) is
 'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), '
 'prefixed by a hash of the brand.';
+
+-- The roles that write an enabled table compute its generated column (anon writes none).
+revoke all on function search.config_of(text) from public;
+grant execute on function search.config_of(text) to authenticated, service_role;
 
 revoke all on function search.typo_variants(uuid, text) from public;
 grant execute on function search.typo_variants(uuid, text) to authenticated, service_role;
@@ -241,9 +270,11 @@ begin
     end if;
     if language_col is not null and (
         select a.atttypid from pg_catalog.pg_attribute as a where a.attrelid = target and a.attname = language_col
-    ) <> 'regconfig'::regtype then
-        raise exception 'language column % must be of type regconfig', language_col
-            using errcode = '22023', hint = 'A generated tsvector needs an immutable config: store regconfig.';
+    ) not in ('text'::regtype, 'character varying'::regtype) then
+        raise exception 'language column % must be of type text', language_col
+            using errcode = '22023',
+                  hint = 'Store the configuration''s name (english, german, …) as text; a regconfig '
+                         'column would block pg_upgrade.';
     end if;
     if cardinality(trigram_cols) > 0 and trgm_schema is null then
         raise exception 'trigram indexes need the extension pg_trgm'
@@ -343,7 +374,7 @@ comment on function search.enable(regclass, jsonb, regconfig, jsonb) is
 'Makes a table searchable: a stored generated tsvector of the weighted columns, its GIN index '
 '(brand + vector with btree_gin), a (brand, recency) btree, trigram indexes. Options: trigram '
 '(columns), filters (columns the app may filter and facet on), recency_column, popularity_column, '
-'language_column (regconfig), unaccent, brand_column, vector_column. Idempotent; a changed '
+'language_column (text: a configuration name per row), unaccent, brand_column, vector_column. Idempotent; a changed '
 'definition rebuilds the vector.';
 
 revoke all on function search.enable(regclass, jsonb, regconfig, jsonb) from public;
