@@ -73,6 +73,8 @@ BRAND = {
     "brand.caller_id_checked": Fn(scope="caller", anon="RLS helper: the request's own sub"),
     "brand.caller_is_service": Fn(scope="caller", anon="inlined RLS helper: a boolean about the request",
                                   inlined=INLINED),
+    "brand.invoking_role": Fn(scope="caller", anon="inlined helper: the request's own database role",
+                              inlined=INLINED),
     "brand.require_caller": Fn(scope="caller"),
     "brand.assert_permission": Fn({"permission": "'brand.read'"}, scope="caller"),
     "brand.brands_with": Fn({"permission": "'brand.read'"}, scope="caller"),
@@ -241,6 +243,7 @@ SEARCH_SETTINGS = {"brand_id": "{brand}", "log_queries": "true", "retention": "'
 SEARCH = {
     "search.typo_variants": Fn({"brand_id": "{brand}", "word": "'elephant'"}, scope="predicate",
                                lookups={"word": ANY_ANSWER}),
+    "search.config_of": Fn({"language": "'german'"}, scope="caller", lookups={"language": ANY_ANSWER}),
     "search.parse_query": Fn({"config": "'english'", "q": "'quick brow'", "prefix": "true"}, scope="caller"),
     "search.query": Fn({"target": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS}),
     "api.search": Fn({"table_name": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS},

@@ -21,12 +21,26 @@ insert into public.notes values
 (tests.brand('acme'), 3, 'running houses', null);
 reset role;
 
-select is(search.config_of('German'), 'german'::regconfig, 'a configuration name resolves, case-insensitively');
+select is(
+    search.config_of('German'), 'german'::regconfig, 'a configuration name resolves, case-insensitively'
+);
 select is(search.config_of('klingon'), null, 'an unknown name is null');
-select is((select search_tsv from public.notes where id = 1), setweight(to_tsvector('german', 'Die Häuser'), 'A'),
-    'a german row is indexed in german');
-select is((select search_tsv from public.notes where id = 2), setweight(to_tsvector('english', 'running houses'), 'A'),
-    'an unknown language falls back to the table''s configuration');
+select is(
+    (
+        select n.search_tsv from public.notes as n
+        where n.id = 1
+    ),
+    setweight(to_tsvector('german', 'Die Häuser'), 'A'),
+    'a german row is indexed in german'
+);
+select is(
+    (
+        select n.search_tsv from public.notes as n
+        where n.id = 2
+    ),
+    setweight(to_tsvector('english', 'running houses'), 'A'),
+    'an unknown language falls back to the table''s configuration'
+);
 
 create table public.bad_lang (
     brand_id uuid not null references brand.brands (id), id integer not null, title text, lang regconfig,

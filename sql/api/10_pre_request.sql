@@ -67,7 +67,7 @@ declare
     method text := coalesce(nullif(pg_catalog.current_setting('request.method', true), ''), 'GET');
     -- The database role PostgREST switched to: a claim can be set by anyone with an SQL
     -- session, the role only by whom the database lets.
-    db_role text := pg_catalog.current_setting('role');
+    db_role text := brand.invoking_role();
     sub text := claims ->> 'sub';
     api_role text;
     brand_text text := coalesce(headers ->> 'x-brand-id', claims ->> 'brand_id');

@@ -81,19 +81,30 @@ comment on function brand.caller_id_checked() is
 -- The invoking database role: SET ROLE (what PostgREST's authenticator does per request)
 -- shows in the role setting, also inside security definer functions, where current_user
 -- is the function's owner; a session that never switched role is its session user.
+-- The one place the pack asks who called it (authority from roles, never from claims).
+create or replace function brand.invoking_role()
+returns name
+language sql
+stable
+as $$
+    select case pg_catalog.current_setting('role')
+        when 'none' then session_user
+        else pg_catalog.current_setting('role')::name
+    end
+$$;
+
+comment on function brand.invoking_role() is
+'The database role that called into the pack: SET ROLE''s role (PostgREST''s anon, '
+'authenticated, service_role), else the session user. Not current_user, which a definer '
+'function replaces. Inlined by the planner.';
+
 -- Members of service_role count: the pack owner and superusers are trusted too.
 create or replace function brand.caller_is_service()
 returns boolean
 language sql
 stable
 as $$
-    select pg_catalog.pg_has_role(
-        case pg_catalog.current_setting('role')
-            when 'none' then session_user
-            else pg_catalog.current_setting('role')::name
-        end,
-        'service_role', 'member'
-    )
+    select pg_catalog.pg_has_role(brand.invoking_role(), 'service_role', 'member')
 $$;
 
 comment on function brand.caller_is_service() is
@@ -122,10 +133,10 @@ comment on function brand.require_caller() is
 'The calling user''s id; raises 28000 for anonymous callers and malformed claims.';
 
 revoke all on function
-brand.claims(), brand.caller_id(), brand.caller_id_checked(), brand.caller_is_service(),
-brand.require_caller()
+brand.claims(), brand.caller_id(), brand.caller_id_checked(), brand.invoking_role(),
+brand.caller_is_service(), brand.require_caller()
 from public;
 grant execute on function
-brand.claims(), brand.caller_id(), brand.caller_id_checked(), brand.caller_is_service(),
-brand.require_caller()
+brand.claims(), brand.caller_id(), brand.caller_id_checked(), brand.invoking_role(),
+brand.caller_is_service(), brand.require_caller()
 to anon, authenticated, service_role;

@@ -374,8 +374,8 @@ comment on function search.enable(regclass, jsonb, regconfig, jsonb) is
 'Makes a table searchable: a stored generated tsvector of the weighted columns, its GIN index '
 '(brand + vector with btree_gin), a (brand, recency) btree, trigram indexes. Options: trigram '
 '(columns), filters (columns the app may filter and facet on), recency_column, popularity_column, '
-'language_column (text: a configuration name per row), unaccent, brand_column, vector_column. Idempotent; a changed '
-'definition rebuilds the vector.';
+'language_column (text: a configuration name per row), unaccent, brand_column, vector_column. '
+'Idempotent; a changed definition rebuilds the vector.';
 
 revoke all on function search.enable(regclass, jsonb, regconfig, jsonb) from public;
 

@@ -9,22 +9,6 @@
 -- table privilege, and the row-level policies that apply to that role, evaluated on the
 -- row. Under PostgREST the calling role is the one SET ROLE chose (authenticated …).
 
-create or replace function versions._invoker()
-returns name
-language sql
-stable
-set search_path = pg_catalog, pg_temp
-as $$
-    select (case
-        when pg_catalog.current_setting('role') = 'none' then session_user
-        else pg_catalog.current_setting('role')
-    end)::name
-$$;
-
-comment on function versions._invoker() is
-'The role that called into the pack: SET ROLE''s role (PostgREST''s authenticated, anon, '
-'service_role), else the session user. Not current_user, which a definer function replaces.';
-
 create or replace function versions._policy_expr(
     target regclass, caller name, command text, use_check boolean
 )
@@ -125,7 +109,7 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    caller name := versions._invoker();
+    caller name := brand.invoking_role();
 begin
     if not pg_catalog.has_table_privilege(caller, target, 'SELECT')
         or (latest is not null and not versions._row_passes(target, caller, 'r', false, latest)) then
@@ -292,7 +276,7 @@ declare
     keys text;
     settable text;
     updated integer;
-    caller name := versions._invoker();
+    caller name := brand.invoking_role();
     live jsonb;
 begin
     -- The table may have changed since the version was stored: refuse rather than guess.
@@ -433,7 +417,6 @@ from public;
 
 -- record() and history() take the permission to check: internal, not for the API roles.
 revoke all on function
-versions._invoker(),
 versions._policy_expr(regclass, name, text, boolean),
 versions._row_passes(regclass, name, text, boolean, jsonb),
 versions._latest(uuid, text, jsonb),

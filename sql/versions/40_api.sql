@@ -17,7 +17,7 @@ rows 20
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    caller name := versions._invoker();
+    caller name := brand.invoking_role();
     t versions.tracked;
     target regclass;
     condition text;
