@@ -5,7 +5,7 @@
 drop function if exists webhooks.refused(inet);
 
 create or replace function webhooks.embedded_ipv4(address inet)
-returns inet []
+returns inet[]
 language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
@@ -55,7 +55,7 @@ comment on function webhooks.embedded_ipv4(inet) is
 'The IPv4 addresses embedded in an IPv6 address (mapped, translated, compatible, NAT64, '
 '6to4, Teredo server and client), checked like any other target.';
 
-create or replace function webhooks.refused(address inet, allowed cidr [] default '{}')
+create or replace function webhooks.refused(address inet, allowed cidr[] default '{}')
 returns boolean
 language plpgsql
 stable
@@ -72,7 +72,7 @@ begin
 end
 $$;
 
-comment on function webhooks.refused(inet, cidr []) is
+comment on function webhooks.refused(inet, cidr[]) is
 'Whether deliveries may not go to an address (webhooks.refused_networks, IPv4 embedded in '
 'IPv6 included), unless allowed.';
 
@@ -325,7 +325,7 @@ comment on function webhooks.new_secret() is
 create or replace function webhooks.create_endpoint(
     brand_id uuid,
     url text,
-    event_types text [],
+    event_types text[],
     description text default '',
     headers jsonb default '{}',
     rate_limit integer default null,
@@ -367,7 +367,7 @@ begin
 end
 $$;
 
-comment on function webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean) is
 'Creates an endpoint (within the plan''s cap, PT429 past it); returns its id and its signing '
 'secret, shown this once.';
 
@@ -375,7 +375,7 @@ create or replace function webhooks.update_endpoint(
     brand_id uuid,
     endpoint_id uuid,
     url text default null,
-    event_types text [] default null,
+    event_types text[] default null,
     description text default null,
     headers jsonb default null,
     rate_limit integer default null,
@@ -411,7 +411,7 @@ begin
 end
 $$;
 
-comment on function webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean) is
+comment on function webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean) is
 'Changes the given fields of an endpoint (null: unchanged); enabled => true re-enables it.';
 
 create or replace function webhooks.rotate_secret(
@@ -471,12 +471,14 @@ comment on function webhooks.delete_endpoint(
     uuid, uuid
 ) is 'Deletes an endpoint with its secrets and deliveries.';
 
-revoke all on function webhooks.embedded_ipv4(inet), webhooks.refused(inet, cidr []), webhooks.parse_ipv4(text),
+revoke all on function webhooks.embedded_ipv4(inet),
+webhooks.refused(inet, cidr[]),
+webhooks.parse_ipv4(text),
 webhooks.assert_url(text), webhooks.assert_headers(jsonb), webhooks.assert_rate_limit(integer),
-webhooks.assert_description(text), webhooks.max_endpoints(uuid), webhooks.assert_event_types(text []),
-webhooks.new_secret(), webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean),
+webhooks.assert_description(text), webhooks.max_endpoints(uuid), webhooks.assert_event_types(text[]),
+webhooks.new_secret(), webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.rotate_secret(uuid, uuid, interval), webhooks.delete_endpoint(uuid, uuid) from public;
-grant execute on function webhooks.create_endpoint(uuid, text, text [], text, jsonb, integer, boolean),
-webhooks.update_endpoint(uuid, uuid, text, text [], text, jsonb, integer, boolean),
+grant execute on function webhooks.create_endpoint(uuid, text, text[], text, jsonb, integer, boolean),
+webhooks.update_endpoint(uuid, uuid, text, text[], text, jsonb, integer, boolean),
 webhooks.rotate_secret(uuid, uuid, interval), webhooks.delete_endpoint(uuid, uuid) to service_role;

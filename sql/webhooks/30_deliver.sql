@@ -9,7 +9,7 @@ drop function if exists webhooks.claim(text, integer, integer);
 create function webhooks.claim(worker text, max_deliveries integer, ready integer default null)
 returns table (
     brand_id uuid, delivery_id bigint, attempt integer, url text, headers jsonb,
-    secrets text [], message_id text, sent_at bigint, body text, timeout_ms integer, lease_ms integer
+    secrets text[], message_id text, sent_at bigint, body text, timeout_ms integer, lease_ms integer
 )
 language plpgsql
 security definer
@@ -233,8 +233,9 @@ $$;
 
 comment on function webhooks.claim(text, integer, integer) is
 'Leases up to max_deliveries due deliveries to worker, each endpoint and target host within '
-'its rate limit (rate-limited ones only as many as ready, the slots free now), with the URL, headers, live secrets, message id, timestamp, the exact body to '
-'sign and send, the timeout and the lease.';
+'its rate limit (rate-limited ones only as many as ready, the slots free now), with the '
+'URL, headers, live secrets, message id, timestamp, the exact body to sign and send, the '
+'timeout and the lease.';
 
 create or replace function webhooks.retry_delay(attempt integer, retry_after numeric)
 returns interval
