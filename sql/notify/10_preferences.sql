@@ -376,9 +376,8 @@ begin
         raise exception 'channel % has no digests', channel
             using errcode = '22023', hint = 'Digest frequencies apply to email.';
     end if;
-    perform notify._check_text(frequency, 10, 'frequency');
     if frequency is not null and frequency not in ('off', 'hourly', 'daily', 'weekly') then
-        raise exception 'invalid digest frequency: %', frequency
+        raise exception 'invalid digest frequency: %', pg_catalog.left(frequency, 20)
             using errcode = '22023', hint = 'One of off, hourly, daily, weekly (null: the brand''s default).';
     end if;
     insert into notify.preferences as p (brand_id, user_id, category, channel, digest)
@@ -497,9 +496,8 @@ as $$
 begin
     perform brand.require_permission(brand_id, 'notifications.manage');
     perform notify._check_channel(channel);
-    perform notify._check_text(digest, 10, 'digest');
     if digest is not null and digest not in ('off', 'hourly', 'daily', 'weekly') then
-        raise exception 'invalid digest frequency: %', digest
+        raise exception 'invalid digest frequency: %', pg_catalog.left(digest, 20)
             using errcode = '22023', hint = 'One of off, hourly, daily, weekly.';
     end if;
     insert into notify.brand_channels as b (brand_id, channel, enabled, digest)

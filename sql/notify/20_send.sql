@@ -260,15 +260,15 @@ begin
     where not exists (select from brand.members as m where m.brand_id = target_brand and m.user_id = u.id)
     limit 1;
     if outsider is not null then
-        raise exception 'recipient % is not a member of brand %', outsider, target_brand
-            using errcode = '22023', hint = 'Notifications go to members of the brand only.';
+        raise exception 'recipient % not found among the members of brand %', outsider, target_brand
+            using errcode = 'PT404', hint = 'Notifications go to members of the brand only.';
     end if;
     return coalesce(ids, '{}');
 end
 $$;
 
 comment on function notify._recipients(uuid, jsonb) is
-'The recipients'' user ids: one, a list (all members of the brand, else 22023), or every member '
+'The recipients'' user ids: one, a list (all members of the brand, else PT404), or every member '
 'whose tier holds a permission.';
 
 create or replace function notify.send(

@@ -30,6 +30,7 @@ declare
     uid uuid := brand.require_caller();
     at_time timestamptz := brandbase.now();
     changed integer;
+    missing bigint;
 begin
     perform brand.require_permission(brand_id, 'notifications.read');
     perform notify._check_ids(ids);
@@ -37,6 +38,19 @@ begin
     if state is null or state not in ('read', 'unread', 'seen', 'archived', 'unarchived') then
         raise exception 'invalid notification state: %', coalesce(state, 'null')
             using errcode = '22023', hint = 'One of read, unread, seen, archived, unarchived.';
+    end if;
+    if ids is not null then
+        select u.id into missing
+        from pg_catalog.unnest(ids) as u (id)
+        where not exists (
+            select from notify.notifications as n
+            where n.brand_id = mark.brand_id and n.id = u.id and n.user_id = uid and n.in_app
+        )
+        limit 1;
+        if found then
+            raise exception 'notification % not found', missing
+                using errcode = 'PT404', hint = 'Only your own notifications (api.notifications) can be marked.';
+        end if;
     end if;
     with target as (
         select
@@ -98,7 +112,7 @@ $$;
 comment on function notify.mark(uuid, bigint[], text) is
 'Marks the caller''s notifications in a brand read, unread, seen, archived or unarchived: the '
 'ids given (one or many) or, with null, all of them. Returns how many changed; keeps the '
-'counters in the same statement. Other users'' ids change nothing.';
+'counters in the same statement. An id that is not one of the caller''s: PT404, nothing changed.';
 
 create or replace function notify.remove(brand_id uuid, ids bigint[])
 returns integer
@@ -109,6 +123,7 @@ as $$
 declare
     uid uuid := brand.require_caller();
     changed integer;
+    missing bigint;
 begin
     perform brand.require_permission(brand_id, 'notifications.read');
     if ids is null then
@@ -116,6 +131,17 @@ begin
             using errcode = '22023', hint = 'Pass their ids; archive (api.mark_notifications) to clear the inbox.';
     end if;
     perform notify._check_ids(ids);
+    select u.id into missing
+    from pg_catalog.unnest(ids) as u (id)
+    where not exists (
+        select from notify.notifications as n
+        where n.brand_id = remove.brand_id and n.id = u.id and n.user_id = uid
+    )
+    limit 1;
+    if found then
+        raise exception 'notification % not found', missing
+            using errcode = 'PT404', hint = 'Only your own notifications (api.notifications) can be deleted.';
+    end if;
     with gone as (
         delete from notify.notifications as n
         where n.user_id = uid and n.brand_id = remove.brand_id and n.id = any(ids)

@@ -135,14 +135,19 @@ declare
     target_user uuid;
     target_category text;
 begin
+    perform brand.claims();  -- malformed claims are refused as everywhere (28000)
     perform notify._check_text(token, 1000, 'token');
     parts := pg_catalog.string_to_array(coalesce(token, ''), '.');
     if pg_catalog.cardinality(parts) = 2 and parts[1] ~ '^[A-Za-z0-9_-]+$' then
         padded := pg_catalog.translate(parts[1], '-_', '+/');
         padded := padded || pg_catalog.repeat('=', (4 - pg_catalog.length(padded) % 4) % 4);
-        fields := pg_catalog.string_to_array(
-            pg_catalog.convert_from(pg_catalog.decode(padded, 'base64'), 'UTF8'), ' '
-        );
+        begin
+            fields := pg_catalog.string_to_array(
+                pg_catalog.convert_from(pg_catalog.decode(padded, 'base64'), 'UTF8'), ' '
+            );
+        exception when data_exception or character_not_in_repertoire then
+            fields := null;  -- not base64 of UTF-8 text: a forged or cut token
+        end;
     end if;
     if fields is null or pg_catalog.cardinality(fields) <> 3
         or fields[1] !~ '^[0-9a-f-]{36}$' or fields[2] !~ '^[0-9a-f-]{36}$'

@@ -107,7 +107,15 @@ select
     c.defaults,
     c.own
 from (select brand.brands_with('notifications.read') as brand_id) as b
-cross join lateral notify.brand_categories(b.brand_id) as c;
+cross join lateral (
+    select bc.key, bc.description, bc.critical, bc.defaults, true as own
+    from notify.categories as bc
+    where bc.brand_id = b.brand_id
+    union all
+    select p.key, p.description, p.critical, p.defaults, false
+    from notify.pack_categories as p
+    where not exists (select from notify.categories as x where x.brand_id = b.brand_id and x.key = p.key)
+) as c;
 
 comment on view api.notification_categories is
 'The categories of the caller''s brands (the brand''s own and the pack''s), with the critical '
@@ -117,7 +125,6 @@ revoke all on api.notifications, api.notification_counts, api.notification_chann
 api.notification_categories from public, anon;
 grant select on api.notifications, api.notification_counts, api.notification_channels,
 api.notification_categories to authenticated, service_role;
-grant execute on function notify.brand_categories(uuid) to authenticated;
 
 -- ---------------------------------------------------------------------------------------
 -- Functions
@@ -157,10 +164,13 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 begin
-    perform notify._check_text(category, 63, 'category');
-    perform notify._check_text(status, 20, 'status');
+    perform brand.claims();  -- malformed claims: the clear 28000, not a cast error in the policy
+    if pg_catalog.octet_length(category) > 63 then
+        raise exception 'category is too long'
+            using errcode = '22001', hint = 'Category names have at most 63 characters.';
+    end if;
     if status is not null and status not in ('unread', 'read', 'unseen', 'archived', 'all') then
-        raise exception 'invalid status filter: %', status
+        raise exception 'invalid status filter: %', pg_catalog.left(status, 20)
             using errcode = '22023', hint = 'One of unread, read, unseen, archived, all (null: not archived).';
     end if;
     return query
@@ -189,10 +199,14 @@ comment on function api.list_notifications(uuid, bigint, integer, text, text) is
 
 create or replace function api.unread_counts(brand_id uuid)
 returns jsonb
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
+declare
+    counts jsonb;
+begin
+    perform brand.claims();  -- malformed claims: the clear 28000, not a cast error in the policy
     select pg_catalog.jsonb_build_object(
         'unread', coalesce(c.unread, 0),
         'unseen', coalesce(c.unseen, 0),
@@ -202,9 +216,11 @@ as $$
             ))
             from pg_catalog.jsonb_each(c.by_category) as k
         ), '{}'::jsonb)
-    )
+    ) into counts
     from (select 1) as one
-    left join api.notification_counts as c on c.brand_id = unread_counts.brand_id
+    left join api.notification_counts as c on c.brand_id = unread_counts.brand_id;
+    return counts;
+end
 $$;
 
 comment on function api.unread_counts(uuid) is
@@ -429,4 +445,3 @@ api.set_notification_retention(uuid, interval, interval),
 api.set_notification_template(uuid, text, text, text, text, text)
 to authenticated, service_role;
 grant execute on function api.unsubscribe(text) to anon, authenticated, service_role;
-grant execute on function notify._check_text(text, integer, text) to authenticated, service_role;
