@@ -124,7 +124,14 @@ begin
     where n.in_app;
 
     -- Supabase Realtime: a broadcast on the recipient's private topic.
-    if pg_catalog.to_regprocedure('realtime.send(jsonb, text, text, boolean)') is not null then
+    if exists (
+        select
+        from pg_catalog.pg_proc as p
+        inner join pg_catalog.pg_namespace as ns on p.pronamespace = ns.oid
+        where ns.nspname = 'realtime' and p.proname = 'send'
+            and pg_catalog.has_schema_privilege(ns.oid, 'usage')
+            and pg_catalog.has_function_privilege(p.oid, 'execute')
+    ) then
         execute $sql$
             select realtime.send(
                 pg_catalog.jsonb_build_object(

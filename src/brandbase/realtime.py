@@ -46,7 +46,7 @@ import jwt
 import psycopg
 
 MAX_HEADER_BYTES = 16 * 1024
-BACKLOG_LIMIT = 1000  # notifications replayed on resume; past that the client reloads
+BACKLOG_PAGE = 500  # notifications read per page when a stream resumes
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
 NOTIFICATION_SQL = """
@@ -374,11 +374,17 @@ class Server:
             if last_seq is None:
                 client.last_seq = current_seq
             else:
+                # The backlog goes straight to the socket, page by page, at the client's pace
+                # (the bounded buffer is for live events); nothing is queued before it.
                 client.last_seq = last_seq
-                rows = await self.as_user(claims, BACKLOG_SQL, (brand_id, last_seq, BACKLOG_LIMIT))
-                for seq, row in rows:
-                    client.last_seq = seq
-                    client.push(sse("notification", row, seq))
+                while True:
+                    rows = await self.as_user(claims, BACKLOG_SQL, (brand_id, client.last_seq, BACKLOG_PAGE))
+                    for seq, row in rows:
+                        client.last_seq = seq
+                        writer.write(sse("notification", row, seq))
+                    await writer.drain()
+                    if len(rows) < BACKLOG_PAGE:
+                        break
             client.push(sse("counts", counts, client.last_seq))
             client.ready = True
             for seq, row in sorted(client.held, key=lambda x: x[0]):
