@@ -146,8 +146,9 @@ create table notify.notifications (
     read_at timestamptz,
     archived_at timestamptz,
     primary key (brand_id, id),
-    foreign key (brand_id) references brand.brands (id) on delete cascade,
-    foreign key (user_id) references auth.users (id) on delete cascade
+    -- one check per row: a member of the brand (leaving the brand, or deleting the user,
+    -- deletes the member's notifications)
+    foreign key (brand_id, user_id) references brand.members (brand_id, user_id) on delete cascade
 );
 alter sequence notify.notifications_id_seq owned by notify.notifications.id;
 comment on table notify.notifications is
@@ -160,18 +161,21 @@ create index notifications_inbox_idx on notify.notifications (user_id, brand_id,
 create unique index notifications_seq_idx on notify.notifications (brand_id, user_id, seq);
 create index notifications_email_pending_idx on notify.notifications (email, created_at)
 where email is not null and email_id is null;
-create index notifications_retention_idx on notify.notifications (brand_id, created_at)
-where read_at is not null or archived_at is not null;
+-- Retention walks the oldest rows (read_at and archived_at come after created_at); no index
+-- names read_at, seen_at or archived_at, so marking a notification can be a HOT update.
+create index notifications_created_idx on notify.notifications (created_at);
+alter table notify.notifications set (fillfactor = 80);
 
 create table notify.inboxes (
-    brand_id uuid not null references brand.brands (id) on delete cascade,
-    user_id uuid not null references auth.users (id) on delete cascade,
+    brand_id uuid not null,
+    user_id uuid not null,
     seq bigint not null default 0,
     unread integer not null default 0 check (unread >= 0),
     unseen integer not null default 0 check (unseen >= 0),
     by_category jsonb not null default '{}',
     updated_at timestamptz not null default now(),
-    primary key (brand_id, user_id)
+    primary key (brand_id, user_id),
+    foreign key (brand_id, user_id) references brand.members (brand_id, user_id) on delete cascade
 );
 comment on table notify.inboxes is
 'Per user and brand: the unread and unseen counters (in total and per category, '

@@ -4,9 +4,9 @@ begin;
 select plan(16);
 select tests.seed_two_brands();
 select tests.authenticate_as(tests.uid('admin@acme'));
-select api.set_notification_category(tests.brand('acme'), 'comments');
-select api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('viewer@acme')),
-    case when i % 3 = 0 then 'comments' else 'system' end, 'n' || i)
+select '# ' || coalesce((api.set_notification_category(tests.brand('acme'), 'comments'))::text, '');
+select '# ' || coalesce((api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('viewer@acme')),
+    case when i % 3 = 0 then 'comments' else 'system' end, 'n' || i))::text, '')
 from generate_series(1, 25) as i;
 
 select tests.authenticate_as(tests.uid('viewer@acme'));

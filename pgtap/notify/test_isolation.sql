@@ -5,9 +5,9 @@ select plan(15);
 select tests.seed_two_brands();
 
 select tests.authenticate_as(tests.uid('owner@acme'));
-select api.send_notification(tests.brand('acme'), '{"permission": "notifications.read"}', 'system', 'acme news');
+select '# ' || coalesce((api.send_notification(tests.brand('acme'), '{"permission": "notifications.read"}', 'system', 'acme news'))::text, '');
 select tests.authenticate_as(tests.uid('owner@bolt'));
-select api.send_notification(tests.brand('bolt'), '{"permission": "notifications.read"}', 'system', 'bolt news');
+select '# ' || coalesce((api.send_notification(tests.brand('bolt'), '{"permission": "notifications.read"}', 'system', 'bolt news'))::text, '');
 select tests.clear_authentication();
 
 select tests.authenticate_as(tests.uid('viewer@acme'));
@@ -31,7 +31,7 @@ select throws_ok(
 );
 
 -- another member's notification ids in the same brand change nothing
-select set_config('tests.all_ids', (select array_agg(id)::text from notify.notifications), true);
+select '# ' || set_config('tests.all_ids', (select array_agg(id)::text from notify.notifications), true);
 select tests.authenticate_as(tests.uid('member@acme'));
 select throws_ok(
     format('select api.mark_notifications(%L, %L, ''read'')', tests.brand('acme'),

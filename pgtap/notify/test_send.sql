@@ -39,14 +39,14 @@ select is(
 
 -- preferences: the viewer switches system off in the app, on by email; then mutes everything
 select tests.authenticate_as(tests.uid('viewer@acme'));
-select api.set_notification_preference(tests.brand('acme'), 'system', 'in_app', false);
-select api.set_notification_preference(tests.brand('acme'), 'system', 'email', true);
+select '# ' || coalesce((api.set_notification_preference(tests.brand('acme'), 'system', 'in_app', false))::text, '');
+select '# ' || coalesce((api.set_notification_preference(tests.brand('acme'), 'system', 'email', true))::text, '');
 select is(
     (select source from api.notification_preferences(tests.brand('acme')) where category = 'system' and channel = 'in_app'),
     'user category', 'the settings page shows which layer decided'
 );
 select tests.authenticate_as(tests.uid('editor@acme'));
-select api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('viewer@acme')), 'system', 'Mail only');
+select '# ' || coalesce((api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('viewer@acme')), 'system', 'Mail only'))::text, '');
 select tests.clear_authentication();
 select is(
     (select (in_app, email) from notify.notifications where title = 'Mail only'), (false, 'off'::text),
@@ -56,7 +56,7 @@ select tests.authenticate_as(tests.uid('viewer@acme'));
 select is(
     (select count(*)::integer from api.notifications where title = 'Mail only'), 0, 'the inbox does not show it'
 );
-select api.set_notification_settings(muted => true);
+select '# ' || coalesce((api.set_notification_settings(muted => true))::text, '');
 select tests.authenticate_as(tests.uid('editor@acme'));
 select is(
     api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('viewer@acme')), 'system', 'Muted'), 0,
@@ -80,23 +80,23 @@ select is(
 
 -- brand category with its own defaults; brand channel default; digest
 select tests.authenticate_as(tests.uid('admin@acme'));
-select api.set_notification_category(tests.brand('acme'), 'comments', 'New comments', false,
-    '{"in_app": true, "email": true}');
-select api.set_notification_channel_default(tests.brand('acme'), 'email', null, 'daily');
+select '# ' || coalesce((api.set_notification_category(tests.brand('acme'), 'comments', 'New comments', false,
+    '{"in_app": true, "email": true}'))::text, '');
+select '# ' || coalesce((api.set_notification_channel_default(tests.brand('acme'), 'email', null, 'daily'))::text, '');
 select tests.authenticate_as(tests.uid('member@acme'));
 select is(
     (select (enabled, digest, source) from api.notification_preferences(tests.brand('acme'))
      where category = 'comments' and channel = 'email'),
     (true, 'daily'::text, 'category'::text), 'category default on, the brand''s digest frequency'
 );
-select api.set_notification_digest(tests.brand('acme'), 'email', 'weekly');
+select '# ' || coalesce((api.set_notification_digest(tests.brand('acme'), 'email', 'weekly'))::text, '');
 select is(
     (select digest from api.notification_preferences(tests.brand('acme'))
      where category = 'comments' and channel = 'email'),
     'weekly', 'the user''s frequency wins over the brand''s'
 );
 select tests.authenticate_as(tests.uid('editor@acme'));
-select api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('member@acme')), 'comments', 'C1');
+select '# ' || coalesce((api.send_notification(tests.brand('acme'), to_jsonb(tests.uid('member@acme')), 'comments', 'C1'))::text, '');
 select tests.clear_authentication();
 select is(
     (select email from notify.notifications where title = 'C1'), 'weekly', 'the notification waits for the weekly digest'

@@ -2,7 +2,7 @@
 begin;
 select plan(4);
 select tests.seed_two_brands();
-select notify.register_category('assigned', 'Tasks assigned to you', false, '{"in_app": true}');
+select '# ' || coalesce((notify.register_category('assigned', 'Tasks assigned to you', false, '{"in_app": true}'))::text, '');
 create table public.tasks (
     brand_id uuid not null references brand.brands (id),
     id integer not null,
@@ -10,10 +10,10 @@ create table public.tasks (
     assignee_id uuid,
     primary key (brand_id, id)
 );
-select notify.on_insert('public.tasks', 'assigned', 'Assigned: {title}', recipient_column => 'assignee_id',
-    action_url => '/tasks/{id}');
-select notify.on_insert('public.tasks', 'assigned', 'Again: {title}', recipient_column => 'assignee_id',
-    action_url => '/tasks/{id}');
+select '# ' || coalesce((notify.on_insert('public.tasks', 'assigned', 'Assigned: {title}', recipient_column => 'assignee_id',
+    action_url => '/tasks/{id}'))::text, '');
+select '# ' || coalesce((notify.on_insert('public.tasks', 'assigned', 'Again: {title}', recipient_column => 'assignee_id',
+    action_url => '/tasks/{id}'))::text, '');
 insert into public.tasks values
 (tests.brand('acme'), 1, 'Write docs', tests.uid('member@acme')),
 (tests.brand('acme'), 2, 'Fix bug', tests.uid('viewer@acme')),

@@ -93,7 +93,10 @@ begin
             unseen = i.unseen + excluded.unseen,
             by_category = case
                 when excluded.unread = 0 then i.by_category
-                else notify._merge_counts(i.by_category, excluded.by_category)
+                else i.by_category || pg_catalog.jsonb_build_object(cat.key, pg_catalog.jsonb_build_array(
+                    coalesce((i.by_category -> cat.key ->> 0)::integer, 0) + 1,
+                    coalesce((i.by_category -> cat.key ->> 1)::integer, 0) + 1
+                ))
             end,
             updated_at = brandbase.now()
         returning i.user_id, i.seq

@@ -196,14 +196,15 @@ begin
         select n.brand_id, n.id
         from notify.notifications as n
         left join notify.brand_settings as s on n.brand_id = s.brand_id
-        where (n.read_at is not null or n.archived_at is not null)
+        where n.created_at < brandbase.now() - (
+            select least(interval '30 days', min(b.keep_read), min(b.keep_archived)) from notify.brand_settings as b
+        )
             and (
                 (n.archived_at is not null
                     and n.archived_at < brandbase.now() - coalesce(s.keep_archived, interval '30 days'))
                 or (n.read_at is not null
                     and n.read_at < brandbase.now() - coalesce(s.keep_read, interval '90 days'))
             )
-            and (n.in_app is false or n.read_at is not null or n.archived_at is not null)
         limit batch
     )
     delete from notify.notifications as n
