@@ -465,8 +465,8 @@ select b.id, '{SEARCH_TABLE}', 'seed ' || b.slug, 1, 1, now() from brand.brands 
 
 # notify: one notification per brand, to its viewer, sent by its owner.
 SEED_SQL += """
-select notify._fan_out(b.id, array[tests.uid('viewer@' || b.slug)], c, 'seed ' || b.slug || ' notice', null, '{}',
-    null, null)
+select notify._fan_out(b.id, array[tests.uid('viewer@' || b.slug)], c, 'seed ' || b.slug || ' notice',
+    null, '{}', null, null)
 from brand.brands as b
 cross join notify.pack_categories as c
 where c.key = 'system';

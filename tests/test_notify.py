@@ -25,8 +25,10 @@ def seed(dsn: str) -> dict:
     """Brands acme and bolt with a member of every tier (the pgTAP helper), as a dict of ids."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("select tests.seed_two_brands()")
-        ids = {"acme": conn.execute("select tests.brand('acme')::text").fetchone()[0],
-               "bolt": conn.execute("select tests.brand('bolt')::text").fetchone()[0]}
+        ids = {
+            "acme": conn.execute("select tests.brand('acme')::text").fetchone()[0],
+            "bolt": conn.execute("select tests.brand('bolt')::text").fetchone()[0],
+        }
         for handle in ("viewer@acme", "member@acme", "owner@acme", "viewer@bolt"):
             ids[handle] = conn.execute("select tests.uid(%s)::text", (handle,)).fetchone()[0]
     return ids
@@ -35,15 +37,22 @@ def seed(dsn: str) -> dict:
 def send(dsn: str, brand: str, user: str, title: str, n: int = 1, body: str | None = None) -> list[int]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         for i in range(n):
-            conn.execute("select notify.send(%s, %s, 'system', %s, %s)",
-                         (brand, Jsonb(user), title if n == 1 else f"{title} {i}", body))
-        return [r[0] for r in conn.execute(
-            "select id from notify.notifications where brand_id = %s and user_id = %s order by id",
-            (brand, user)).fetchall()]
+            conn.execute(
+                "select notify.send(%s, %s, 'system', %s, %s)",
+                (brand, Jsonb(user), title if n == 1 else f"{title} {i}", body),
+            )
+        return [
+            r[0]
+            for r in conn.execute(
+                "select id from notify.notifications where brand_id = %s and user_id = %s order by id",
+                (brand, user),
+            ).fetchall()
+        ]
 
 
 # ---------------------------------------------------------------------------------------
 # pg_notify and realtime.send
+
 
 def test_pg_notify_carries_only_the_id_on_the_users_channel(owner_dsn):
     ids = seed(owner_dsn)
@@ -94,16 +103,24 @@ def test_realtime_send_broadcasts_to_the_private_per_user_topic(owner_dsn, db):
     db.commit()
     sent = send(owner_dsn, ids["acme"], ids["viewer@acme"], "Over Supabase Realtime")
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        rows = conn.execute("select topic, event, private, extension, payload from realtime.messages").fetchall()
+        rows = conn.execute(
+            "select topic, event, private, extension, payload from realtime.messages"
+        ).fetchall()
     assert len(rows) == 1
     topic, event, private, extension, payload = rows[0]
-    assert (topic, event, private, extension) == (f"notify:{ids['viewer@acme']}", "notification", True, "broadcast")
+    assert (topic, event, private, extension) == (
+        f"notify:{ids['viewer@acme']}",
+        "notification",
+        True,
+        "broadcast",
+    )
     assert payload["id"] == sent[-1] and payload["title"] == "Over Supabase Realtime"
     assert payload["brand_id"] == ids["acme"]
 
 
 # ---------------------------------------------------------------------------------------
 # Server-Sent Events
+
 
 class Stream:
     """A raw SSE client: the status, the headers, then events as dicts."""
@@ -135,10 +152,16 @@ class Stream:
         self.writer.close()
 
 
-async def open_stream(port: int, path: str, token: str | None = None, last_event_id: int | None = None,
-                      rcvbuf: int | None = None) -> Stream:
+async def open_stream(
+    port: int,
+    path: str,
+    token: str | None = None,
+    last_event_id: int | None = None,
+    rcvbuf: int | None = None,
+) -> Stream:
     if rcvbuf:
         import socket
+
         sock = socket.socket()
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
         sock.connect(("127.0.0.1", port))
@@ -190,10 +213,14 @@ def test_forged_or_expired_tokens_get_401_and_nothing_else(owner_dsn):
                 "forged": realtime.token_for(user, "another-secret-another-secret-another-secret"),
                 "expired": realtime.token_for(user, SECRET, ttl=-60),
                 "none": None,
-                "wrong audience": jwt.encode({"sub": user, "aud": "anon", "exp": int(time.time()) + 60},
-                                             SECRET, algorithm="HS256"),
-                "alg none": jwt.encode({"sub": user, "aud": "authenticated", "exp": int(time.time()) + 60},
-                                       None, algorithm="none"),
+                "wrong audience": jwt.encode(
+                    {"sub": user, "aud": "anon", "exp": int(time.time()) + 60}, SECRET, algorithm="HS256"
+                ),
+                "alg none": jwt.encode(
+                    {"sub": user, "aud": "authenticated", "exp": int(time.time()) + 60},
+                    None,
+                    algorithm="none",
+                ),
                 "sub not a uuid": realtime.token_for("not-a-user", SECRET),
             }
             for label, token in cases.items():
@@ -204,8 +231,9 @@ def test_forged_or_expired_tokens_get_401_and_nothing_else(owner_dsn):
                 s.close()
             assert server.connections == 0
             # a valid token for a brand the user is not a member of: 403
-            s = await open_stream(server.port, f"/notifications/stream?brand={ids['bolt']}",
-                                  realtime.token_for(user, SECRET))
+            s = await open_stream(
+                server.port, f"/notifications/stream?brand={ids['bolt']}", realtime.token_for(user, SECRET)
+            )
             assert s.status == 403
         finally:
             await server.close()
@@ -219,10 +247,16 @@ def test_live_notifications_and_counts_reach_the_user_and_only_them(owner_dsn):
     async def main():
         server = await server_for(owner_dsn)
         try:
-            viewer = await open_stream(server.port, f"/notifications/stream?brand={ids['acme']}",
-                                       realtime.token_for(ids["viewer@acme"], SECRET))
-            member = await open_stream(server.port, f"/notifications/stream?brand={ids['acme']}",
-                                       realtime.token_for(ids["member@acme"], SECRET))
+            viewer = await open_stream(
+                server.port,
+                f"/notifications/stream?brand={ids['acme']}",
+                realtime.token_for(ids["viewer@acme"], SECRET),
+            )
+            member = await open_stream(
+                server.port,
+                f"/notifications/stream?brand={ids['acme']}",
+                realtime.token_for(ids["member@acme"], SECRET),
+            )
             assert viewer.status == 200 and viewer.headers["content-type"] == "text/event-stream"
             first = await viewer.until("counts")
             assert first["data"]["unread"] == 0 and first["id"] == "0"
@@ -316,7 +350,9 @@ def test_a_slow_client_is_dropped_with_a_reconnect_hint_and_resumes_without_loss
             raw = (await asyncio.to_thread(read_all, slow)).decode()
             slow.close()
             events = raw.split("\r\n\r\n", 1)[1].split("\n\n")
-            seen = [int(e.split("id: ")[1].split("\n")[0]) for e in events if e.startswith("event: notification")]
+            seen = [
+                int(e.split("id: ")[1].split("\n")[0]) for e in events if e.startswith("event: notification")
+            ]
             hints = [e for e in events if "event: reconnect" in e]
             assert hints and '"slow client"' in hints[-1] and "retry: 1000" in hints[-1]
             assert seen == list(range(1, len(seen) + 1)) and 0 < len(seen) < total
@@ -343,15 +379,17 @@ def test_presence_lists_the_members_with_an_open_stream(owner_dsn):
             await b.until("counts")
             came = await a.until("presence")
             assert came["data"] == {"user_id": ids["member@acme"], "online": True}
-            p = await open_stream(server.port, f"/presence?brand={ids['acme']}",
-                                  realtime.token_for(ids["owner@acme"], SECRET))
+            p = await open_stream(
+                server.port, f"/presence?brand={ids['acme']}", realtime.token_for(ids["owner@acme"], SECRET)
+            )
             assert p.status == 200
             assert json.loads(p.body)["online"] == sorted([ids["viewer@acme"], ids["member@acme"]])
             b.close()
             went = await a.until("presence")
             assert went["data"] == {"user_id": ids["member@acme"], "online": False}
-            p = await open_stream(server.port, f"/presence?brand={ids['acme']}",
-                                  realtime.token_for(ids["viewer@bolt"], SECRET))
+            p = await open_stream(
+                server.port, f"/presence?brand={ids['acme']}", realtime.token_for(ids["viewer@bolt"], SECRET)
+            )
             assert p.status == 403, "presence of another brand is refused"
             a.close()
         finally:
@@ -363,7 +401,10 @@ def test_presence_lists_the_members_with_an_open_stream(owner_dsn):
 def test_the_cli_refuses_to_start_without_a_jwt_secret(owner_dsn, monkeypatch):
     from tests.helpers import run_cli
 
-    env_less = {k: v for k, v in __import__("os").environ.items()
-                if k not in ("BRANDBASE_JWT_SECRET", "SUPABASE_JWT_SECRET")}
+    env_less = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in ("BRANDBASE_JWT_SECRET", "SUPABASE_JWT_SECRET")
+    }
     done = run_cli("realtime", "--dsn", owner_dsn, env=env_less)
     assert done.returncode != 0 and "BRANDBASE_JWT_SECRET" in done.stderr

@@ -57,12 +57,25 @@ class Page:
 @contextlib.asynccontextmanager
 async def chromium(tmp: Path):
     if not Path(CHROMIUM).exists():
-        pytest.fail("chromium is missing: run `make bootstrap` (scripts/bootstrap.sh installs Debian's chromium)")
+        pytest.fail(
+            "chromium is missing: run `make bootstrap` (scripts/bootstrap.sh installs Debian's chromium)"
+        )
     profile = tmp / "profile"
-    proc = subprocess.Popen([CHROMIUM, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                             "--disable-dev-shm-usage", "--remote-debugging-port=0",
-                             f"--user-data-dir={profile}", "about:blank"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            CHROMIUM,
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-dev-shm-usage",
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+            "about:blank",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + 30
@@ -95,19 +108,27 @@ def test_a_notification_sent_from_sql_shows_on_a_page_with_eventsource(owner_dsn
         try:
             async with chromium(tmp_path) as page:
                 await page.call("Page.enable")
-                await page.call("Page.navigate",
-                                url=f"http://127.0.0.1:{server.port}/?brand={ids['acme']}&token={token}")
-                await page.wait_js("document.getElementById('status') && "
-                                   "document.getElementById('status').textContent", "live")
+                await page.call(
+                    "Page.navigate", url=f"http://127.0.0.1:{server.port}/?brand={ids['acme']}&token={token}"
+                )
+                await page.wait_js(
+                    "document.getElementById('status') && document.getElementById('status').textContent",
+                    "live",
+                )
                 await page.wait_js("document.getElementById('unread').textContent", "0")
                 await asyncio.to_thread(send, owner_dsn, ids["acme"], user, "Shown in Chromium")
-                await page.wait_js("(document.querySelector('.notification') || {}).textContent || null",
-                                   "Shown in Chromium")
+                await page.wait_js(
+                    "(document.querySelector('.notification') || {}).textContent || null", "Shown in Chromium"
+                )
                 await page.wait_js("document.getElementById('unread').textContent", "1")
                 shot = await page.call("Page.captureScreenshot", format="png")
                 (tmp_path / "page.png").write_bytes(base64.b64decode(shot["data"]))
-                assert json.loads(await page.js("JSON.stringify([...document.querySelectorAll('.notification')]"
-                                                ".map(e => e.textContent))")) == ["Shown in Chromium"]
+                assert json.loads(
+                    await page.js(
+                        "JSON.stringify([...document.querySelectorAll('.notification')]"
+                        ".map(e => e.textContent))"
+                    )
+                ) == ["Shown in Chromium"]
         finally:
             await server.close()
 

@@ -78,23 +78,30 @@ def setup(dsn: str, digest: str | None = "daily") -> dict:
     """Brands acme and bolt; category comments mails by default; fast retries."""
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("select tests.seed_two_brands()")
-        conn.execute("select notify.register_category('comments', 'New comments', false, "
-                     "'{\"in_app\": true, \"email\": true}')")
-        conn.execute("update jobs.queues set backoff_base = '50 ms', backoff_max = '100 ms', lease = '1 second' "
-                     "where name = 'notify_email'")
+        conn.execute(
+            "select notify.register_category('comments', 'New comments', false, "
+            '\'{"in_app": true, "email": true}\')'
+        )
+        conn.execute(
+            "update jobs.queues set backoff_base = '50 ms', backoff_max = '100 ms', lease = '1 second' "
+            "where name = 'notify_email'"
+        )
         ids = {"acme": conn.execute("select tests.brand('acme')::text").fetchone()[0]}
         for h in ("viewer@acme", "member@acme", "editor@acme"):
             ids[h] = conn.execute("select tests.uid(%s)::text", (h,)).fetchone()[0]
         if digest:
-            conn.execute("insert into notify.brand_channels (brand_id, channel, digest) values (%s, 'email', %s)",
-                         (ids["acme"], digest))
+            conn.execute(
+                "insert into notify.brand_channels (brand_id, channel, digest) values (%s, 'email', %s)",
+                (ids["acme"], digest),
+            )
     return ids
 
 
 def send(dsn, brand, users, title, body=None, category="comments"):
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("select notify.send(%s, %s, %s, %s, %s)",
-                            (brand, Jsonb(users), category, title, body)).fetchone()[0]
+        return conn.execute(
+            "select notify.send(%s, %s, %s, %s, %s)", (brand, Jsonb(users), category, title, body)
+        ).fetchone()[0]
 
 
 def gather(dsn, later: str = "1 day 1 minute") -> int:
@@ -104,15 +111,26 @@ def gather(dsn, later: str = "1 day 1 minute") -> int:
 def deliver(dsn: str, port: int | None = None, provider=None, threads: int = 4) -> int:
     """One drain of the notify_email queue by an in-process worker; returns emails sent."""
     provider = provider or notify_email.SmtpProvider(port=port, timeout=0.5)
-    handler = notify_email.make_handler(dsn=dsn, provider=provider, sender="app@example.test", threads=threads)
-    worker = Worker(dsn, {notify_email.QUEUE: handler}, concurrency=threads, deliveries=0, poll=0.05, drain=True,
-                    housekeeping=False, log=lambda m: None)
+    handler = notify_email.make_handler(
+        dsn=dsn, provider=provider, sender="app@example.test", threads=threads
+    )
+    worker = Worker(
+        dsn,
+        {notify_email.QUEUE: handler},
+        concurrency=threads,
+        deliveries=0,
+        poll=0.05,
+        drain=True,
+        housekeeping=False,
+        log=lambda m: None,
+    )
     asyncio.run(worker.run())
     return handler.handler.sent
 
 
-def deliver_until(dsn: str, done_query: str, port: int | None = None, provider=None, timeout: float = 30.0,
-                  between=None) -> None:
+def deliver_until(
+    dsn: str, done_query: str, port: int | None = None, provider=None, timeout: float = 30.0, between=None
+) -> None:
     deadline = time.monotonic() + timeout
     while not scalar(dsn, done_query):
         if time.monotonic() > deadline:
@@ -140,9 +158,14 @@ def test_a_daily_digest_is_one_email_of_every_pending_item_rendered_safely(owner
     assert "First <b>comment</b>" in text and "Third" in text
     assert "First &lt;b&gt;comment&lt;/b&gt;" in html and "<script>" not in html, "HTML is autoescaped"
     assert msg["List-Unsubscribe"].startswith("<http://127.0.0.1:8787/unsubscribe?token=")
-    row = psycopg.connect(owner_dsn, autocommit=True).execute(
-        "select status, accepted_at is not null, provider_message_id, cardinality(notification_ids) "
-        "from notify.emails").fetchone()
+    row = (
+        psycopg.connect(owner_dsn, autocommit=True)
+        .execute(
+            "select status, accepted_at is not null, provider_message_id, cardinality(notification_ids) "
+            "from notify.emails"
+        )
+        .fetchone()
+    )
     assert row == ("sent", True, msg["Message-ID"], 3)
 
     # the unsubscribe link, followed anonymously, switches email off in that brand
@@ -150,20 +173,27 @@ def test_a_daily_digest_is_one_email_of_every_pending_item_rendered_safely(owner
     with psycopg.connect(owner_dsn, autocommit=True) as conn, conn.transaction():
         conn.execute("select tests.authenticate_as_role('anon')")
         assert conn.execute("select api.unsubscribe(%s)", (token,)).fetchone()[0] is True
-        with pytest.raises(psycopg.errors.InvalidParameterValue):
-            with conn.transaction():
-                conn.execute("select api.unsubscribe(%s)", (token[:-1] + ("0" if token[-1] != "0" else "1"),))
+        with pytest.raises(psycopg.errors.InvalidParameterValue), conn.transaction():
+            conn.execute("select api.unsubscribe(%s)", (token[:-1] + ("0" if token[-1] != "0" else "1"),))
     send(owner_dsn, ids["acme"], [ids["member@acme"]], "after unsubscribing")
-    assert scalar(owner_dsn, "select email from notify.notifications where title = 'after unsubscribing'") is None
+    assert (
+        scalar(owner_dsn, "select email from notify.notifications where title = 'after unsubscribing'")
+        is None
+    )
 
 
 def test_single_emails_use_the_brands_template_in_the_users_locale(owner_dsn, smtp):
     sink, port = smtp
     ids = setup(owner_dsn, digest=None)
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        conn.execute("insert into notify.user_settings (user_id, locale) values (%s, 'de-AT')", (ids["viewer@acme"],))
-        conn.execute("insert into notify.templates values (%s, 'comments', 'de', 'Neu: {{ item.title }}', "
-                     "'Hallo {{ item.title }}', '<p>Hallo {{ item.title }}</p>')", (ids["acme"],))
+        conn.execute(
+            "insert into notify.user_settings (user_id, locale) values (%s, 'de-AT')", (ids["viewer@acme"],)
+        )
+        conn.execute(
+            "insert into notify.templates values (%s, 'comments', 'de', 'Neu: {{ item.title }}', "
+            "'Hallo {{ item.title }}', '<p>Hallo {{ item.title }}</p>')",
+            (ids["acme"],),
+        )
     send(owner_dsn, ids["acme"], [ids["viewer@acme"], ids["member@acme"]], "Tom & Jerry")
     assert gather(owner_dsn, "0 seconds") == 2
     assert deliver(owner_dsn, port) == 2
@@ -193,7 +223,10 @@ def test_a_server_that_times_out_then_answers_gets_the_email_once(owner_dsn, smt
     send(owner_dsn, ids["acme"], [ids["viewer@acme"]], "slow server")
     gather(owner_dsn, "0 seconds")
     deliver(owner_dsn, port)
-    assert scalar(owner_dsn, "select status || ' ' || (last_error like '%%timed out%%') from notify.emails") == "failed true"
+    assert (
+        scalar(owner_dsn, "select status || ' ' || (last_error like '%%timed out%%') from notify.emails")
+        == "failed true"
+    )
     sink.stall = 0
     deliver_until(owner_dsn, "select bool_and(status = 'sent') from notify.emails", port)
     assert len(sink.accepted) == 1
@@ -214,7 +247,11 @@ def test_a_server_down_for_a_while_loses_nothing(owner_dsn):
     controller.start()
     try:
         deliver_until(owner_dsn, "select bool_and(status = 'sent') from notify.emails", port)
-        assert sorted(m["To"] for m in sink.accepted) == ["editor@acme.test", "member@acme.test", "viewer@acme.test"]
+        assert sorted(m["To"] for m in sink.accepted) == [
+            "editor@acme.test",
+            "member@acme.test",
+            "viewer@acme.test",
+        ]
     finally:
         controller.stop()
 
@@ -223,18 +260,41 @@ def test_a_worker_killed_mid_digest_resends_nothing_already_accepted(owner_dsn, 
     sink, port = smtp
     ids = setup(owner_dsn)
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
-        users = [conn.execute("select tests.create_user(%s)::text", (f"u{i}@acme.test",)).fetchone()[0]
-                 for i in range(12)]
+        users = [
+            conn.execute("select tests.create_user(%s)::text", (f"u{i}@acme.test",)).fetchone()[0]
+            for i in range(12)
+        ]
         for u in users:
             conn.execute("select tests.add_member(%s, %s, 'viewer')", (ids["acme"], u))
     for i in range(3):
         send(owner_dsn, ids["acme"], users, f"digest item {i}")
     assert gather(owner_dsn) == 12
-    env = {**os.environ, "BRANDBASE_SMTP_URL": f"smtp://127.0.0.1:{port}", "BRANDBASE_EMAIL_FROM": "app@example.test",
-           "BRANDBASE_SMTP_TIMEOUT": "5"}
-    proc = subprocess.Popen([sys.executable, "-m", "brandbase.cli", "notify", "deliver", "--dsn", owner_dsn,
-                             "--concurrency", "1", "--poll", "0.05"], env=env, cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "BRANDBASE_SMTP_URL": f"smtp://127.0.0.1:{port}",
+        "BRANDBASE_EMAIL_FROM": "app@example.test",
+        "BRANDBASE_SMTP_TIMEOUT": "5",
+    }
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brandbase.cli",
+            "notify",
+            "deliver",
+            "--dsn",
+            owner_dsn,
+            "--concurrency",
+            "1",
+            "--poll",
+            "0.05",
+        ],
+        env=env,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
     def kill_after_five(s: Sink):
         if len(s.accepted) == 5:  # the sixth message's DATA: the worker dies before any answer
@@ -249,8 +309,12 @@ def test_a_worker_killed_mid_digest_resends_nothing_already_accepted(owner_dsn, 
     assert scalar(owner_dsn, "select count(*) from notify.emails where status = 'sent'") == 5
     sink.on_data = None
     time.sleep(1.2)  # the killed worker's lease (1 s) runs out
-    deliver_until(owner_dsn, "select bool_and(status = 'sent') from notify.emails", port,
-                  between=lambda: scalar(owner_dsn, "select jobs.reap()"))
+    deliver_until(
+        owner_dsn,
+        "select bool_and(status = 'sent') from notify.emails",
+        port,
+        between=lambda: scalar(owner_dsn, "select jobs.reap()"),
+    )
     ids_sent = sink.ids()
     assert len(ids_sent) == 12 and len(set(ids_sent)) == 12, "every digest once, none twice"
     assert sorted(m["To"] for m in sink.accepted) == sorted(f"u{i}@acme.test" for i in range(12))
@@ -264,8 +328,10 @@ def test_a_retried_job_of_an_accepted_email_sends_nothing(owner_dsn, smtp):
     gather(owner_dsn, "0 seconds")
     assert deliver(owner_dsn, port) == 1
     with psycopg.connect(owner_dsn, autocommit=True) as conn:  # as if the job had never been completed
-        conn.execute("select jobs.enqueue('notify_email', jsonb_build_object('email_id', id), brand_id) "
-                     "from notify.emails")
+        conn.execute(
+            "select jobs.enqueue('notify_email', jsonb_build_object('email_id', id), brand_id) "
+            "from notify.emails"
+        )
     assert deliver(owner_dsn, port) == 0
     assert len(sink.accepted) == 1
 
@@ -301,7 +367,9 @@ def test_resend_provider_sends_the_request_shape_with_an_idempotency_key(owner_d
     thread.start()
     started.wait(10)
     try:
-        provider = notify_email.ResendProvider("re_key_for_tests", f"http://127.0.0.1:{state['port']}", timeout=5)
+        provider = notify_email.ResendProvider(
+            "re_key_for_tests", f"http://127.0.0.1:{state['port']}", timeout=5
+        )
         send(owner_dsn, ids["acme"], [ids["viewer@acme"]], "via resend", body="hello")
         gather(owner_dsn, "0 seconds")
         deliver_until(owner_dsn, "select bool_and(status = 'sent') from notify.emails", provider=provider)

@@ -32,11 +32,12 @@ declare
     now_at timestamptz := coalesce(at_time, brandbase.now());
 begin
     with pending as (
-        select n.brand_id, n.id, n.user_id, n.email, n.created_at, c.critical
+        -- critical as notify.brand_categories() says (the brand's own category wins), as joins
+        select n.brand_id, n.id, n.user_id, n.email, n.created_at,
+            coalesce(bc.critical, pc.critical, false) as critical
         from notify.notifications as n
-        left join lateral (
-            select b.critical from notify.brand_categories(n.brand_id) as b where b.key = n.category
-        ) as c on true
+        left join notify.categories as bc on n.brand_id = bc.brand_id and n.category = bc.key
+        left join notify.pack_categories as pc on n.category = pc.key
         where n.email is not null and n.email_id is null and n.created_at <= now_at
         for update of n skip locked
     ),
@@ -271,6 +272,20 @@ $$;
 comment on function notify.email_failed(uuid, bigint, text) is
 'Records a failed attempt (the job is retried with backoff by jobs).';
 
+create or replace function notify.email_begin(brand_id uuid, email_id bigint)
+returns jsonb
+language sql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select notify.email_for_send(brand_id, email_id)
+        || pg_catalog.jsonb_build_object('status_before', notify.email_sending(brand_id, email_id))
+$$;
+
+comment on function notify.email_begin(uuid, bigint) is
+'One round trip before an attempt: records it (email_sending) and returns what to render '
+'(email_for_send) with status_before; sent means: send nothing.';
+
 create or replace function notify.set_template(
     brand_id uuid, category text, locale text, subject text, text_body text, html_body text
 )
@@ -315,17 +330,20 @@ notify.unsubscribe_token(uuid, uuid, text),
 notify.unsubscribe(text),
 notify.email_for_send(uuid, bigint),
 notify.email_sending(uuid, bigint),
+notify.email_begin(uuid, bigint),
 notify.email_accepted(uuid, bigint, text),
 notify.email_failed(uuid, bigint, text),
 notify.set_template(uuid, text, text, text, text, text)
 from public;
 grant execute on function notify.unsubscribe(text) to anon, authenticated, service_role;
-grant execute on function notify.set_template(uuid, text, text, text, text, text) to authenticated, service_role;
+grant execute on function notify.set_template(uuid, text, text, text, text, text) to authenticated,
+service_role;
 grant execute on function
 notify.gather_due(timestamptz),
 notify.unsubscribe_token(uuid, uuid, text),
 notify.email_for_send(uuid, bigint),
 notify.email_sending(uuid, bigint),
+notify.email_begin(uuid, bigint),
 notify.email_accepted(uuid, bigint, text),
 notify.email_failed(uuid, bigint, text)
 to service_role;

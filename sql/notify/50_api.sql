@@ -108,13 +108,26 @@ select
     c.own
 from (select brand.brands_with('notifications.read') as brand_id) as b
 cross join lateral (
-    select bc.key, bc.description, bc.critical, bc.defaults, true as own
+    select
+        bc.key,
+        bc.description,
+        bc.critical,
+        bc.defaults,
+        true as own
     from notify.categories as bc
     where bc.brand_id = b.brand_id
     union all
-    select p.key, p.description, p.critical, p.defaults, false
+    select
+        p.key,
+        p.description,
+        p.critical,
+        p.defaults,
+        false as own
     from notify.pack_categories as p
-    where not exists (select from notify.categories as x where x.brand_id = b.brand_id and x.key = p.key)
+    where not exists (
+        select from notify.categories as x
+        where x.brand_id = b.brand_id and x.key = p.key
+    )
 ) as c;
 
 comment on view api.notification_categories is
@@ -250,7 +263,9 @@ as $$
     select notify.remove(brand_id, ids)
 $$;
 
-comment on function api.delete_notifications(uuid, bigint[]) is 'Deletes the caller''s notifications of these ids.';
+comment on function api.delete_notifications(
+    uuid, bigint[]
+) is 'Deletes the caller''s notifications of these ids.';
 
 create or replace function api.notification_preferences(brand_id uuid)
 returns table (
@@ -371,7 +386,9 @@ $$;
 comment on function api.set_notification_channel_default(uuid, text, boolean, text) is
 'The brand''s default for a channel: on/off and digest frequency (notifications.manage).';
 
-create or replace function api.set_notification_retention(brand_id uuid, keep_read interval, keep_archived interval)
+create or replace function api.set_notification_retention(
+    brand_id uuid, keep_read interval, keep_archived interval
+)
 returns void
 language sql
 volatile

@@ -15,21 +15,28 @@ from psycopg.types.json import Jsonb
 from .db import connect
 
 # Not imported from .cli, which imports this module to register the group.
-dsn_option = click.option("--dsn", envvar="DATABASE_URL", default=None,
-                          help="PostgreSQL URL (default: $DATABASE_URL, else the local cluster).")
+dsn_option = click.option(
+    "--dsn",
+    envvar="DATABASE_URL",
+    default=None,
+    help="PostgreSQL URL (default: $DATABASE_URL, else the local cluster).",
+)
 pass_ctx = click.pass_obj
 
 
 def _brand(conn, ref: str) -> str:
-    row = conn.execute("select id::text from brand.brands where id::text = %s or slug = %s", (ref, ref)).fetchone()
+    row = conn.execute(
+        "select id::text from brand.brands where id::text = %s or slug = %s", (ref, ref)
+    ).fetchone()
     if not row:
         raise click.ClickException(f"no brand {ref!r} (give its id or slug)")
     return row[0]
 
 
 def _user(conn, ref: str) -> str:
-    row = conn.execute("select id::text from auth.users where id::text = %s or email = %s",
-                       (ref, ref.lower())).fetchone()
+    row = conn.execute(
+        "select id::text from auth.users where id::text = %s or email = %s", (ref, ref.lower())
+    ).fetchone()
     if not row:
         raise click.ClickException(f"no user {ref!r} (give an id or an email)")
     return row[0]
@@ -59,12 +66,14 @@ def send_cmd(obj, brand_ref, to, permission, category, title, body, action_url, 
         brand_id = _brand(conn, brand_ref)
         recipients = {"permission": permission} if permission else [_user(conn, t) for t in to]
         try:
-            n = conn.execute("select notify.send(%s, %s, %s, %s, %s, '{}', %s, %s)",
-                             (brand_id, Jsonb(recipients), category, title, body, action_url,
-                              idempotency_key)).fetchone()[0]
+            n = conn.execute(
+                "select notify.send(%s, %s, %s, %s, %s, '{}', %s, %s)",
+                (brand_id, Jsonb(recipients), category, title, body, action_url, idempotency_key),
+            ).fetchone()[0]
         except psycopg.Error as exc:
-            raise click.ClickException(f"{exc.diag.message_primary} ({exc.sqlstate})\n"
-                                       f"  hint: {exc.diag.message_hint}") from None
+            raise click.ClickException(
+                f"{exc.diag.message_primary} ({exc.sqlstate})\n  hint: {exc.diag.message_hint}"
+            ) from None
     click.echo(f"{n} notification(s) sent")
 
 
@@ -78,10 +87,12 @@ def tail_cmd(obj, brand_ref, count, follow, dsn) -> None:
     """Print the latest notifications, then new ones as they are written."""
     with connect(obj.dsn(dsn), autocommit=True) as conn:
         brand_id = _brand(conn, brand_ref) if brand_ref else None
-        query = ("select n.id, n.created_at, b.slug, u.email, n.category, n.title from notify.notifications as n "
-                 "join brand.brands as b on b.id = n.brand_id left join auth.users as u on u.id = n.user_id "
-                 "where (%(brand)s::uuid is null or n.brand_id = %(brand)s) and n.id > %(after)s "
-                 "order by n.id desc limit %(limit)s")
+        query = (
+            "select n.id, n.created_at, b.slug, u.email, n.category, n.title from notify.notifications as n "
+            "join brand.brands as b on b.id = n.brand_id left join auth.users as u on u.id = n.user_id "
+            "where (%(brand)s::uuid is null or n.brand_id = %(brand)s) and n.id > %(after)s "
+            "order by n.id desc limit %(limit)s"
+        )
         rows = conn.execute(query, {"brand": brand_id, "after": 0, "limit": count}).fetchall()
         last = 0
         for row in reversed(rows):
@@ -90,6 +101,7 @@ def tail_cmd(obj, brand_ref, count, follow, dsn) -> None:
         while follow:
             try:
                 import time
+
                 time.sleep(1)
             except KeyboardInterrupt:
                 return
@@ -110,19 +122,42 @@ def prefs_cmd(obj, user, brand_ref, as_json, dsn) -> None:
     with connect(obj.dsn(dsn), autocommit=True) as conn:
         brand_id = _brand(conn, brand_ref)
         uid = _user(conn, user)
-        rows = conn.execute("select category, channel, enabled, digest, source "
-                            "from notify.effective(%s, array[%s]::uuid[]) order by 1, 2", (brand_id, uid)).fetchall()
-        settings = conn.execute("select muted, time_zone, quiet_start, quiet_end, locale from notify.user_settings "
-                                "where user_id = %s", (uid,)).fetchone()
+        rows = conn.execute(
+            "select category, channel, enabled, digest, source "
+            "from notify.effective(%s, array[%s]::uuid[]) order by 1, 2",
+            (brand_id, uid),
+        ).fetchall()
+        settings = conn.execute(
+            "select muted, time_zone, quiet_start, quiet_end, locale from notify.user_settings "
+            "where user_id = %s",
+            (uid,),
+        ).fetchone()
     if as_json:
-        click.echo(json.dumps({"settings": settings and dict(zip(
-            ("muted", "time_zone", "quiet_start", "quiet_end", "locale"), map(str, settings), strict=True)),
-            "preferences": [dict(zip(("category", "channel", "enabled", "digest", "source"), r, strict=True))
-                            for r in rows]}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    "settings": settings
+                    and dict(
+                        zip(
+                            ("muted", "time_zone", "quiet_start", "quiet_end", "locale"),
+                            map(str, settings),
+                            strict=True,
+                        )
+                    ),
+                    "preferences": [
+                        dict(zip(("category", "channel", "enabled", "digest", "source"), r, strict=True))
+                        for r in rows
+                    ],
+                },
+                indent=2,
+            )
+        )
         return
     if settings:
-        click.echo(f"muted={settings[0]} time_zone={settings[1]} quiet={settings[2]}-{settings[3]} "
-                   f"locale={settings[4]}")
+        click.echo(
+            f"muted={settings[0]} time_zone={settings[1]} quiet={settings[2]}-{settings[3]} "
+            f"locale={settings[4]}"
+        )
     for category, channel, enabled, digest, source in rows:
         click.echo(f"{category:24} {channel:10} {'on ' if enabled else 'off'} digest={digest:7} ({source})")
 
@@ -141,8 +176,16 @@ def deliver_cmd(obj, concurrency, drain, poll, dsn) -> None:
 
     url = obj.dsn(dsn)
     handler = notify_email.make_handler(dsn=url, threads=concurrency)
-    worker = Worker(url, {notify_email.QUEUE: handler}, concurrency=concurrency, deliveries=0, poll=poll,
-                    drain=drain, housekeeping=False, log=lambda m: click.echo(m, err=True))
+    worker = Worker(
+        url,
+        {notify_email.QUEUE: handler},
+        concurrency=concurrency,
+        deliveries=0,
+        poll=poll,
+        drain=drain,
+        housekeeping=False,
+        log=lambda m: click.echo(m, err=True),
+    )
     try:
         asyncio.run(worker.run())
     except WorkerError as exc:
@@ -153,8 +196,12 @@ def deliver_cmd(obj, concurrency, drain, poll, dsn) -> None:
 @click.command("realtime")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8787, show_default=True, type=int)
-@click.option("--buffer", default=256, show_default=True, help="Events queued per client before it is dropped.")
-@click.option("--allow-origin", default=None, help="CORS origin allowed to connect (e.g. https://app.example.com).")
+@click.option(
+    "--buffer", default=256, show_default=True, help="Events queued per client before it is dropped."
+)
+@click.option(
+    "--allow-origin", default=None, help="CORS origin allowed to connect (e.g. https://app.example.com)."
+)
 @dsn_option
 @pass_ctx
 def realtime_cmd(obj, host, port, buffer, allow_origin, dsn) -> None:
@@ -164,10 +211,19 @@ def realtime_cmd(obj, host, port, buffer, allow_origin, dsn) -> None:
 
     secret = jwt_secret()
     if not secret:
-        raise click.ClickException("set BRANDBASE_JWT_SECRET (or SUPABASE_JWT_SECRET): the JWT secret the "
-                                   "app's tokens are signed with")
-    server = Server(obj.dsn(dsn), secret, host=host, port=port, buffer=buffer, allow_origin=allow_origin,
-                    log=lambda m: click.echo(m, err=True))
+        raise click.ClickException(
+            "set BRANDBASE_JWT_SECRET (or SUPABASE_JWT_SECRET): the JWT secret the "
+            "app's tokens are signed with"
+        )
+    server = Server(
+        obj.dsn(dsn),
+        secret,
+        host=host,
+        port=port,
+        buffer=buffer,
+        allow_origin=allow_origin,
+        log=lambda m: click.echo(m, err=True),
+    )
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     try:
         asyncio.run(server.serve_forever())

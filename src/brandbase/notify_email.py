@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import functools
 import json
 import os
@@ -56,31 +57,39 @@ class EmailError(Exception):
 BUILTIN = {
     "single": {
         "subject": "{{ item.title }}",
-        "text": ("{{ item.title }}\n\n{% if item.body %}{{ item.body }}\n\n{% endif %}"
-                 "{% if item.action_url %}{{ item.action_url }}\n\n{% endif %}"
-                 "--\n{{ brand_name }} - unsubscribe: {{ unsubscribe_link(item.unsubscribe) }}\n"),
-        "html": ("<h1>{{ item.title }}</h1>{% if item.body %}<p>{{ item.body }}</p>{% endif %}"
-                 "{% if item.action_url %}<p><a href=\"{{ item.action_url }}\">Open</a></p>{% endif %}"
-                 "<hr><p><small>{{ brand_name }} - <a href=\"{{ unsubscribe_link(item.unsubscribe) }}\">"
-                 "unsubscribe</a></small></p>"),
+        "text": (
+            "{{ item.title }}\n\n{% if item.body %}{{ item.body }}\n\n{% endif %}"
+            "{% if item.action_url %}{{ item.action_url }}\n\n{% endif %}"
+            "--\n{{ brand_name }} - unsubscribe: {{ unsubscribe_link(item.unsubscribe) }}\n"
+        ),
+        "html": (
+            "<h1>{{ item.title }}</h1>{% if item.body %}<p>{{ item.body }}</p>{% endif %}"
+            '{% if item.action_url %}<p><a href="{{ item.action_url }}">Open</a></p>{% endif %}'
+            '<hr><p><small>{{ brand_name }} - <a href="{{ unsubscribe_link(item.unsubscribe) }}">'
+            "unsubscribe</a></small></p>"
+        ),
     },
     "digest": {
-        "subject": "{{ items | length }} new notification{{ 's' if items | length != 1 }} from {{ brand_name }}",
-        "text": ("Your {{ frequency }} digest from {{ brand_name }}\n\n"
-                 "{% for item in items %}- {{ item.title }}{% if item.body %}: {{ item.body }}{% endif %}\n"
-                 "{% endfor %}\n--\nunsubscribe from all: {{ unsubscribe_link(unsubscribe_all) }}\n"),
-        "html": ("<h1>Your {{ frequency }} digest from {{ brand_name }}</h1><ul>"
-                 "{% for item in items %}<li><strong>{{ item.title }}</strong>"
-                 "{% if item.body %} {{ item.body }}{% endif %}</li>{% endfor %}</ul>"
-                 "<hr><p><small><a href=\"{{ unsubscribe_link(unsubscribe_all) }}\">unsubscribe</a>"
-                 "</small></p>"),
+        "subject": (
+            "{{ items | length }} new notification{{ 's' if items | length != 1 }} from {{ brand_name }}"
+        ),
+        "text": (
+            "Your {{ frequency }} digest from {{ brand_name }}\n\n"
+            "{% for item in items %}- {{ item.title }}{% if item.body %}: {{ item.body }}{% endif %}\n"
+            "{% endfor %}\n--\nunsubscribe from all: {{ unsubscribe_link(unsubscribe_all) }}\n"
+        ),
+        "html": (
+            "<h1>Your {{ frequency }} digest from {{ brand_name }}</h1><ul>"
+            "{% for item in items %}<li><strong>{{ item.title }}</strong>"
+            "{% if item.body %} {{ item.body }}{% endif %}</li>{% endfor %}</ul>"
+            '<hr><p><small><a href="{{ unsubscribe_link(unsubscribe_all) }}">unsubscribe</a>'
+            "</small></p>"
+        ),
     },
 }
 
 _TEXT = SandboxedEnvironment(autoescape=False, undefined=jinja2.ChainableUndefined)
 _HTML = SandboxedEnvironment(autoescape=True, undefined=jinja2.ChainableUndefined)
-
-
 
 
 @functools.lru_cache(maxsize=512)
@@ -96,8 +105,14 @@ def pick_template(ctx: dict) -> dict:
     locale = ctx.get("locale") or "en"
     language = locale.split("-")[0]
     by_key = {(t["category"], t["locale"]): t for t in ctx.get("templates") or []}
-    for key in ((category, locale), (category, language), ("*", locale), ("*", language), (category, "en"),
-                ("*", "en")):
+    for key in (
+        (category, locale),
+        (category, language),
+        ("*", locale),
+        ("*", language),
+        (category, "en"),
+        ("*", "en"),
+    ):
         if key in by_key:
             return by_key[key]
     return BUILTIN[kind]
@@ -115,7 +130,11 @@ def render(ctx: dict) -> tuple[str, str, str]:
     values = {**ctx, "item": ctx["items"][0] if ctx["items"] else {}, "unsubscribe_link": unsubscribe_link}
     subject = _compiled(False, template["subject"]).render(values)
     subject = " ".join(subject.split())[:250]  # one line: a template cannot inject headers
-    return subject, _compiled(False, template["text"]).render(values), _compiled(True, template["html"]).render(values)
+    return (
+        subject,
+        _compiled(False, template["text"]).render(values),
+        _compiled(True, template["html"]).render(values),
+    )
 
 
 def build_message(ctx: dict, sender: str) -> EmailMessage:
@@ -139,6 +158,7 @@ def build_message(ctx: dict, sender: str) -> EmailMessage:
 # ---------------------------------------------------------------------------------------
 # Providers
 
+
 @dataclass
 class SmtpProvider:
     """smtplib over one kept-alive connection per thread."""
@@ -155,10 +175,14 @@ class SmtpProvider:
     def from_url(cls, url: str, timeout: float = 30.0) -> SmtpProvider:
         u = urlsplit(url)
         q = parse_qs(u.query)
-        return cls(host=u.hostname or "127.0.0.1", port=u.port or 25,
-                   user=unquote(u.username) if u.username else None,
-                   password=unquote(u.password) if u.password else None,
-                   starttls=q.get("starttls", ["0"])[0] in ("1", "true"), timeout=timeout)
+        return cls(
+            host=u.hostname or "127.0.0.1",
+            port=u.port or 25,
+            user=unquote(u.username) if u.username else None,
+            password=unquote(u.password) if u.password else None,
+            starttls=q.get("starttls", ["0"])[0] in ("1", "true"),
+            timeout=timeout,
+        )
 
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.host, self.port, timeout=self.timeout)
@@ -172,10 +196,8 @@ class SmtpProvider:
         smtp = getattr(self.local, "smtp", None)
         self.local.smtp = None
         if smtp is not None:
-            try:
+            with contextlib.suppress(OSError):
                 smtp.close()
-            except OSError:
-                pass
 
     def send(self, msg: EmailMessage, idempotency_key: str) -> str:
         for attempt in (1, 2):
@@ -221,13 +243,27 @@ class ResendProvider:
     def send(self, msg: EmailMessage, idempotency_key: str) -> str:
         text = msg.get_body(("plain",)).get_content()
         html = msg.get_body(("html",)).get_content()
-        body = {"from": msg["From"], "to": [msg["To"]], "subject": msg["Subject"], "text": text, "html": html,
-                "headers": {k: msg[k] for k in ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post")
-                            if msg[k]}}
+        body = {
+            "from": msg["From"],
+            "to": [msg["To"]],
+            "subject": msg["Subject"],
+            "text": text,
+            "html": html,
+            "headers": {
+                k: msg[k] for k in ("Message-ID", "List-Unsubscribe", "List-Unsubscribe-Post") if msg[k]
+            },
+        }
         request = urllib.request.Request(
-            self.base_url.rstrip("/") + "/emails", data=json.dumps(body).encode(), method="POST",
-            headers={"Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json",
-                     "Idempotency-Key": idempotency_key, "User-Agent": "brandbase"})
+            self.base_url.rstrip("/") + "/emails",
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={
+                "Authorization": f"Bearer {self.api_key}",
+                "Content-Type": "application/json",
+                "Idempotency-Key": idempotency_key,
+                "User-Agent": "brandbase",
+            },
+        )
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - the configured API
                 answer = json.loads(response.read() or b"{}")
@@ -239,7 +275,9 @@ class ResendProvider:
 
 
 def provider_from_env() -> SmtpProvider | ResendProvider:
-    kind = os.environ.get("BRANDBASE_EMAIL_PROVIDER") or ("resend" if os.environ.get("RESEND_API_KEY") else "smtp")
+    kind = os.environ.get("BRANDBASE_EMAIL_PROVIDER") or (
+        "resend" if os.environ.get("RESEND_API_KEY") else "smtp"
+    )
     timeout = float(os.environ.get("BRANDBASE_SMTP_TIMEOUT", "30"))
     if kind == "resend":
         key = os.environ.get("RESEND_API_KEY")
@@ -251,6 +289,7 @@ def provider_from_env() -> SmtpProvider | ResendProvider:
 
 # ---------------------------------------------------------------------------------------
 # The handler
+
 
 @dataclass
 class EmailHandler:
@@ -281,12 +320,11 @@ class EmailHandler:
             self.provider = provider_from_env()
         sender = self.sender or os.environ.get("BRANDBASE_EMAIL_FROM", "notifications@localhost")
         conn = self._conn()
-        before = conn.execute("select notify.email_sending(%s, %s)", (brand_id, email_id)).fetchone()
-        if before is None or before[0] is None:
+        ctx = conn.execute("select notify.email_begin(%s, %s)", (brand_id, email_id)).fetchone()[0]
+        if ctx is None or ctx.get("status_before") is None:
             return {"skipped": "no such email"}
-        if before[0] == "sent":
+        if ctx["status_before"] == "sent":
             return {"skipped": "already sent"}  # accepted before a crash: never twice
-        ctx = conn.execute("select notify.email_for_send(%s, %s)", (brand_id, email_id)).fetchone()[0]
         msg = build_message(ctx, sender)
         try:
             provider_id = self.provider.send(msg, ctx["idempotency_key"])

@@ -101,8 +101,9 @@ def verify(token: str | None, secret: str, audience: str = "authenticated") -> d
     if not token:
         raise AuthError("missing bearer token")
     try:
-        claims = jwt.decode(token, secret, algorithms=["HS256"], audience=audience,
-                            options={"require": ["exp", "sub"]})
+        claims = jwt.decode(
+            token, secret, algorithms=["HS256"], audience=audience, options={"require": ["exp", "sub"]}
+        )
     except jwt.PyJWTError as exc:
         raise AuthError(f"invalid token: {exc}") from None
     if not isinstance(claims.get("sub"), str) or not UUID_RE.match(claims["sub"]):
@@ -188,8 +189,9 @@ class Server:
         self.db_lock = asyncio.Lock()
         self.listener = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         self.listen_task = asyncio.create_task(self.listen_loop())
-        self.server = await asyncio.start_server(self.handle, self.host, self.port, limit=MAX_HEADER_BYTES,
-                                                 backlog=2048)
+        self.server = await asyncio.start_server(
+            self.handle, self.host, self.port, limit=MAX_HEADER_BYTES, backlog=2048
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         self.log(f"realtime: listening on http://{self.host}:{self.port}")
 
@@ -304,23 +306,32 @@ class Server:
             try:
                 claims = verify(token, self.secret, self.audience)
             except AuthError as exc:
-                return await self.respond(writer, 401, {"error": str(exc)},
-                                          extra={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+                return await self.respond(
+                    writer,
+                    401,
+                    {"error": str(exc)},
+                    extra={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+                )
             brand_id = query.get("brand", "")
             if not UUID_RE.match(brand_id):
                 return await self.respond(writer, 400, {"error": "brand must be a brand id"})
             permission = "notifications.read" if url.path != "/presence" else "members.read"
             try:
-                allowed = (await self.as_user(claims, "select brand.has_permission(%s, %s)",
-                                              (brand_id, permission)))[0][0]
+                allowed = (
+                    await self.as_user(claims, "select brand.has_permission(%s, %s)", (brand_id, permission))
+                )[0][0]
             except psycopg.Error as exc:
                 return await self.respond(writer, 403, {"error": exc.diag.message_primary or "refused"})
             if not allowed:
                 return await self.respond(writer, 403, {"error": f"no {permission} in this brand"})
             if url.path == "/presence":
-                return await self.respond(writer, 200, {"brand_id": brand_id, "online": self.online(brand_id)})
+                return await self.respond(
+                    writer, 200, {"brand_id": brand_id, "online": self.online(brand_id)}
+                )
             last = headers.get("last-event-id") or query.get("last_event_id")
-            await self.stream(reader, writer, claims, brand_id, int(last) if last and last.isdigit() else None)
+            await self.stream(
+                reader, writer, claims, brand_id, int(last) if last and last.isdigit() else None
+            )
         except (ConnectionError, asyncio.CancelledError):
             pass
         finally:
@@ -330,17 +341,31 @@ class Server:
     def cors(self) -> str:
         if not self.allow_origin:
             return ""
-        return (f"Access-Control-Allow-Origin: {self.allow_origin}\r\n"
-                "Access-Control-Allow-Headers: Authorization, Last-Event-ID\r\n")
+        return (
+            f"Access-Control-Allow-Origin: {self.allow_origin}\r\n"
+            "Access-Control-Allow-Headers: Authorization, Last-Event-ID\r\n"
+        )
 
-    async def respond(self, writer, status: int, body, content_type: str = "application/json",
-                      extra: dict | None = None) -> None:
-        reason = {200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-                  404: "Not Found", 405: "Method Not Allowed"}[status]
+    async def respond(
+        self, writer, status: int, body, content_type: str = "application/json", extra: dict | None = None
+    ) -> None:
+        reason = {
+            200: "OK",
+            204: "No Content",
+            400: "Bad Request",
+            401: "Unauthorized",
+            403: "Forbidden",
+            404: "Not Found",
+            405: "Method Not Allowed",
+        }[status]
         payload = b"" if body is None else (body if isinstance(body, str) else json.dumps(body)).encode()
-        head = (f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: close\r\nCache-Control: no-store\r\n"
-                + self.cors() + "".join(f"{k}: {v}\r\n" for k, v in (extra or {}).items()) + "\r\n")
+        head = (
+            f"HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\n"
+            f"Content-Length: {len(payload)}\r\nConnection: close\r\nCache-Control: no-store\r\n"
+            + self.cors()
+            + "".join(f"{k}: {v}\r\n" for k, v in (extra or {}).items())
+            + "\r\n"
+        )
         writer.write(head.encode() + payload)
         with contextlib.suppress(ConnectionError):
             await writer.drain()
@@ -359,8 +384,12 @@ class Server:
     async def stream(self, reader, writer, claims: dict, brand_id: str, last_seq: int | None) -> None:
         user_id = claims["sub"]
         client = Client(user_id, brand_id, claims, writer, asyncio.Queue(self.buffer))
-        writer.write(("HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
-                      "Connection: keep-alive\r\nX-Accel-Buffering: no\r\n" + self.cors() + "\r\n").encode())
+        writer.write(
+            (
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+                "Connection: keep-alive\r\nX-Accel-Buffering: no\r\n" + self.cors() + "\r\n"
+            ).encode()
+        )
         key = (user_id, brand_id)
         first = not self.clients[key]
         self.clients[key].add(client)
@@ -431,6 +460,13 @@ class Server:
 def token_for(user_id: str, secret: str, ttl: int = 3600, **extra) -> str:
     """An HS256 access token shaped as Supabase Auth issues them (for tests and tools)."""
     now = int(time.time())
-    claims = {"sub": user_id, "aud": "authenticated", "role": "authenticated", "iat": now, "exp": now + ttl,
-              "session_id": str(uuid.uuid4()), **extra}
+    claims = {
+        "sub": user_id,
+        "aud": "authenticated",
+        "role": "authenticated",
+        "iat": now,
+        "exp": now + ttl,
+        "session_id": str(uuid.uuid4()),
+        **extra,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
