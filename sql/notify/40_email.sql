@@ -74,9 +74,12 @@ begin
     ),
     claimed as (
         update notify.notifications as n
-        set email_id = w.id
-        from written as w
-        where n.brand_id = w.brand_id and n.id = any(w.notification_ids)
+        set email_id = c.email_id
+        from (
+            select w.brand_id, w.id as email_id, pg_catalog.unnest(w.notification_ids) as notification_id
+            from written as w
+        ) as c
+        where n.brand_id = c.brand_id and n.id = c.notification_id
         returning n.id
     ),
     per_brand as (
@@ -203,7 +206,10 @@ as $$
             select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
                 'id', n.id, 'category', n.category, 'title', n.title, 'body', n.body,
                 'action_url', n.action_url, 'created_at', n.created_at, 'data', n.data,
-                'unsubscribe', notify.unsubscribe_token(e.brand_id, e.user_id, n.category)
+                -- per-category links for single emails; a digest links to "all"
+                'unsubscribe', case when e.kind = 'single' then
+                    notify.unsubscribe_token(e.brand_id, e.user_id, n.category)
+                end
             ) order by n.id)
             from notify.notifications as n
             where n.brand_id = e.brand_id and n.id = any(e.notification_ids)

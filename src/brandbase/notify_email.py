@@ -320,7 +320,10 @@ class EmailHandler:
             self.provider = provider_from_env()
         sender = self.sender or os.environ.get("BRANDBASE_EMAIL_FROM", "notifications@localhost")
         conn = self._conn()
-        ctx = conn.execute("select notify.email_begin(%s, %s)", (brand_id, email_id)).fetchone()[0]
+        # The attempt's mark needs no flush to disk: only "sent" (below, a normal commit) decides.
+        with conn.transaction():
+            conn.execute("set local synchronous_commit = off")
+            ctx = conn.execute("select notify.email_begin(%s, %s)", (brand_id, email_id)).fetchone()[0]
         if ctx is None or ctx.get("status_before") is None:
             return {"skipped": "no such email"}
         if ctx["status_before"] == "sent":
