@@ -15,6 +15,7 @@ import asyncio
 import concurrent.futures
 import json
 import os
+import random
 import signal
 import statistics
 import subprocess
@@ -23,11 +24,12 @@ import time
 from pathlib import Path
 
 import psycopg
+from psycopg.types.json import Jsonb
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import cluster, free_port, header, table  # noqa: E402
 
-from brandbase import migrate, notify_email, pack  # noqa: E402
+from brandbase import migrate, notify_email, pack, realtime  # noqa: E402
 from brandbase.worker import Worker  # noqa: E402
 
 SINK = """
@@ -134,6 +136,92 @@ def many(dsn: str, brand: str, user: str, n: int, unread: bool) -> None:
         conn.execute("vacuum analyze notify.notifications")
 
 
+async def sse_latency(dsn: str, brand: str, users: list[str], connections: int, rate: int, seconds: float):
+    """`brandbase realtime` in its own process holding `connections` streams (one per user);
+    notifications sent from SQL at `rate`/s to random connected users; latency from the send's
+    commit to the event's arrival."""
+    secret = "bench-secret-bench-secret-bench-secret-42"
+    port = free_port()
+    env = {**os.environ, "BRANDBASE_JWT_SECRET": secret}
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "brandbase.cli",
+            "realtime",
+            "--dsn",
+            dsn,
+            "--port",
+            str(port),
+            "--buffer",
+            "1024",
+        ],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert "listening" in server.stderr.readline()
+    arrivals: dict[str, float] = {}
+    ready = 0
+
+    async def client(user: str):
+        nonlocal ready
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=1 << 20)
+        token = realtime.token_for(user, secret, ttl=3600)
+        writer.write(
+            (
+                f"GET /notifications/stream?brand={brand} HTTP/1.1\r\nAuthorization: Bearer {token}\r\n\r\n"
+            ).encode()
+        )
+        await reader.readuntil(b"\r\n\r\n")
+        counted = False
+        while True:
+            chunk = (await reader.readuntil(b"\n\n")).decode()
+            if "event: counts" in chunk and not counted:
+                counted = True
+                ready += 1
+            if "event: notification" in chunk:
+                data = json.loads(chunk.split("data: ", 1)[1])
+                arrivals[data["title"]] = time.perf_counter()
+
+    targets = users[:connections]
+    tasks = []
+    for i in range(0, len(targets), 50):
+        tasks += [asyncio.create_task(client(u)) for u in targets[i : i + 50]]
+        await asyncio.sleep(0.05)
+    deadline = time.perf_counter() + 120
+    while ready < len(targets) and time.perf_counter() < deadline:
+        await asyncio.sleep(0.1)
+    sent: dict[str, float] = {}
+
+    def producer():
+        rnd = random.Random(1)
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            start = time.perf_counter()
+            n = int(rate * seconds)
+            for i in range(n):
+                due = start + i / rate
+                if (pause := due - time.perf_counter()) > 0:
+                    time.sleep(pause)
+                title = f"sse {i}"
+                conn.execute(
+                    "select notify.send(%s, %s, 'system', %s)", (brand, Jsonb(rnd.choice(targets)), title)
+                )
+                sent[title] = time.perf_counter()
+            return n / (time.perf_counter() - start)
+
+    achieved = await asyncio.to_thread(producer)
+    await asyncio.sleep(2)
+    for t in tasks:
+        t.cancel()
+    server.terminate()
+    server.wait(30)
+    lat = sorted((arrivals[k] - v) * 1000 for k, v in sent.items() if k in arrivals)
+    lost = len(sent) - len(lat)
+    q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")  # noqa: E731
+    return ready, achieved, len(sent), lost, q(0.5), q(0.99)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--users", type=int, default=10_000)
@@ -147,7 +235,7 @@ def main() -> None:
     )
     args = ap.parse_args()
     if args.quick:
-        args.users, args.many, args.rounds = 1000, 10_000, 2
+        args.users, args.many, args.rounds, args.connections, args.rate = 1000, 10_000, 2, 100, 50
     c = cluster()
     name = f"bench_notify_{os.getpid()}"
     dsn = c.create_database(name)
@@ -238,7 +326,36 @@ def main() -> None:
             ],
         )
 
-        # 3. the daily digest over SMTP
+        # 3. SSE: connections held by one server, latency from commit to arrival
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            members = [
+                str(r[0])
+                for r in conn.execute(
+                    "select id from auth.users where email like 'u%%@bench.test' order by email"
+                ).fetchall()
+            ]
+        ready, achieved, n_sent, lost, p50, p99 = asyncio.run(
+            sse_latency(
+                dsn,
+                brand,
+                members,
+                min(args.connections, len(members)),
+                args.rate,
+                10 if not args.quick else 4,
+            )
+        )
+        table(
+            ["SSE (brandbase realtime, one process)", "value", "target"],
+            [
+                ["streams held", f"{ready:,}", "1,000"],
+                ["notifications sent / rate achieved", f"{n_sent:,} at {achieved:,.0f}/s", "200/s"],
+                ["lost", f"{lost}", "0"],
+                ["commit → event, p50", f"{p50:.1f} ms", "< 50 ms"],
+                ["commit → event, p99", f"{p99:.1f} ms", "< 250 ms"],
+            ],
+        )
+
+        # 4. the daily digest over SMTP
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute("delete from notify.notifications")
             t = time.perf_counter()

@@ -49,13 +49,14 @@ MAX_HEADER_BYTES = 16 * 1024
 BACKLOG_PAGE = 500  # notifications read per page when a stream resumes
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
 
-NOTIFICATION_SQL = """
-select n.seq, to_jsonb(n) from api.notifications as n
-where n.brand_id = %s and n.id = %s
-"""
 BACKLOG_SQL = """
 select n.seq, to_jsonb(n) from api.notifications as n
 where n.brand_id = %s and n.seq > %s order by n.seq limit %s
+"""
+ON_NOTIFY_SQL = """
+select (select jsonb_build_array(n.seq, to_jsonb(n)) from api.notifications as n
+        where n.brand_id = %(brand)s and n.id = %(id)s),
+       api.unread_counts(%(brand)s)
 """
 STATE_SQL = """
 select api.unread_counts(%s), coalesce((select c.seq from notify.inboxes as c
@@ -171,6 +172,7 @@ class Server:
     heartbeat: float = 15.0
     allow_origin: str | None = None
     audience: str = "authenticated"
+    readers: int = 4  # query connections
     log: Callable[[str], None] = print
 
     def __post_init__(self):
@@ -179,14 +181,20 @@ class Server:
         self.pending_listen: asyncio.Queue = asyncio.Queue()
         self.listening: dict[str, asyncio.Future] = {}
         self.connections = 0
+        self.user_locks: dict[str, asyncio.Lock] = {}
         self.delivered = 0
         self.server: asyncio.base_events.Server | None = None
 
     # -- database ------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self.db = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
-        self.db_lock = asyncio.Lock()
+        # A few query connections, used in turn; a read as a user is one pipelined round trip.
+        self.pool: asyncio.Queue = asyncio.Queue()
+        self.conns = [
+            await psycopg.AsyncConnection.connect(self.dsn, autocommit=True) for _ in range(self.readers)
+        ]
+        for conn in self.conns:
+            self.pool.put_nowait(conn)
         self.listener = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         self.listen_task = asyncio.create_task(self.listen_loop())
         self.server = await asyncio.start_server(
@@ -204,7 +212,8 @@ class Server:
         self.listen_task.cancel()
         with contextlib.suppress(BaseException):
             await self.listen_task
-        await self.db.close()
+        for conn in self.conns:
+            await conn.close()
         await self.listener.close()
 
     async def serve_forever(self) -> None:
@@ -216,11 +225,19 @@ class Server:
 
     async def as_user(self, claims: dict, query: str, params: tuple) -> list[tuple]:
         """One read as PostgREST does it: role authenticated, the token's claims, RLS."""
-        async with self.db_lock, self.db.transaction():
-            await self.db.execute("set local role authenticated")
-            await self.db.execute("select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),))
-            cursor = await self.db.execute(query, params)
-            return await cursor.fetchall()
+        conn = await self.pool.get()
+        try:
+            async with conn.pipeline() as pipeline:
+                async with conn.transaction():
+                    await conn.execute("set local role authenticated")
+                    await conn.execute(
+                        "select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),)
+                    )
+                    cursor = await conn.execute(query, params)
+                await pipeline.sync()
+                return await cursor.fetchall()
+        finally:
+            self.pool.put_nowait(conn)
 
     async def subscribe(self, user_id: str) -> None:
         channel = "brandbase_notify_" + user_id.replace("-", "")
@@ -249,25 +266,35 @@ class Server:
             await asyncio.sleep(0)
 
     async def on_notify(self, user_id: str, payload: str) -> None:
+        # One user's events are read in the order they were committed (a FIFO lock per user):
+        # the reader connections run different users' reads side by side, never one user's.
+        lock = self.user_locks.setdefault(user_id, asyncio.Lock())
+        async with lock:
+            await self._on_notify(user_id, payload)
+        if not lock.locked() and user_id not in {k[0] for k in self.clients}:
+            self.user_locks.pop(user_id, None)
+
+    async def _on_notify(self, user_id: str, payload: str) -> None:
         groups = [(key, cs) for key, cs in self.clients.items() if key[0] == user_id and cs]
-        for (uid, brand_id), clients in groups:
+        for (_, brand_id), clients in groups:
             claims = next(iter(clients)).claims
-            try:
-                if payload.isdigit():
-                    rows = await self.as_user(claims, NOTIFICATION_SQL, (brand_id, int(payload)))
-                    for seq, row in rows:
-                        for c in list(clients):
-                            c.notification(seq, row)
-                            self.delivered += 1
-                state = await self.as_user(claims, STATE_SQL, (brand_id, brand_id, uid))
+            try:  # the notification (if it is this brand's) and the counts, in one read
+                [(found, counts)] = await self.as_user(
+                    claims, ON_NOTIFY_SQL, {"brand": brand_id, "id": int(payload) if payload.isdigit() else 0}
+                )
             except psycopg.Error as exc:
                 self.log(f"realtime: read failed: {exc}")
                 continue
-            if payload.isdigit() and not rows:
-                continue  # another brand's notification
+            if payload.isdigit():
+                if found is None:
+                    continue  # another brand's notification
+                seq, row = found
+                for c in list(clients):
+                    c.notification(seq, row)
+                    self.delivered += 1
             for c in list(clients):
                 if c.ready:
-                    c.push(sse("counts", state[0][0]))
+                    c.push(sse("counts", counts))
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -375,8 +402,8 @@ class Server:
 
     def announce(self, brand_id: str, user_id: str, online: bool) -> None:
         chunk = sse("presence", {"user_id": user_id, "online": online})
-        for (_, bid), cs in list(self.clients.items()):
-            if bid == brand_id:
+        for (uid, bid), cs in list(self.clients.items()):
+            if bid == brand_id and uid != user_id:  # the others of the brand, not oneself
                 for c in list(cs):
                     if c.ready:
                         c.push(chunk)
