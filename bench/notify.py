@@ -228,6 +228,10 @@ def main() -> None:
     ap.add_argument("--per-user", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument(
+        "--connections", type=int, default=1000, help="SSE streams held by one brandbase realtime"
+    )
+    ap.add_argument("--rate", type=int, default=200, help="notifications per second sent to the streams")
+    ap.add_argument(
         "--many", type=int, default=100_000, help="notifications of the user whose counts are read"
     )
     ap.add_argument(
