@@ -16,7 +16,9 @@ create table notify.settings (
     body_max integer not null default 10000 check (body_max between 1 and 1000000),
     data_max_bytes integer not null default 16384 check (data_max_bytes between 2 and 1048576),
     list_max integer not null default 10000 check (list_max between 1 and 1000000),
-    unsubscribe_secret bytea not null default extensions.gen_random_bytes(32),
+    -- 32 random bytes from two v4 uuids (core gen_random_uuid(), the OS's strong random source)
+    unsubscribe_secret bytea not null
+    default decode(replace(gen_random_uuid()::text || gen_random_uuid()::text, '-', ''), 'hex'),
     unsubscribe_url text not null default 'http://127.0.0.1:8787/unsubscribe'
     check (length(unsubscribe_url) <= 2000)
 );
