@@ -33,6 +33,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/jobs.py
 	$(BIN)/python bench/flags.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/notify.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

@@ -3,6 +3,7 @@
 #   1. PostgreSQL server packages with pg_cron, pgTAP, hypopg and plpgsql_check (`supabase
 #      db lint` needs it), and PgBouncer (the pooler tests run one in transaction mode, as
 #      Supabase's port 6543) (apt, only as root);
+#      Chromium too: module notify's browser test opens an EventSource page in it headless;
 #   2. a virtualenv in .venv with the package and its dev dependencies.
 # Re-running it is cheap: each step is skipped when already satisfied.
 set -euo pipefail
@@ -15,6 +16,7 @@ missing_debs() {
   local pkg
   for pkg in "postgresql-${pg_major}" "postgresql-${pg_major}-cron" \
              "postgresql-${pg_major}-pgtap" "postgresql-${pg_major}-hypopg" \
+             chromium \
              "postgresql-${pg_major}-plpgsql-check" pgbouncer; do
     dpkg-query -W -f='${Status}' "${pkg}" 2>/dev/null | grep -q 'ok installed' || echo "${pkg}"
   done

@@ -17,6 +17,7 @@ suite fills in for each attack:
     {key}       the record key (jsonb) of the target brand's row in the versioned table
     {table}     the versioned table's name (the same for both brands)
     {search_query}  a logged search query of the target brand (search.queries)
+    {notification}  a notification of the target brand's viewer (notify.notifications)
 
 Each placeholder becomes a quoted literal; the rest of a template is SQL. Arguments are
 passed by name, so an entry survives a reordering or a dropped optional parameter.
@@ -260,15 +261,74 @@ SEARCH = {
     "api.set_search_settings": Fn(SEARCH_SETTINGS),
 }
 
+# notify: the caller's own notifications, preferences and settings; sending and brand settings.
+NOTIFY_SEND = {"brand_id": "{brand}", "recipients": "to_jsonb({user}::uuid)", "category": "'system'",
+               "title": "'suite notice'", "body": "'b'", "data": "'{}'", "action_url": "'/x'",
+               "idempotency_key": "'suite'"}
+NOTIFY_MARK = {"brand_id": "{brand}", "ids": "array[{notification}]::bigint[]", "state": "'read'"}
+NOTIFY_REMOVE = {"brand_id": "{brand}", "ids": "array[{notification}]::bigint[]"}
+NOTIFY_PREF = {"brand_id": "{brand}", "category": "'system'", "channel": "'email'", "enabled": "true"}
+NOTIFY_DIGEST = {"brand_id": "{brand}", "channel": "'email'", "frequency": "'daily'"}
+NOTIFY_SETTINGS = {"muted": "false", "time_zone": "'UTC'", "quiet_start": "'22:00'", "quiet_end": "'07:00'",
+                   "locale": "'en'"}
+NOTIFY_CATEGORY = {"brand_id": "{brand}", "key": "'suite'", "description": "'d'", "critical": "false",
+                   "defaults": "'{\"in_app\": true}'"}
+NOTIFY_CHANNEL = {"brand_id": "{brand}", "channel": "'email'", "enabled": "true", "digest": "'daily'"}
+NOTIFY_RETENTION = {"brand_id": "{brand}", "keep_read": "'90 days'", "keep_archived": "'30 days'"}
+NOTIFY_TEMPLATE = {"brand_id": "{brand}", "category": "'*'", "locale": "'en'", "subject": "'s'",
+                   "text_body": "'t'", "html_body": "'h'"}
+NOTIFY_UNSUBSCRIBE = Fn({"token": "'x.y'"}, scope="caller",
+                        anon="an email's unsubscribe link: the HMAC-signed token is the authority; "
+                             "the answer is a boolean", lookups={"token": frozenset({"22023"})})
+NOTIFY_LIST = {"brand_id": "{brand}", "before_id": "null", "page_size": "10", "category": "'system'",
+               "status": "'unread'"}
+
+NOTIFY = {
+    "notify.send": Fn(NOTIFY_SEND),
+    "api.send_notification": Fn(NOTIFY_SEND),
+    "notify.mark": Fn(NOTIFY_MARK),
+    "api.mark_notifications": Fn(NOTIFY_MARK),
+    "notify.remove": Fn(NOTIFY_REMOVE),
+    "api.delete_notifications": Fn(NOTIFY_REMOVE),
+    "notify.set_preference": Fn(NOTIFY_PREF),
+    "api.set_notification_preference": Fn(NOTIFY_PREF),
+    "notify.set_digest": Fn(NOTIFY_DIGEST),
+    "api.set_notification_digest": Fn(NOTIFY_DIGEST),
+    "notify.my_preferences": Fn({"brand_id": "{brand}"}),
+    "api.notification_preferences": Fn({"brand_id": "{brand}"}),
+    "notify.set_settings": Fn(NOTIFY_SETTINGS, scope="caller"),
+    "api.set_notification_settings": Fn(NOTIFY_SETTINGS, scope="caller"),
+    "notify.my_settings": Fn(scope="caller"),
+    "api.notification_settings": Fn(scope="caller"),
+    "notify.clear_quiet_hours": Fn(scope="caller"),
+    "api.clear_quiet_hours": Fn(scope="caller"),
+    "notify.set_category": Fn(NOTIFY_CATEGORY),
+    "api.set_notification_category": Fn(NOTIFY_CATEGORY),
+    "notify.set_brand_channel": Fn(NOTIFY_CHANNEL),
+    "api.set_notification_channel_default": Fn(NOTIFY_CHANNEL),
+    "notify.set_retention": Fn(NOTIFY_RETENTION),
+    "api.set_notification_retention": Fn(NOTIFY_RETENTION),
+    "notify.set_template": Fn(NOTIFY_TEMPLATE),
+    "api.set_notification_template": Fn(NOTIFY_TEMPLATE),
+    "notify.unsubscribe": NOTIFY_UNSUBSCRIBE,
+    "api.unsubscribe": NOTIFY_UNSUBSCRIBE,
+    "notify.channel_of": Fn({"user_id": "{user}"}, scope="caller"),
+    "api.list_notifications": Fn(NOTIFY_LIST, scope="predicate"),
+    "api.unread_counts": Fn({"brand_id": "{brand}"}, scope="predicate"),
+}
+
 REGISTRY: dict[str, Fn] = {
     **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
     **FLAGS,
     **SEARCH,
+    **NOTIFY,
 }
 
 PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
                 "key", "table", "search_query")
 OBJECTS = tuple(p for p in PLACEHOLDERS if p not in ("brand", "table"))
+PLACEHOLDERS += ("notification",)  # notify
+OBJECTS += ("notification",)
 
 
 def lookup(qualified: str) -> Fn | None:
@@ -403,6 +463,15 @@ insert into search.queries (brand_id, table_name, query, hits, latency_ms, creat
 select b.id, '{SEARCH_TABLE}', 'seed ' || b.slug, 1, 1, now() from brand.brands as b;
 """
 
+# notify: one notification per brand, to its viewer, sent by its owner.
+SEED_SQL += """
+select notify._fan_out(b.id, array[tests.uid('viewer@' || b.slug)], c, 'seed ' || b.slug || ' notice',
+    null, '{}', null, null)
+from brand.brands as b
+cross join notify.pack_categories as c
+where c.key = 'system';
+"""
+
 # Values only brand B holds: none may reach a member of brand A unless A passed it.
 B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt", "bolt-flag-marker")
 
@@ -452,6 +521,7 @@ def build_world(dsn: str) -> World:
                 "key": json.dumps({"brand_id": bid, "id": 1}),
                 "table": TABLE,
                 "search_query": one("select max(id) from search.queries where brand_id = %s"),
+                "notification": one("select max(id) from notify.notifications where brand_id = %s"),
             }
             # The invitation, made through the API by the brand's owner.
             with conn.transaction():
@@ -482,6 +552,7 @@ def missing_objects() -> dict[str, object]:
         "invitation": "0badc0de-0000-4000-8000-0000000000cc",
         "table": TABLE,
         "search_query": 2147480005,
+        "notification": 2147480006,
     }
 
 

@@ -602,6 +602,12 @@ from .cli_search import search as search_group  # noqa: E402 - registered after 
 
 main.add_command(search_group)
 
+from .cli_notify import notify as notify_group  # noqa: E402 - registered after main exists
+from .cli_notify import realtime_cmd  # noqa: E402
+
+main.add_command(notify_group)
+main.add_command(realtime_cmd)
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()

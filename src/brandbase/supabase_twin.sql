@@ -246,3 +246,58 @@ begin
     end if;
 end
 $$;
+
+-- realtime: Broadcast from the database. realtime.send() as the realtime service's tenant
+-- migrations define it (supabase/realtime: one 'broadcast' row in realtime.messages per call,
+-- realtime.topic set for the RLS of private channels, any error turned into a WARNING), on
+-- an unpartitioned realtime.messages of the same columns. Supabase grants execute to
+-- postgres (here: the installer); module notify calls it for every in-app notification.
+create table if not exists realtime.messages (
+    topic text not null,
+    extension text not null,
+    payload jsonb,
+    event text,
+    private boolean default false,
+    updated_at timestamp without time zone not null default now(),
+    inserted_at timestamp without time zone not null default now(),
+    id uuid not null default gen_random_uuid(),
+    primary key (id, inserted_at)
+);
+alter table realtime.messages enable row level security;
+
+create or replace function realtime.topic()
+returns text
+language sql
+stable
+as $$
+    select nullif(current_setting('realtime.topic', true), '')::text
+$$;
+
+create or replace function realtime.send(payload jsonb, event text, topic text, private boolean default true)
+returns void
+language plpgsql
+as $$
+begin
+    begin
+        execute format('set local realtime.topic to %L', topic);
+        insert into realtime.messages (payload, event, topic, private, extension)
+        values (payload, event, topic, private, 'broadcast');
+    exception
+        when others then
+            raise warning 'ErrorSendingBroadcastMessage: %', sqlerrm;
+    end;
+end
+$$;
+
+revoke all on function realtime.send(jsonb, text, text, boolean) from public;
+do $$
+begin
+    execute format('grant usage on schema realtime to %I', current_setting('twin.installer'));
+    execute format('grant execute on function realtime.send(jsonb, text, text, boolean), realtime.topic() to %I',
+        current_setting('twin.installer'));
+    execute format('grant select, insert on realtime.messages to %I', current_setting('twin.installer'));
+    execute 'grant usage on schema realtime to authenticated';
+    execute 'grant execute on function realtime.topic() to authenticated';
+    execute 'grant select on realtime.messages to authenticated';
+end
+$$;
