@@ -32,10 +32,10 @@ language plpgsql
 as $$
 declare
     -- Plain variables, not expressions inside the UPDATE: every function an executor
-    -- expression calls is permission-checked each time the statement starts, and these
-    -- simple expressions cost less. date_part's double holds epoch microseconds exactly
-    -- (rounded to the nearest), where extract's numeric costs more; so does it a period of
-    -- up to 2^53 µs (285 years); longer ones are converted through numeric below.
+    -- expression calls is permission-checked each time the statement starts. date_part's
+    -- double holds epoch microseconds exactly (rounded to the nearest), where extract's
+    -- numeric costs more; so it does a period of up to 2^53 µs (285 years); the general
+    -- path below converts any period through numeric.
     now_us bigint := (date_part('epoch', brandbase.now()) * 1000000)::bigint;
     period_us bigint := greatest(least(date_part('epoch', period) * 1000000, 9.0e18::float8), 0)::bigint;
     q bigint;        -- T = q + r / rate µs
@@ -46,35 +46,60 @@ declare
     lim_r bigint;
     tat_us bigint;   -- a TAT: tat_us + tat_rem / rate µs
     tat_rem bigint;
-    den bigint;
+    was_rate bigint;
 begin
-    -- One test on the hot path; the branch says what was wrong, or converts a long period.
-    if not coalesce(
+    -- The hot path: valid arguments whose tolerance in units of 1/rate µs,
+    -- (burst + 1) * period_us, is below 2^62, and a known key counted at this rate. In
+    -- those units one emission interval is period_us: the TAT's distance from now,
+    -- d = (tat - now) * rate + rem, moves by cost * period_us, and the request conforms
+    -- while d <= (burst + 1 - cost) * period_us. One test, one UPDATE that also returns
+    -- the answer. Under concurrency the row lock and the re-check of WHERE on the latest
+    -- row version keep the count exact. A TAT in the past is a full allowance (d = 0).
+    if coalesce(
         rate > 0 and burst between 0 and 2147483646 and cost >= 0 and cost - 1 <= burst
-        and period_us between 1 and 9007199254740991
-        and (burst + 1) * (period_us::float8 / rate) <= 4.0e18::float8
+        and period_us between 1 and 9007199254740991 and period_us < 4611686018427387904 / (burst + 1)
         and octet_length(key) between 1 and 512, false
     ) then
-        period_us := greatest(least(extract(epoch from period) * 1000000, 9.0e18), 0)::bigint;
-        if not coalesce(rate > 0 and burst between 0 and 2147483646 and cost >= 0
-            and period_us >= 1 and octet_length(key) between 1 and 512, false) then
-            raise exception 'invalid rate limit: rate %, period %, burst %, cost %, key of % bytes',
-                rate, period, burst, cost, octet_length(key)
-                using errcode = '22023',
-                      hint = 'rate > 0 requests per period > 0; burst from 0 to 2147483646; cost >= 0; '
-                             'a key of 1 to 512 bytes.';
+        update ratelimit.buckets as b
+        set tat = case when b.tat < now_us then now_us + cost * period_us / rate
+                else b.tat + (b.rem + cost * period_us) / rate end,
+            rem = case when b.tat < now_us then cost * period_us % rate
+                else (b.rem + cost * period_us) % rate end
+        where b.key = $1 and b.den = rate
+            and (b.tat < now_us or b.tat - now_us <= (burst + 1 - cost) * period_us / rate
+                and (b.tat - now_us) * rate + b.rem <= (burst + 1 - cost) * period_us)
+        returning true, burst + 1,
+            burst + 1 - ((b.tat - now_us) * rate + b.rem + period_us - 1) / period_us,
+            (b.tat - now_us + b.rem / rate::float8) / 1000000, 0::float8
+        into allowed, capacity, remaining, reset_after, retry_after;
+        if found then
+            return;
         end if;
-        if cost - 1 > burst then
-            raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, key
-                using errcode = '22023', hint = 'Raise burst or lower cost: such a request could never pass.';
-        end if;
-        if (burst + 1)::numeric * period_us / rate > 4611686018427387904 then
-            raise exception 'rate limit spans too long: % requests at % per % take more than 2^62 microseconds',
-                burst + 1, rate, period
-                using errcode = '22023',
-                      hint = 'The burst capacity (burst + 1) times period / rate may span at most 2^62 µs '
-                             '(about 146,000 years).';
-        end if;
+    end if;
+
+    -- The general path: a new key (or a pruned one), a request that does not conform, a
+    -- key last counted at another rate (its policy changed), a tolerance of 2^62 units
+    -- or more, or bad arguments. The arithmetic is on (whole µs, remainder in 1/rate µs)
+    -- pairs, each product bounded by the tolerance in µs, which must stay below 2^62.
+    period_us := greatest(least(extract(epoch from period) * 1000000, 9.0e18), 0)::bigint;
+    if not coalesce(rate > 0 and burst between 0 and 2147483646 and cost >= 0
+        and period_us >= 1 and octet_length(key) between 1 and 512, false) then
+        raise exception 'invalid rate limit: rate %, period %, burst %, cost %, key of % bytes',
+            rate, period, burst, cost, octet_length(key)
+            using errcode = '22023',
+                  hint = 'rate > 0 requests per period > 0; burst from 0 to 2147483646; cost >= 0; '
+                         'a key of 1 to 512 bytes.';
+    end if;
+    if cost - 1 > burst then
+        raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, key
+            using errcode = '22023', hint = 'Raise burst or lower cost: such a request could never pass.';
+    end if;
+    if (burst + 1)::numeric * period_us / rate > 4611686018427387904 then
+        raise exception 'rate limit spans too long: % requests at % per % take more than 2^62 microseconds',
+            burst + 1, rate, period
+            using errcode = '22023',
+                  hint = 'The burst capacity (burst + 1) times period / rate may span at most 2^62 µs '
+                         '(about 146,000 years).';
     end if;
     q := period_us / rate;
     r := period_us % rate;
@@ -82,67 +107,54 @@ begin
     inc_r := cost * r % rate;
     lim_q := now_us + (burst + 1 - cost) * q + (burst + 1 - cost) * r / rate;
     lim_r := (burst + 1 - cost) * r % rate;
-
-    -- A known key counted at this rate: advance its TAT if the request conforms. Under
-    -- concurrency the row lock and the re-check of WHERE on the latest row version keep
-    -- the count exact. A TAT in the past is a full allowance: the request counts from now.
-    update ratelimit.buckets as b
-    set tat = case when b.tat < now_us then now_us + inc_q else b.tat + inc_q + (b.rem + inc_r) / rate end,
-        rem = case when b.tat < now_us then inc_r else (b.rem + inc_r) % rate end
-    where b.key = $1 and b.den = rate and (b.tat, b.rem) <= (lim_q, lim_r)
-    returning b.tat, b.rem into tat_us, tat_rem;
-    if not found then
-        -- A new key (or a pruned one), a request that does not conform, or a key last
-        -- counted at another rate (its policy changed).
-        loop
-            insert into ratelimit.buckets as b (key, tat, rem, den)
-            values ($1, now_us + inc_q, inc_r, rate)
-            on conflict on constraint buckets_pkey do nothing;
-            if found then
-                tat_us := now_us + inc_q;
-                tat_rem := inc_r;
-                exit;
-            end if;
-            select b.tat, b.rem, b.den into tat_us, tat_rem, den
-            from ratelimit.buckets as b where b.key = $1
-            for update;
-            continue when not found;  -- pruned meanwhile: insert it afresh
-            if den is distinct from rate then
-                -- Another rate's remainder, in this rate's units, rounded up (never earlier).
-                if den > 0 and tat_rem between 0 and den - 1 then
-                    tat_rem := (tat_rem * rate + den - 1) / den;
-                else
-                    tat_rem := rate;  -- not a remainder: the next whole microsecond
-                end if;
-                if tat_rem >= rate then
-                    tat_us := tat_us + 1;
-                    tat_rem := tat_rem - rate;
-                end if;
-            end if;
-            if tat_us < now_us then
-                tat_us := now_us;
-                tat_rem := 0;
-            end if;
-            if (tat_us, tat_rem) > (lim_q, lim_r) then
-                -- Refused: nothing is written; say when this request would conform.
-                allowed := false;
-                capacity := burst + 1;
-                remaining := 0;
-                reset_after := ((tat_us - now_us) + tat_rem / rate::float8) / 1000000;
-                retry_after := ((tat_us - lim_q) + (tat_rem - lim_r) / rate::float8) / 1000000;
-                return;
-            end if;
-            tat_rem := tat_rem + inc_r;
-            tat_us := tat_us + inc_q + tat_rem / rate;
-            tat_rem := tat_rem % rate;
-            update ratelimit.buckets as b set tat = tat_us, rem = tat_rem, den = rate
-            where b.key = $1;
+    loop
+        insert into ratelimit.buckets as b (key, tat, rem, den)
+        values ($1, now_us + inc_q, inc_r, rate)
+        on conflict on constraint buckets_pkey do nothing;
+        if found then
+            tat_us := now_us + inc_q;
+            tat_rem := inc_r;
             exit;
-        end loop;
-    end if;
+        end if;
+        select b.tat, b.rem, b.den into tat_us, tat_rem, was_rate
+        from ratelimit.buckets as b where b.key = $1
+        for update;
+        continue when not found;  -- pruned meanwhile: insert it afresh
+        if was_rate is distinct from rate then
+            -- Another rate's remainder, in this rate's units, rounded up (never earlier).
+            if was_rate > 0 and tat_rem between 0 and was_rate - 1 then
+                tat_rem := (tat_rem * rate + was_rate - 1) / was_rate;
+            else
+                tat_rem := rate;  -- not a remainder: the next whole microsecond
+            end if;
+            if tat_rem >= rate then
+                tat_us := tat_us + 1;
+                tat_rem := tat_rem - rate;
+            end if;
+        end if;
+        if tat_us < now_us then
+            tat_us := now_us;
+            tat_rem := 0;
+        end if;
+        if (tat_us, tat_rem) > (lim_q, lim_r) then
+            -- Refused: nothing is written; say when this request would conform.
+            allowed := false;
+            capacity := burst + 1;
+            remaining := 0;
+            reset_after := ((tat_us - now_us) + tat_rem / rate::float8) / 1000000;
+            retry_after := ((tat_us - lim_q) + (tat_rem - lim_r) / rate::float8) / 1000000;
+            return;
+        end if;
+        tat_rem := tat_rem + inc_r;
+        tat_us := tat_us + inc_q + tat_rem / rate;
+        tat_rem := tat_rem % rate;
+        update ratelimit.buckets as b set tat = tat_us, rem = tat_rem, den = rate
+        where b.key = $1;
+        exit;
+    end loop;
     allowed := true;
     capacity := burst + 1;
-    -- burst + 1 less the emission intervals, rounded up, until the TAT
+    -- burst + 1 less the emission intervals until the TAT, rounded up
     remaining := burst + 1 - div((tat_us - now_us)::numeric * rate + tat_rem + period_us - 1, period_us);
     reset_after := ((tat_us - now_us) + tat_rem / rate::float8) / 1000000;
     retry_after := 0;
