@@ -48,26 +48,24 @@ declare
     tat_rem bigint;
     was_rate bigint;
 begin
-    -- The hot path: valid arguments whose tolerance in units of 1/rate µs,
-    -- (burst + 1) * period_us, is below 2^62, and a known key counted at this rate. In
-    -- those units one emission interval is period_us: the TAT's distance from now,
-    -- d = (tat - now) * rate + rem, moves by cost * period_us, and the request conforms
-    -- while d <= (burst + 1 - cost) * period_us. One test, one UPDATE that also returns
-    -- the answer. Under concurrency the row lock and the re-check of WHERE on the latest
-    -- row version keep the count exact. A TAT in the past is a full allowance (d = 0).
-    if coalesce(
-        rate > 0 and burst between 0 and 2147483646 and cost >= 0 and cost - 1 <= burst
-        and period_us between 1 and 9007199254740991 and period_us < 4611686018427387904 / (burst + 1)
-        and octet_length(key) between 1 and 512, false
-    ) then
+    -- The hot path: a known key counted at this rate, valid arguments whose tolerance in
+    -- units of 1/rate µs, (burst + 1) * period_us, is below 2^53, and a TAT at least a
+    -- microsecond short of the last one that conforms (the exact boundary, a refusal or a
+    -- new key take the general path). In those units one emission interval is period_us,
+    -- so a request adds cost * period_us to the TAT's remainder; an idle key (TAT past)
+    -- counts from now. One test and one UPDATE that also returns the answer: each operator
+    -- in them costs a permission check and an expression step per call, so there are as
+    -- few as the arithmetic allows (the key's length is not tested here: only keys that
+    -- passed the general path's test are in the table). Under concurrency the row lock and
+    -- the re-check of WHERE on the latest row version keep the count exact.
+    if rate > 0 and burst >= 0 and burst < 2147483647 and cost >= 0 and cost <= burst + 1
+        and period_us > 0 and period_us < 9007199254740992 / (burst + 1) then
         update ratelimit.buckets as b
         set tat = case when b.tat < now_us then now_us + cost * period_us / rate
                 else b.tat + (b.rem + cost * period_us) / rate end,
             rem = case when b.tat < now_us then cost * period_us % rate
                 else (b.rem + cost * period_us) % rate end
-        where b.key = $1 and b.den = rate
-            and (b.tat < now_us or b.tat - now_us <= (burst + 1 - cost) * period_us / rate
-                and (b.tat - now_us) * rate + b.rem <= (burst + 1 - cost) * period_us)
+        where b.key = $1 and b.den = rate and b.tat < now_us + (burst + 1 - cost) * period_us / rate
         returning true, burst + 1,
             burst + 1 - ((b.tat - now_us) * rate + b.rem + period_us - 1) / period_us,
             (b.tat - now_us + b.rem / rate::float8) / 1000000, 0::float8
@@ -77,9 +75,9 @@ begin
         end if;
     end if;
 
-    -- The general path: a new key (or a pruned one), a request that does not conform, a
-    -- key last counted at another rate (its policy changed), a tolerance of 2^62 units
-    -- or more, or bad arguments. The arithmetic is on (whole µs, remainder in 1/rate µs)
+    -- The general path: a new key (or a pruned one), a request at the boundary or one that
+    -- does not conform, a key last counted at another rate (its policy changed), a
+    -- tolerance of 2^53 units or more, or bad arguments. The arithmetic is on (whole µs, remainder in 1/rate µs)
     -- pairs, each product bounded by the tolerance in µs, which must stay below 2^62.
     period_us := greatest(least(extract(epoch from period) * 1000000, 9.0e18), 0)::bigint;
     if not coalesce(rate > 0 and burst between 0 and 2147483646 and cost >= 0
