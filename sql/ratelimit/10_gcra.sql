@@ -1,6 +1,6 @@
 -- ratelimit: the limiter. The hot path is one UPDATE that advances an existing key's TAT
--- when the request conforms; only a new key, a denial or a key last counted at another rate
--- takes more statements. The semantics are redis-cell's CL.THROTTLE: `rate` requests per
+-- when the request conforms; only a new key, a denial, a request within a microsecond of
+-- the boundary or a key last counted at another rate takes more statements. The semantics are redis-cell's CL.THROTTLE: `rate` requests per
 -- `period`, plus `burst` extra at once; `cost` weighs expensive requests (AI calls,
 -- exports). The clock is brandbase.now() (transaction time), so one request is one instant
 -- and tests can freeze it.
@@ -31,8 +31,8 @@ create function ratelimit.check(
 language plpgsql
 as $$
 declare
-    -- Plain variables, not expressions inside the UPDATE: every function an executor
-    -- expression calls is permission-checked each time the statement starts. date_part's
+    -- The clock and the period in microseconds, read once: the UPDATE uses each several
+    -- times, and every operator costs a permission check and a step per call. date_part's
     -- double holds epoch microseconds exactly (rounded to the nearest), where extract's
     -- numeric costs more; so it does a period of up to 2^53 µs (285 years); the general
     -- path below converts any period through numeric.
