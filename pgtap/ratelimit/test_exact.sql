@@ -66,9 +66,11 @@ select is(
     '999,999 per second (T just over 1 µs) at cost 7'
 );
 
--- The n-th request after a burst (a multiple of cost) passes at exactly t0 + ceil(n * cost * T),
--- not 1 µs before.
-create function pg_temp.boundaries(k text, rate integer, period interval, burst integer, cost integer, n integer)
+-- The n-th request after a burst (a multiple of cost) passes at exactly
+-- t0 + ceil(n * cost * T), not 1 µs before.
+create function pg_temp.boundaries(
+    k text, rate integer, period interval, burst integer, cost integer, n integer
+)
 returns integer
 language plpgsql
 as $$
@@ -94,20 +96,29 @@ begin
 end
 $$;
 
-select is(pg_temp.boundaries('f', 7, '1 second', 100, 1, 60), 60, '7/s: each request passes at its exact microsecond');
-select is(pg_temp.boundaries('g', 9000000, '1 minute', 99999, 1000, 60), 60, '9,000,000/min, cost 1,000: likewise');
-select is(pg_temp.boundaries('h', 1000000000, '1 hour', 8999, 3, 60), 60, '1,000,000,000/h, cost 3: likewise');
+select is(
+    pg_temp.boundaries('f', 7, '1 second', 100, 1, 60), 60, '7/s: each request passes at its microsecond'
+);
+select is(
+    pg_temp.boundaries('g', 9000000, '1 minute', 99999, 1000, 60), 60, '9,000,000/min, cost 1,000: likewise'
+);
+select is(
+    pg_temp.boundaries('h', 1000000000, '1 hour', 8999, 3, 60), 60, '1,000,000,000/h, cost 3: likewise'
+);
 
 -- Extremes: the largest rate, burst and cost; periods beyond a double's exact microseconds.
 select tests.freeze_time('2030-01-03 00:00:00+00');
 select results_eq(
-    $$select allowed, capacity, remaining from ratelimit.check('x', 2147483647, '1 second', 2147483646, 2147483647)$$,
+    $$select allowed, capacity, remaining
+      from ratelimit.check('x', 2147483647, '1 second', 2147483646, 2147483647)$$,
     $$values (true, 2147483647, 0)$$,
     'the largest rate, burst and cost'
 );
 select ok(
-    (select not c.allowed and c.remaining = 0 and abs(c.retry_after * 2147483647 - 1) < 1e-12
-     from ratelimit.check('x', 2147483647, '1 second', 2147483646, 1) as c),
+    (
+        select not c.allowed and c.remaining = 0 and abs(c.retry_after * 2147483647 - 1) < 1e-12
+        from ratelimit.check('x', 2147483647, '1 second', 2147483646, 1) as c
+    ),
     'then one more waits one emission interval: 1 s / 2,147,483,647'
 );
 select ok(
@@ -115,12 +126,22 @@ select ok(
     'a period of 100,000 years (3.2e18 µs, beyond a double''s exact integers) is counted'
 );
 select ok(
-    (select not c.allowed and abs(c.retry_after / (3155760000000000000 / 2147483647.0 / 1000000) - 1) < 1e-12
-     from ratelimit.check('y', 2147483647, '100000 years', 0, 1) as c),
+    (
+        select
+            not c.allowed
+            and abs(c.retry_after / (3155760000000000000 / 2147483647.0 / 1000000) - 1) < 1e-12
+        from ratelimit.check('y', 2147483647, '100000 years', 0, 1) as c
+    ),
     'a refusal waits 3,155,760,000,000,000,000 µs / 2,147,483,647'
 );
-select tests.freeze_time('2030-01-03 00:00:00+00'::timestamptz + make_interval(secs => ceil(3155760000000000000 / 2147483647.0) / 1000000));
-select ok((select allowed from ratelimit.check('y', 2147483647, '100000 years', 0, 1)), 'and passes at its microsecond');
+select tests.freeze_time(
+    '2030-01-03 00:00:00+00'::timestamptz
+    + make_interval(secs => ceil(3155760000000000000 / 2147483647.0) / 1000000)
+);
+select ok(
+    (select allowed from ratelimit.check('y', 2147483647, '100000 years', 0, 1)),
+    'and passes at its microsecond'
+);
 select tests.freeze_time('2030-01-03 00:00:00+00');
 select results_eq(
     $$select allowed, remaining, reset_after from ratelimit.check('z', 1, '35 minutes', 2147483646, 1)$$,

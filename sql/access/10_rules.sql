@@ -396,6 +396,6 @@ api.remove_ip_rule(uuid, bigint),
 api.set_geo_rule(uuid, text, text)
 to authenticated, service_role;
 grant execute on function
-access.client_ip(jsonb), access._client_ip(jsonb, text, boolean), access.country_of(inet, jsonb), access.decide(uuid, inet, text),
-access.check(uuid, inet, text)
+access.client_ip(jsonb), access._client_ip(jsonb, text, boolean), access.country_of(inet, jsonb),
+access.decide(uuid, inet, text), access.check(uuid, inet, text)
 to service_role;

@@ -1,9 +1,9 @@
 -- ratelimit: the limiter. The hot path is one UPDATE that advances an existing key's TAT
 -- when the request conforms; only a new key, a denial, a request within a microsecond of
--- the boundary or a key last counted at another rate takes more statements. The semantics are redis-cell's CL.THROTTLE: `rate` requests per
--- `period`, plus `burst` extra at once; `cost` weighs expensive requests (AI calls,
--- exports). The clock is brandbase.now() (transaction time), so one request is one instant
--- and tests can freeze it.
+-- the boundary or a key last counted at another rate takes more statements. The semantics
+-- are redis-cell's CL.THROTTLE: `rate` requests per `period`, plus `burst` extra at once;
+-- `cost` weighs expensive requests (AI calls, exports). The clock is brandbase.now()
+-- (transaction time), so one request is one instant and tests can freeze it.
 --
 -- Exact: the emission interval T = period / rate is a fraction of microseconds (60 s /
 -- 9,000,000 = 6 2/3 µs), so times are kept as whole epoch microseconds plus a remainder in
