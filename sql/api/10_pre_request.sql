@@ -61,7 +61,6 @@ language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-<<hook>>
 declare
     headers jsonb := coalesce(nullif(pg_catalog.current_setting('request.headers', true), ''), '{}')::jsonb;
     claims jsonb := coalesce(nullif(pg_catalog.current_setting('request.jwt.claims', true), ''), '{}')::jsonb;
@@ -72,21 +71,13 @@ declare
     sub text := claims ->> 'sub';
     api_role text;
     brand_text text := coalesce(headers ->> 'x-brand-id', claims ->> 'brand_id');
-    ctx record;
-    ip inet;
-    reason text;
+    named uuid;
+    charged uuid;  -- the brand this request is charged to: named, and acted for
     caller text;
+    version record;
+    door record;
     attempt record;
-    p record;
-    c record;
-    -- the tightest rate-limit outcome, and the RateLimit-Policy list
-    lim_allowed boolean;
-    lim_capacity integer;
-    lim_remaining integer;
-    lim_reset double precision;
-    lim_retry double precision;
-    policy_list text;
-    limit_headers text;  -- the RateLimit headers, as JSON objects separated by commas
+    limited record;
     out_headers jsonb := '[]'::jsonb;
 begin
     -- 0. Who. A sub that is present must be a user id ({"sub": null} included).
@@ -102,90 +93,49 @@ begin
         else 'anon'
     end;
 
-    -- One query reads everything the request needs from the tables: each statement a
-    -- PL/pgSQL function runs pays an executor start-up, and a request is one transaction,
-    -- so nothing of it is cached between requests (the policies, the version and the rules
-    -- may change between two). What it reads:
-    --  * the API version the request selects (its profile header);
-    --  * the brand the request is charged to: the one it names (X-Brand-Id, or the brand_id
-    --    claim; checked by pattern, not by catching the cast's error, which would be a
-    --    subtransaction) when the caller acts for it: service_role (the database role), or
-    --    a signed-in member of that brand (one primary-key probe);
-    --  * whether access rules are in scope (that brand's or the global ones; most installs
-    --    have none: two primary-key probes), and how to find the client address;
-    --  * the role's default policy: the attempt slots' and, for a request charged to no
-    --    brand, its only rate limit (what ratelimit.policies_for answers for no brand).
-    select v.version, v.deprecated_at, v.sunset_at, v.guide_url, w.charged,
-        exists (
-            select from access.ip_rules as r
-            where r.brand_id in (w.charged, '00000000-0000-0000-0000-000000000000')
-        ) or exists (
-            select from access.geo_rules as g
-            where g.brand_id in (w.charged, '00000000-0000-0000-0000-000000000000')
-        ) as rules,
-        coalesce(
-            (select s.value from access.settings as s where s.name = 'client_ip_header'),
-            case when exists (select from access.trusted_proxies) then 'x-forwarded-for' end
-        ) as ip_source,
-        exists (select from access.trusted_proxies) as proxies,
-        d.rate, d.period, d.burst
-    into ctx
-    from (
-        select case
-            when brand_text ~ '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$'
-                then brand_text::uuid
-        end as named
-    ) as n
-    left join brandbase.api_versions as v
-        on v.schema_name = coalesce(
-            headers ->> case when method in ('GET', 'HEAD') then 'accept-profile' else 'content-profile' end, 'api')
-    cross join lateral (
-        select case
-            when api_role = 'service_role' then n.named
-            when api_role = 'authenticated' and sub is not null and n.named is not null and exists (
-                select from brand.members as m where m.brand_id = n.named and m.user_id = sub::uuid
-            ) then n.named
-        end as charged
-        offset 0  -- computed once, then read as a value
-    ) as w
-    left join ratelimit.policies as d on d.api_role = hook.api_role and d.api_role in ('anon', 'authenticated');
-
-    -- 1. Version: deprecation headers, 410 after sunset. The headers are built in a branch
-    -- only deprecated versions enter: every function an expression calls is
-    -- permission-checked each time it is set up (once per request).
-    if ctx.deprecated_at <= brandbase.now() then
+    -- 1. Version: the schema the request selects, and its deprecation headers. The
+    -- headers are built in a branch only deprecated versions enter: every function an
+    -- expression calls is permission-checked each time it is set up (once per request).
+    select v.version, v.deprecated_at, v.sunset_at, v.guide_url into version
+    from brandbase.api_versions as v
+    where v.schema_name = coalesce(
+        headers ->> case when method in ('GET', 'HEAD') then 'accept-profile' else 'content-profile' end, 'api');
+    if version.deprecated_at <= brandbase.now() then
         out_headers := jsonb_build_array(jsonb_build_object('Deprecation',
-            '@' || extract(epoch from ctx.deprecated_at)::bigint))
-            || case when ctx.sunset_at is not null then jsonb_build_array(jsonb_build_object('Sunset',
-                to_char(ctx.sunset_at at time zone 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS "GMT"'))) else '[]' end
-            || case when ctx.guide_url is not null then jsonb_build_array(
-                jsonb_build_object('Link', '<' || ctx.guide_url || '>; rel="deprecation"')) else '[]' end;
-        if ctx.sunset_at <= brandbase.now() then
+            '@' || extract(epoch from version.deprecated_at)::bigint))
+            || case when version.sunset_at is not null then jsonb_build_array(jsonb_build_object('Sunset',
+                to_char(version.sunset_at at time zone 'UTC', 'Dy, DD Mon YYYY HH24:MI:SS "GMT"'))) else '[]' end
+            || case when version.guide_url is not null then jsonb_build_array(
+                jsonb_build_object('Link', '<' || version.guide_url || '>; rel="deprecation"')) else '[]' end;
+        if version.sunset_at <= brandbase.now() then
             perform brandbase.refuse('version', 410,
-                pg_catalog.format('API version %s was retired on %s', ctx.version, ctx.sunset_at),
-                coalesce('Migration guide: ' || ctx.guide_url, 'Use a current API version.'), out_headers);
+                pg_catalog.format('API version %s was retired on %s', version.version, version.sunset_at),
+                coalesce('Migration guide: ' || version.guide_url, 'Use a current API version.'), out_headers);
         end if;
     end if;
 
-    -- 2. A brand id that is no uuid.
+    -- 2. The brand the request is charged to. Checked by pattern, not by catching the
+    -- cast's error: that would be a subtransaction.
     if brand_text !~ '^[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}$' then
         perform brandbase.refuse('bad_request', 400, 'X-Brand-Id is not a uuid',
             'Send the brand''s id, such as 0b0b0b0b-0000-4000-8000-000000000001.');
     end if;
-
-    -- 3. Access rules of the charged brand and the global ones. A brand the caller does
-    -- not act for is guarded where it is resolved (brand.has_permission,
-    -- brand.brands_with), and naming one tells nothing of its rules. The client address is
-    -- derived only when needed: for the key of an anonymous caller, or when rules apply.
-    if sub is null or ctx.rules then
-        ip := access._client_ip(headers, ctx.ip_source, ctx.proxies);
+    named := brand_text::uuid;
+    if api_role = 'service_role' then
+        charged := named;
+    elsif api_role = 'authenticated' and sub is not null and named is not null and exists (
+        select from brand.members as m where m.brand_id = named and m.user_id = sub::uuid
+    ) then
+        charged := named;
     end if;
-    if ctx.rules then
-        reason := (select d.reason from access.decide(ctx.charged, ip, access.country_of(ip, headers)) as d);
-        if reason is not null then
-            perform brandbase.refuse('access', 403, 'access denied: ' || reason,
-                'The access rules refuse this client address or country.');
-        end if;
+
+    -- 3. Access rules of that brand and the global ones. A brand the caller does not act
+    -- for is guarded where it is resolved (brand.has_permission, brand.brands_with), and
+    -- naming one tells nothing of its rules.
+    door := access.admit(charged, headers, sub is null);
+    if door.reason is not null then
+        perform brandbase.refuse('access', 403, 'access denied: ' || door.reason,
+            'The access rules refuse this client address or country.');
     end if;
 
     -- 4 to 6 write (the attempt slot, the limiter's buckets, the API-call counter).
@@ -199,84 +149,42 @@ begin
 
     -- 4. Attempts, counted where the request's rollback cannot undo them (a sequence
     -- slot): a request that fails is not free.
-    caller := case when sub is not null then 'user:' || sub else 'ip:' || coalesce(host(ip), 'unknown') end;
-    attempt := ratelimit._attempt(api_role, caller, ctx.rate, ctx.period, ctx.burst);
+    caller := case when sub is not null then 'user:' || sub else 'ip:' || coalesce(host(door.ip), 'unknown') end;
+    attempt := ratelimit.attempt(api_role, caller);
     if not attempt.allowed then
         perform brandbase.refuse('rate_limit', 429, 'too many attempts',
             'Retry after the number of seconds in Retry-After.',
             jsonb_build_array(jsonb_build_object('Retry-After', ceil(attempt.retry_after)::text)));
     end if;
 
-    -- 5. Rate limits: per user when signed in, per client IP when anonymous, under the
-    -- role's default read above; for the charged brand, its own and the route's policies.
-    -- What ratelimit.limit_request() does, without entering it: callers count per brand
-    -- they are charged to, and apart per route with a policy of its own; a brand policy
-    -- counts all the brand's callers of the role together. Every applicable policy
-    -- consumes; the answer describes the tightest (a refusal first, else the longest
-    -- wait, else the fewest requests left).
-    if ctx.charged is null then
-        if ctx.rate is not null then
-            c := ratelimit.check(caller, ctx.rate, ctx.period, ctx.burst);
-            policy_list := pg_catalog.format('%s;w=%s;burst=%s',
-                ctx.rate, extract(epoch from ctx.period)::bigint, ctx.burst);
-            lim_allowed := c.allowed;
-            lim_capacity := c.capacity;
-            lim_remaining := c.remaining;
-            lim_reset := c.reset_after;
-            lim_retry := c.retry_after;
-        end if;
-    else
-        for p in select * from ratelimit.policies_for(
-            ctx.charged, api_role,
-            method || ' ' || coalesce(nullif(pg_catalog.current_setting('request.path', true), ''), '/')
-        ) loop
-            c := ratelimit.check(
-                'brand:' || ctx.charged || ':'
-                || case when p.scope = 'brand' then api_role else caller end
-                || case when p.route = '*' then '' else ' ' || p.route end,
-                p.rate, p.period, p.burst
-            );
-            policy_list := concat_ws(', ', policy_list, pg_catalog.format('%s;w=%s;burst=%s',
-                p.rate, extract(epoch from p.period)::bigint, p.burst));
-            if lim_allowed is null or lim_allowed and not c.allowed or c.allowed = lim_allowed and (
-                c.retry_after > lim_retry or c.retry_after = lim_retry and c.remaining < lim_remaining
-            ) then
-                lim_allowed := c.allowed;
-                lim_capacity := c.capacity;
-                lim_remaining := c.remaining;
-                lim_reset := c.reset_after;
-                lim_retry := c.retry_after;
-            end if;
-        end loop;
-    end if;
-    if lim_allowed is not null then
-        -- One format() rather than ten JSON constructors; the values are numbers and a
-        -- policy list of numbers, so nothing needs escaping.
-        limit_headers := pg_catalog.format(
-            '{"X-RateLimit-Limit": "%1$s"}, {"X-RateLimit-Remaining": "%2$s"}, {"X-RateLimit-Reset": "%3$s"}, '
-            '{"RateLimit": "limit=%1$s, remaining=%2$s, reset=%3$s"}, {"RateLimit-Policy": "%4$s"}',
-            lim_capacity, lim_remaining, ceil(lim_reset), policy_list
-        );
-        if not lim_allowed then
+    -- 5. Rate limits: per user when signed in, per client IP when anonymous; plus, for the
+    -- charged brand, its own and the route's policies.
+    limited := ratelimit.limit_request(
+        charged, api_role, caller,
+        method || ' ' || coalesce(nullif(pg_catalog.current_setting('request.path', true), ''), '/')
+    );
+    if limited.allowed is not null then
+        -- One format() rather than ten JSON constructors (see step 1); the values are
+        -- numbers and a policy list of numbers, so nothing needs escaping.
+        out_headers := out_headers || pg_catalog.format(
+            '[{"X-RateLimit-Limit": "%1$s"}, {"X-RateLimit-Remaining": "%2$s"}, {"X-RateLimit-Reset": "%3$s"}, '
+            '{"RateLimit": "limit=%1$s, remaining=%2$s, reset=%3$s"}, {"RateLimit-Policy": "%4$s"}]',
+            limited.capacity, limited.remaining, ceil(limited.reset_after), limited.policy
+        )::jsonb;
+        if not limited.allowed then
             perform brandbase.refuse('rate_limit', 429, 'rate limit exceeded',
                 'Retry after the number of seconds in Retry-After.',
-                out_headers || ('[' || limit_headers || ']')::jsonb
-                || jsonb_build_array(jsonb_build_object('Retry-After', ceil(lim_retry)::text)));
+                out_headers || jsonb_build_array(jsonb_build_object('Retry-After', ceil(limited.retry_after)::text)));
         end if;
     end if;
 
     -- 6. The charged brand's API-call quota.
-    if ctx.charged is not null and not (quotas._consume(ctx.charged, 'api_calls', 1)).allowed then
+    if charged is not null and not (quotas._consume(charged, 'api_calls', 1)).allowed then
         perform brandbase.refuse('quota', 429, 'the brand''s API call quota is used up',
-            'Quotas renew each billing period; see api.quota_usage.',
-            out_headers || coalesce('[' || limit_headers || ']', '[]')::jsonb);
+            'Quotas renew each billing period; see api.quota_usage.', out_headers);
     end if;
 
-    -- The headers as text: no JSON round trip unless the version is deprecated.
-    perform pg_catalog.set_config('response.headers', case
-        when out_headers = '[]'::jsonb then '[' || coalesce(limit_headers, '') || ']'
-        else (out_headers || coalesce('[' || limit_headers || ']', '[]')::jsonb)::text
-    end, true);
+    perform pg_catalog.set_config('response.headers', out_headers::text, true);
 end
 $$;
 
