@@ -1,26 +1,39 @@
-"""Rate limiter throughput: ratelimit.check() with pgbench, 8 clients, 10,000 distinct keys,
-against a Redis GCRA limiter (a Lua script with the same limits, EVALSHA) driven the
-same way by redis-benchmark, in the same run. Target: >= 15,000 checks/s.
+"""The rate limiter and the request hook, each side by side with its floors in one run,
+variants alternating in rounds, medians.
 
-The request hook: brandbase.pre_request() driven as PostgREST calls it (role, claims and
-headers set in one statement, then the hook), anonymous and as a member charged to its
-brand, next to a script of the same shape with `select 1` in its place (the ceiling of that
-shape on this machine), and its median cost per call from one client.
+Rate limiter: ratelimit.check() (8 pgbench clients over 10,000 keys: checks/s; and backend
+CPU per call from one client, read from /proc) next to
+  - `select 1` (the server's ceiling with this driver),
+  - a bare single-row UPDATE of the bucket table, as a statement,
+  - the bare-UPDATE floor: a PL/pgSQL function of check()'s signature whose only statement
+    is that bare UPDATE (the floor of any PL/pgSQL limiter that keeps its state in a table),
+  - check()'s own UPDATE alone in a function of the same signature,
+  - Redis running the same GCRA as a Lua script (EVALSHA; redis-benchmark with 8 clients,
+    and the Python redis client from one connection for the server's CPU per call).
+Target: check() >= 0.85 of the bare-UPDATE floor.
 
-    scripts/bench-deps.sh && .venv/bin/python bench/gate.py [--seconds 15]
+Request hook: brandbase.pre_request() driven as PostgREST calls it (role, claims and
+headers set in one statement, then the hook; a POST), anonymous and as a member charged to
+its brand, next to the same request shape with `select 1` in its place. Its added backend
+CPU per request (hook minus shape, one client), split per function (track_functions = all,
+pg_stat_user_functions), for this tree and for the pack of --before (default: the commit
+this branch left main at), installed side by side in one cluster. Target: after <= half of
+before.
 
---compare OLD_ROOT installs the pack found in OLD_ROOT (a checkout of an older commit,
-e.g. `git archive d315d8a | tar -x -C /tmp/old`) next to this one, in two databases of
-the same cluster, and runs only the hook, alternating old and new, --rounds times:
+    scripts/bench-deps.sh && .venv/bin/python bench/gate.py [--rounds 3] [--seconds 5]
+    .venv/bin/python bench/gate.py --quick        # well under a minute, no baseline
 
-    .venv/bin/python bench/gate.py --compare /tmp/old --seconds 5 --rounds 3
+--compare OLD_ROOT runs only the hook's throughput, alternating with the pack in OLD_ROOT.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import random
 import re
 import shutil
+import statistics
 import subprocess
 import tempfile
 import time
@@ -28,7 +41,7 @@ from pathlib import Path
 
 import psycopg
 from capture import pgbench
-from common import cluster, free_port, header, table
+from common import ROOT, cluster, free_port, header, table
 
 from brandbase import migrate, pack
 
@@ -53,29 +66,6 @@ if new_tat - tolerance <= now then
 end
 return 0
 """
-
-
-def redis_rate(seconds: int) -> float | None:
-    if not (shutil.which("redis-server") and shutil.which("redis-benchmark")):
-        return None
-    port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
-        server = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1",
-                                   "--save", "", "--appendonly", "no", "--dir", tmp],
-                                  stdout=subprocess.DEVNULL)
-        try:
-            time.sleep(0.5)
-            sha = subprocess.run(["redis-cli", "-p", str(port), "SCRIPT", "LOAD", GCRA_LUA],
-                                 capture_output=True, text=True, check=True).stdout.strip()
-            requests = 60_000 * seconds  # bounded; about as long as the pgbench run
-            out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", str(CLIENTS), "-n",
-                                  str(requests), "-r", str(KEYS), "-q", "EVALSHA", sha, "1",
-                                  "key:__rand_int__", "10", "110", "10"],
-                                 capture_output=True, text=True, check=True).stdout
-            return float(re.findall(r"([\d.]+) requests per second", out)[-1])
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
 
 
 RULES = """
@@ -184,31 +174,6 @@ def script(template: str, hook: str) -> str:
 SHAPE = HOOK.replace("select {hook};", "select 1;")
 
 
-def hook_call_ms(dsn: str, brand_ids: list[str], runs: int = 2000) -> tuple[float, float]:
-    """Median round trip of `select <hook>` and of `select 1` in the same request
-    transaction, one client: the hook's own cost is the difference."""
-    import random
-    import statistics
-
-    hook = hook_of(dsn)
-    rng = random.Random(11)
-    samples: dict[str, list[float]] = {"hook": [], "select 1": []}
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        for i in range(runs):
-            name = "hook" if i % 2 else "select 1"
-            headers = (f'{{"x-forwarded-for": "198.51.{rng.randint(1, 250)}.{rng.randint(1, 250)}", '
-                       f'"x-brand-id": "{brand_ids[rng.randint(0, 99)]}"}}')
-            with conn.transaction():
-                conn.execute("select set_config('role', 'anon', true), "
-                             "set_config('request.jwt.claims', '{\"role\": \"anon\"}', true), "
-                             "set_config('request.method', 'POST', true), "
-                             "set_config('request.headers', %s, true)", (headers,), prepare=True)
-                started = time.perf_counter()
-                conn.execute(f"select {hook}" if name == "hook" else "select 1", prepare=True)
-                samples[name].append((time.perf_counter() - started) * 1000)
-    return statistics.median(samples["hook"]), statistics.median(samples["select 1"])
-
-
 def compare(c, old_root: Path, seconds: int, rounds: int) -> None:
     """The hook of an older pack against this one's, alternating, in one cluster."""
     import statistics
@@ -243,59 +208,332 @@ def compare(c, old_root: Path, seconds: int, rounds: int) -> None:
         c.drop_database(f"bench_gate_{name}")
 
 
+FLOOR_BARE = """
+create schema if not exists bench;
+create or replace function bench.floor_update(
+    key text, rate integer, period interval, burst integer default 0, cost integer default 1,
+    out allowed boolean, out capacity integer, out remaining integer,
+    out reset_after double precision, out retry_after double precision
+)
+language plpgsql
+as $$
+begin
+    update ratelimit.buckets as b set tat = b.tat + 1 where b.key = $1;
+end
+$$;
+"""
+
+
+def floor_same_sql(conn) -> str:
+    """check()'s hot-path UPDATE (with the two clock and period variables it reads) as the
+    only statement of a function of the same signature: what the statement itself costs."""
+    src = conn.execute("select prosrc from pg_proc where oid = 'ratelimit.check(text, integer, interval, "
+                       "integer, integer)'::regprocedure").fetchone()[0]
+    declares = "\n".join(line for line in src.splitlines()
+                         if re.match(r"\s+(now_us|period_us) bigint :=", line))
+    update = re.search(r"(update ratelimit\.buckets as b\s+set tat = case.*?into allowed[^;]*;)",
+                       src, re.S)[1]
+    return f"""
+create or replace function bench.floor_check_update(
+    key text, rate integer, period interval, burst integer default 0, cost integer default 1,
+    out allowed boolean, out capacity integer, out remaining integer,
+    out reset_after double precision, out retry_after double precision
+)
+language plpgsql
+as $f$
+declare
+{declares}
+begin
+    {update}
+end
+$f$;
+"""
+
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu(pid: int) -> float:
+    """Seconds of CPU (user + system) a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / HZ
+
+
+LIMITERS = {
+    # name: (pgbench script, the same call for one client's CPU; %s is the key number)
+    "select 1": ("select 1;\n", "select %s::integer"),
+    "bare UPDATE of the bucket table (a statement)": (
+        BARE_UPDATE, "update ratelimit.buckets set tat = tat + 1 where key = 'key:' || %s"),
+    "bare-UPDATE floor: PL/pgSQL, only that UPDATE": (
+        CHECK.replace("ratelimit.check", "bench.floor_update"),
+        "select allowed from bench.floor_update('key:' || %s, 100, '1 second', 10)"),
+    "check()'s own UPDATE alone in PL/pgSQL": (
+        CHECK.replace("ratelimit.check", "bench.floor_check_update"),
+        "select allowed from bench.floor_check_update('key:' || %s, 100, '1 second', 10)"),
+    "ratelimit.check()": (CHECK, "select allowed from ratelimit.check('key:' || %s, 100, '1 second', 10)"),
+}
+
+
+def backend_cpu_us(dsn: str, query: str, calls: int) -> float:
+    """Backend CPU per call of one client running query calls times (each its own
+    transaction, prepared), read from /proc: less disturbed by a shared machine than time."""
+    rng = random.Random(3)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pid = conn.execute("select pg_backend_pid()").fetchone()[0]
+        for _ in range(50):
+            conn.execute(query, (rng.randint(1, KEYS),), prepare=True)
+        started = proc_cpu(pid)
+        for _ in range(calls):
+            conn.execute(query, (rng.randint(1, KEYS),), prepare=True)
+        return (proc_cpu(pid) - started) / calls * 1e6
+
+
+class Redis:
+    """A private redis-server with the GCRA script loaded."""
+
+    def __init__(self, tmp: str):
+        self.port = free_port()
+        self.server = subprocess.Popen(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+                                        "--save", "", "--appendonly", "no", "--dir", tmp],
+                                       stdout=subprocess.DEVNULL)
+        time.sleep(0.5)
+        self.sha = subprocess.run(["redis-cli", "-p", str(self.port), "SCRIPT", "LOAD", GCRA_LUA],
+                                  capture_output=True, text=True, check=True).stdout.strip()
+
+    def rate(self, seconds: float) -> float:
+        requests = int(60_000 * seconds)  # bounded; about as long as a pgbench run
+        out = subprocess.run(["redis-benchmark", "-p", str(self.port), "-c", str(CLIENTS), "-n",
+                              str(requests), "-r", str(KEYS), "-q", "EVALSHA", self.sha, "1",
+                              "key:__rand_int__", "10", "110", "10"],
+                             capture_output=True, text=True, check=True).stdout
+        return float(re.findall(r"([\d.]+) requests per second", out)[-1])
+
+    def cpu_us(self, calls: int) -> float | None:
+        """redis-server's CPU per EVALSHA from one client (the Python redis client)."""
+        try:
+            import redis
+        except ImportError:
+            return None
+        client = redis.Redis(port=self.port)
+        rng = random.Random(3)
+        started = proc_cpu(self.server.pid)
+        for _ in range(calls):
+            client.evalsha(self.sha, 1, f"key:{rng.randint(1, KEYS)}", 10, 110, 10)
+        used = proc_cpu(self.server.pid) - started
+        client.close()
+        return used / calls * 1e6
+
+    def close(self) -> None:
+        self.server.terminate()
+        self.server.wait(timeout=10)
+
+
+def limiter(dsn: str, rounds: int, seconds: float, calls: int) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(FLOOR_BARE)
+        conn.execute(floor_same_sql(conn))
+    pgbench(dsn, CHECK, CLIENTS, max(1, int(seconds)))  # every key made, caches warm
+    tps: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = {}
+    names = list(LIMITERS) + ["Redis GCRA Lua script (EVALSHA)"]
+    have_redis = bool(shutil.which("redis-server") and shutil.which("redis-benchmark"))
+    with tempfile.TemporaryDirectory() as tmp:
+        redis = Redis(tmp) if have_redis else None
+        try:
+            for r in range(rounds):
+                for name in (names if r % 2 == 0 else names[::-1]):
+                    if name in LIMITERS:
+                        script, query = LIMITERS[name]
+                        rate, _ = pgbench(dsn, script, CLIENTS, max(1, int(seconds)))
+                        tps.setdefault(name, []).append(rate)
+                        cpu.setdefault(name, []).append(backend_cpu_us(dsn, query, calls))
+                    elif redis:
+                        tps.setdefault(name, []).append(redis.rate(seconds))
+                        used = redis.cpu_us(calls)
+                        if used is not None:
+                            cpu.setdefault(name, []).append(used)
+        finally:
+            if redis:
+                redis.close()
+    med_tps = {n: statistics.median(v) for n, v in tps.items()}
+    med_cpu = {n: statistics.median(v) for n, v in cpu.items()}
+    header(f"Rate limiter: {CLIENTS} clients, {KEYS:,} keys, {rounds} alternating rounds of {seconds} s, "
+           f"medians; CPU: one client, {calls:,} calls")
+    check_tps, check_cpu = med_tps["ratelimit.check()"], med_cpu["ratelimit.check()"]
+    rows = []
+    for n in names:
+        if n not in med_tps:
+            rows.append([n, "not installed (scripts/bench-deps.sh)", "-", "-", "-", "-"])
+            continue
+        c = med_cpu.get(n)
+        rows.append([n, f"{med_tps[n]:,.0f}", " / ".join(f"{t:,.0f}" for t in tps[n]),
+                     f"{c:.1f} µs" if c else "-",
+                     f"{check_tps / med_tps[n]:.2f}", f"{c / check_cpu:.2f}" if c else "-"])
+    table(["variant", "checks/s", "rounds", "backend CPU per call",
+           "check() / variant, by rate", "variant CPU / check() CPU"], rows)
+    floor = "bare-UPDATE floor: PL/pgSQL, only that UPDATE"
+    print(f"ratelimit.check() / bare-UPDATE floor: {check_tps / med_tps[floor]:.2f} by rate, "
+          f"{med_cpu[floor] / check_cpu:.2f} by CPU (target >= 0.85)\n")
+
+
+def hook_cpu(dsn: str, kind: str, hook: str, users: list[str], brands: list[str], calls: int) -> float:
+    """Backend CPU per request of one client: PostgREST's shape (role, claims, headers in one
+    statement) then `select <hook>` (or `select 1` when hook is None), each request its own
+    transaction."""
+    rng = random.Random(5)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        pid = conn.execute("select pg_backend_pid()").fetchone()[0]
+        started = None
+        for i in range(calls + 50):
+            if i == 50:
+                started = proc_cpu(pid)
+            k = rng.randint(0, len(brands) - 1)
+            headers = (f'{{"x-forwarded-for": "198.51.{rng.randint(1, 250)}.{rng.randint(1, 250)}", '
+                       f'"x-brand-id": "{brands[k]}"}}')
+            if kind == "anon":
+                role, claims = "anon", '{"role": "anon"}'
+            else:
+                role, claims = "authenticated", f'{{"sub": "{users[k]}", "role": "authenticated"}}'
+            with conn.transaction():
+                conn.execute("select set_config('role', %s, true), "
+                             "set_config('request.jwt.claims', %s, true), "
+                             "set_config('request.method', 'POST', true), "
+                             "set_config('request.headers', %s, true)",
+                             (role, claims, headers), prepare=True)
+                conn.execute(f"select {hook}" if hook else "select 1", prepare=True)
+        used = proc_cpu(pid) - started
+        time.sleep(1.1)  # the backend flushes its function statistics when idle for a second
+    return used / calls * 1e6
+
+
+def function_times(superuser_dsn: str) -> dict[str, tuple[int, float]]:
+    with psycopg.connect(superuser_dsn, autocommit=True) as conn:
+        return {r[0]: (r[1], r[2]) for r in conn.execute(
+            "select schemaname || '.' || funcname, calls, self_time from pg_stat_user_functions")}
+
+
+def hook_section(c, dsns: dict[str, str], rounds: int, seconds: float, calls: int, throughput: bool) -> None:
+    supers, hooks, users, brands = {}, {}, {}, {}
+    for name, dsn in dsns.items():
+        db = psycopg.conninfo.conninfo_to_dict(dsn)["dbname"]
+        supers[name] = c.url(superuser=True, dbname=db)
+        with psycopg.connect(supers[name], autocommit=True) as conn:
+            conn.execute(f"alter database {db} set track_functions = 'all'")
+            brands[name] = [r[0] for r in conn.execute(
+                "select md5('gate' || g)::uuid::text from generate_series(1, 100) as g")]
+            users[name] = [r[0] for r in conn.execute(
+                "select md5('gate-user' || g)::uuid::text from generate_series(1, 100) as g")]
+        hooks[name] = hook_of(dsn)
+    added: dict[tuple[str, str], list[float]] = {}
+    shape_cpu: dict[tuple[str, str], list[float]] = {}
+    per_fn: dict[tuple[str, str], list[dict[str, float]]] = {}
+    tps: dict[tuple[str, str], list[float]] = {}
+    names = list(dsns)
+    for r in range(rounds):
+        for kind in ("anon", "member"):
+            for name in (names if r % 2 == 0 else names[::-1]):
+                dsn = dsns[name]
+                shape = hook_cpu(dsn, kind, None, users[name], brands[name], calls)
+                before = function_times(supers[name])
+                with_hook = hook_cpu(dsn, kind, hooks[name], users[name], brands[name], calls)
+                after = function_times(supers[name])
+                added.setdefault((name, kind), []).append(with_hook - shape)
+                shape_cpu.setdefault((name, kind), []).append(shape)
+                per_fn.setdefault((name, kind), []).append({
+                    f: (t - before.get(f, (0, 0.0))[1]) * 1000 / calls
+                    for f, (_, t) in after.items() if t > before.get(f, (0, 0.0))[1]})
+                if throughput:
+                    template = HOOK if kind == "anon" else HOOK_MEMBER
+                    tps.setdefault((name, kind), []).append(
+                        pgbench(dsn, script(template, hooks[name]), CLIENTS, max(1, int(seconds)))[0])
+                    tps.setdefault((name, "shape"), []).append(
+                        pgbench(dsn, script(SHAPE, hooks[name]), CLIENTS, max(1, int(seconds)))[0])
+    header(f"Request hook: added backend CPU per request, one client, {calls:,} requests per variant, "
+           f"{rounds} alternating rounds, medians")
+    rows = []
+    for kind, label in (("anon", "anonymous, naming a brand"), ("member", "a member, charged to its brand")):
+        for name in names:
+            a = statistics.median(added[(name, kind)])
+            row = [label, f"{name}: {hooks[name]}", f"{statistics.median(shape_cpu[(name, kind)]):.0f} µs",
+                   f"{a:.0f} µs", " / ".join(f"{x:.0f}" for x in added[(name, kind)])]
+            if "before" in dsns and name == "after":
+                row.append(f"{a / statistics.median(added[('before', kind)]):.2f}")
+            else:
+                row.append("-")
+            if throughput:
+                row.append(f"{statistics.median(tps[(name, kind)]):,.0f}/s "
+                           f"(shape {statistics.median(tps[(name, 'shape')]):,.0f}/s)")
+            rows.append(row)
+    cols = ["request", "pack", "shape alone", "added by the hook", "rounds", "after / before (<= 0.5)"]
+    table(cols + ([f"{CLIENTS} clients"] if throughput else []), rows)
+    rows = []
+    for name in names:
+        for kind in ("anon", "member"):
+            samples = per_fn[(name, kind)]
+            fns = sorted(set().union(*samples),
+                         key=lambda f, samples=samples: -statistics.median([s.get(f, 0) for s in samples]))
+            for f in fns:
+                v = statistics.median([s.get(f, 0) for s in samples])
+                if v >= 0.5:
+                    rows.append([name, kind, f, f"{v:.1f} µs"])
+    table(["pack", "request", "function (track_functions = all)", "self time per request"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--seconds", type=int, default=15)
+    ap.add_argument("--seconds", type=float, default=5, help="seconds per pgbench run (default 5)")
+    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
+    ap.add_argument("--calls", type=int, default=3000, help="calls per CPU measurement (default 3000)")
+    ap.add_argument("--before", default="auto",
+                    help="git ref of the hook's baseline (default: the merge base with main; 'none': skip)")
+    ap.add_argument("--quick", action="store_true",
+                    help="one short round, no baseline, no throughput of the hook")
+    ap.add_argument("--only", choices=["limiter", "hook"], help="run one of the two sections")
     ap.add_argument("--compare", type=Path, metavar="OLD_ROOT",
-                    help="run only the hook, alternating with the pack found in OLD_ROOT")
-    ap.add_argument("--rounds", type=int, default=3, help="alternating rounds for --compare")
+                    help="run only the hook's throughput, alternating with the pack found in OLD_ROOT")
     args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.calls = 1, 2, 400
+        if args.before == "auto":
+            args.before = "none"
     c = cluster()
     if args.compare:
-        compare(c, args.compare, args.seconds, args.rounds)
+        compare(c, args.compare, int(args.seconds), args.rounds)
         return
     dsn = c.create_database("bench_gate")
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate.migrate(conn, pack.load())
-    select1, _ = pgbench(dsn, "select 1;\n", CLIENTS, args.seconds)
-    pg_tps, pg_latency = pgbench(dsn, CHECK, CLIENTS, args.seconds)
-    bare, _ = pgbench(dsn, BARE_UPDATE, CLIENTS, args.seconds)
-    redis = redis_rate(args.seconds)
+    if args.only != "hook":
+        limiter(dsn, args.rounds, args.seconds, args.calls)
+    if args.only == "limiter":
+        c.drop_database("bench_gate")
+        return
+
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(HOOK_SETUP)
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        brand_ids = [r[0] for r in conn.execute(
-            "select md5('gate' || g)::uuid::text from generate_series(1, 100) as g")]
-    hook = hook_of(dsn)
-    shape_tps, _ = pgbench(dsn, script(SHAPE, hook), CLIENTS, args.seconds)
-    hook_tps, hook_latency = pgbench(dsn, script(HOOK, hook), CLIENTS, args.seconds)
-    member_tps, member_latency = pgbench(dsn, script(HOOK_MEMBER, hook), CLIENTS, args.seconds)
-    hook_ms, select1_ms = hook_call_ms(dsn, brand_ids)
-    per_call, round_trip, rules = ip_lookup_ms(dsn)
-    header(f"Rate limiter: {CLIENTS} clients, {KEYS:,} keys, {args.seconds} s")
-    rows = [["select 1 (the server's ceiling, same pgbench)", f"{select1:,.0f}", "-", "-"],
-            ["bare single-row UPDATE of the bucket table (any table-backed limiter's floor)",
-             f"{bare:,.0f}", "-", "-"],
-            ["ratelimit.check() (pgbench -M prepared)", f"{pg_tps:,.0f}", f"{pg_latency:.3f} ms",
-             ">= 15,000/s"]]
-    if redis:
-        rows.append(["Redis GCRA Lua script (redis-benchmark EVALSHA)", f"{redis:,.0f}", "-", "-"])
-        rows.append(["ratio brandbase / Redis", f"{pg_tps / redis:.2f}", "-", "-"])
-    else:
-        rows.append(["Redis", "not installed (scripts/bench-deps.sh)", "-", "-"])
-    table(["limiter", "checks/s", "mean latency", "target"], rows)
-    table(["request hook", "requests/s", "mean latency (8 clients)", "target"],
-          [["same shape, select 1 in place of the hook", f"{shape_tps:,.0f}", "-", "-"],
-           [f"{hook}, anonymous: version + access + attempts + rate limit", f"{hook_tps:,.0f}",
-            f"{hook_latency:.3f} ms", ">= 6,000/s"],
-           [f"{hook}, a member charged to its brand: + brand policies + quota", f"{member_tps:,.0f}",
-            f"{member_latency:.3f} ms", ">= 6,000/s"],
-           ["ratio anonymous hook / same shape", f"{hook_tps / shape_tps:.2f}", "-", "-"]])
-    table(["request hook, 1 client", "median round trip", "hook's own cost"],
-          [[f"select {hook}", f"{hook_ms:.3f} ms", f"{hook_ms - select1_ms:.3f} ms"],
-           ["select 1 (same transaction shape)", f"{select1_ms:.3f} ms", "-"]])
-    table(["IP rule lookup", "rules", "server time per call", "median round trip", "target"],
-          [["access.decide()", f"{rules:,}", f"{per_call:.3f} ms", f"{round_trip:.3f} ms", "< 0.2 ms"]])
+    dsns = {}
+    with tempfile.TemporaryDirectory() as old_root:
+        ref = args.before
+        if ref == "auto":
+            ref = subprocess.run(["git", "-C", str(ROOT), "merge-base", "HEAD", "main"],
+                                 capture_output=True, text=True).stdout.strip() or "none"
+        if ref != "none":
+            archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref],
+                                     capture_output=True, check=True)
+            subprocess.run(["tar", "-x", "-C", old_root], input=archive.stdout, check=True)
+            dsns["before"] = c.create_database("bench_gate_before")
+            with psycopg.connect(dsns["before"], autocommit=True) as conn:
+                migrate.migrate(conn, pack.load(Path(old_root)))
+                conn.execute(HOOK_SETUP)
+            print(f"baseline: the pack at {ref[:12]}\n")
+        dsns["after"] = dsn
+        hook_section(c, dsns, args.rounds, args.seconds, args.calls // 2, not args.quick)
+    if "before" in dsns:
+        c.drop_database("bench_gate_before")
+    if not args.quick:
+        per_call, round_trip, rules = ip_lookup_ms(dsn)
+        table(["IP rule lookup", "rules", "server time per call", "median round trip", "target"],
+              [["access.decide()", f"{rules:,}", f"{per_call:.3f} ms", f"{round_trip:.3f} ms", "< 0.2 ms"]])
     c.drop_database("bench_gate")
 
 

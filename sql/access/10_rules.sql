@@ -7,14 +7,30 @@ returns inet
 language plpgsql
 stable
 as $$
-declare
+begin
     -- The header the proxy in front of PostgREST sets to the client's address. Without
     -- it, trusted proxies imply X-Forwarded-For; with neither, nothing in the request
     -- can be believed (the client writes every header PostgREST passes on).
-    source text := coalesce(
-        (select s.value from access.settings as s where s.name = 'client_ip_header'),
-        case when exists (select from access.trusted_proxies) then 'x-forwarded-for' end
+    return access._client_ip(
+        headers,
+        coalesce(
+            (select s.value from access.settings as s where s.name = 'client_ip_header'),
+            case when exists (select from access.trusted_proxies) then 'x-forwarded-for' end
+        ),
+        exists (select from access.trusted_proxies)
     );
+end
+$$;
+
+-- The body of access.client_ip(), for the request hook, which reads the configuration
+-- (source: the header to believe; proxies: whether any trusted proxy is listed) in its one
+-- query of the request. Invoker rights without SET: the hook runs as the owner already.
+create or replace function access._client_ip(headers jsonb, source text, proxies boolean)
+returns inet
+language plpgsql
+stable
+as $$
+declare
     hops text[];
     hop text;
     address inet;
@@ -45,14 +61,22 @@ begin
                 return null;  -- garbage in the chain: no trustworthy client address
             end;
         end if;
-        if source <> 'x-forwarded-for'
-            or not exists (select from access.trusted_proxies as p where p.network >>= address) then
+        -- Two tests, not one: with the probe in the same expression it is a query, which
+        -- PostgreSQL plans at every call (the plan without proxies is always cheaper).
+        if source <> 'x-forwarded-for' or not proxies then
+            return address;
+        end if;
+        if not exists (select from access.trusted_proxies as p where p.network >>= address) then
             return address;
         end if;
     end loop;
     return null;
 end
 $$;
+
+comment on function access._client_ip(jsonb, text, boolean) is
+'The body of access.client_ip(): the client address from headers, believing the header source '
+'(null: unknown) and, for x-forwarded-for, skipping trusted proxies (proxies: any are listed).';
 
 comment on function access.client_ip(jsonb) is
 'The client address: the header named by access.settings client_ip_header (for '
@@ -349,6 +373,7 @@ comment on function api.set_geo_rule(uuid, text, text) is 'Allow or deny a count
 
 revoke all on function
 access.client_ip(jsonb),
+access._client_ip(jsonb, text, boolean),
 access.country_of(inet, jsonb),
 access.decide(uuid, inet, text),
 access.check(uuid, inet, text),
@@ -371,6 +396,6 @@ api.remove_ip_rule(uuid, bigint),
 api.set_geo_rule(uuid, text, text)
 to authenticated, service_role;
 grant execute on function
-access.client_ip(jsonb), access.country_of(inet, jsonb), access.decide(uuid, inet, text),
-access.check(uuid, inet, text)
+access.client_ip(jsonb), access._client_ip(jsonb, text, boolean), access.country_of(inet, jsonb),
+access.decide(uuid, inet, text), access.check(uuid, inet, text)
 to service_role;

@@ -1,9 +1,16 @@
 -- ratelimit: the limiter. The hot path is one UPDATE that advances an existing key's TAT
--- when the request conforms; only a new key or a denial takes a second statement. The
--- semantics are redis-cell's CL.THROTTLE: `rate` requests per `period`, plus `burst`
--- extra at once; `cost` weighs expensive requests (AI calls, exports). Times are epoch
--- microseconds in bigint (exact, and cheap); the clock is brandbase.now() (transaction
--- time), so one request is one instant and tests can freeze it.
+-- when the request conforms; only a new key, a denial, a request within a microsecond of
+-- the boundary or a key last counted at another rate takes more statements. The semantics
+-- are redis-cell's CL.THROTTLE: `rate` requests per `period`, plus `burst` extra at once;
+-- `cost` weighs expensive requests (AI calls, exports). The clock is brandbase.now()
+-- (transaction time), so one request is one instant and tests can freeze it.
+--
+-- Exact: the emission interval T = period / rate is a fraction of microseconds (60 s /
+-- 9,000,000 = 6 2/3 µs), so times are kept as whole epoch microseconds plus a remainder in
+-- units of 1/rate µs (the bucket's tat, rem; den = rate). Every step is bigint arithmetic on
+-- (whole, remainder) pairs, which nothing rounds. The bounds keep it so: burst + 1 fits an
+-- integer, and the tolerance (burst + 1) * T is at most 2^62 µs (146,000 years), so every
+-- TAT and every intermediate product fits a bigint.
 
 -- Dropped first: the capacity column was once named "limit" (a reserved word, which
 -- plpgsql_check and supabase db lint warn about), and a function's OUT names cannot change
@@ -24,59 +31,130 @@ create function ratelimit.check(
 language plpgsql
 as $$
 declare
-    -- Plain variables, not expressions inside the UPDATE: every function an executor
-    -- expression calls is permission-checked each time the statement starts, and these
-    -- simple expressions cost less. date_part's double holds epoch microseconds exactly
-    -- (rounded to the nearest), where extract's numeric costs more.
+    -- The clock and the period in microseconds, read once: the UPDATE uses each several
+    -- times, and every operator costs a permission check and a step per call. date_part's
+    -- double holds epoch microseconds exactly (rounded to the nearest), where extract's
+    -- numeric costs more; so it does a period of up to 2^53 µs (285 years); the general
+    -- path below converts any period through numeric.
     now_us bigint := (date_part('epoch', brandbase.now()) * 1000000)::bigint;
-    emission bigint := (date_part('epoch', period) * 1000000)::bigint / nullif(rate, 0);
-    tat bigint;
+    period_us bigint := greatest(least(date_part('epoch', period) * 1000000, 9.0e18::float8), 0)::bigint;
+    q bigint;        -- T = q + r / rate µs
+    r bigint;
+    inc_q bigint;    -- cost * T = inc_q + inc_r / rate µs
+    inc_r bigint;
+    lim_q bigint;    -- the latest TAT that conforms: now + (burst + 1 - cost) * T
+    lim_r bigint;
+    tat_us bigint;   -- a TAT: tat_us + tat_rem / rate µs
+    tat_rem bigint;
+    was_rate bigint;
 begin
-    -- One test on the hot path; the error branch says what was wrong.
-    if not coalesce(
-        rate > 0 and burst >= 0 and cost between 0 and burst + 1 and emission > 0
-        and octet_length(key) between 1 and 512, false
-    ) then
-        if not coalesce(rate > 0 and burst >= 0 and cost >= 0 and emission > 0
-            and octet_length(key) between 1 and 512, false) then
-            raise exception 'invalid rate limit: rate %, period %, burst %, cost %, key of % bytes',
-                rate, period, burst, cost, octet_length(key)
-                using errcode = '22023',
-                      hint = 'rate > 0 requests per period > 0; burst >= 0; cost >= 0; a key of 1 to 512 bytes.';
-        end if;
-        raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, key
-            using errcode = '22023', hint = 'Raise burst or lower cost: such a request could never pass.';
-    end if;
-
-    -- A known key: advance its TAT if the request conforms. Under concurrency the row
-    -- lock and the re-check of WHERE on the latest row version keep the count exact.
-    update ratelimit.buckets as b
-    set tat = greatest(b.tat, now_us) + emission * cost
-    where b.key = $1 and greatest(b.tat, now_us) + emission * (cost - burst - 1) <= now_us
-    returning b.tat into tat;
-    if not found then
-        -- A new key (or a pruned one), or a request that does not conform.
-        insert into ratelimit.buckets as b (key, tat)
-        values ($1, now_us + emission * cost)
-        on conflict on constraint buckets_pkey do update
-        set tat = greatest(b.tat, now_us) + emission * cost
-        where greatest(b.tat, now_us) + emission * (cost - burst - 1) <= now_us
-        returning b.tat into tat;
-        if not found then
-            -- Refused: nothing was written; say when this request would conform.
-            select b.tat into tat from ratelimit.buckets as b where b.key = $1;
-            allowed := false;
-            capacity := burst + 1;
-            remaining := 0;
-            reset_after := (tat - now_us) / 1000000::double precision;
-            retry_after := (greatest(tat, now_us) + emission * (cost - burst - 1) - now_us) / 1000000::double precision;
+    -- The hot path: a known key counted at this rate, valid arguments whose tolerance in
+    -- units of 1/rate µs, (burst + 1) * period_us, is below 2^53, and a TAT at least a
+    -- microsecond short of the last one that conforms (the exact boundary, a refusal or a
+    -- new key take the general path). In those units one emission interval is period_us,
+    -- so a request adds cost * period_us to the TAT's remainder; an idle key (TAT past)
+    -- counts from now. One test and one UPDATE that also returns the answer: each operator
+    -- in them costs a permission check and an expression step per call, so there are as
+    -- few as the arithmetic allows (the key's length is not tested here: only keys that
+    -- passed the general path's test are in the table). Under concurrency the row lock and
+    -- the re-check of WHERE on the latest row version keep the count exact.
+    if rate > 0 and burst >= 0 and burst < 2147483647 and cost >= 0 and cost <= burst + 1
+        and period_us > 0 and period_us < 9007199254740992 / (burst + 1) then
+        update ratelimit.buckets as b
+        set tat = case when b.tat < now_us then now_us + cost * period_us / rate
+                else b.tat + (b.rem + cost * period_us) / rate end,
+            rem = case when b.tat < now_us then cost * period_us % rate
+                else (b.rem + cost * period_us) % rate end
+        where b.key = $1 and b.den = rate and b.tat < now_us + (burst + 1 - cost) * period_us / rate
+        returning true, burst + 1,
+            burst + 1 - ((b.tat - now_us) * rate + b.rem + period_us - 1) / period_us,
+            (b.tat - now_us + b.rem / rate::float8) / 1000000, 0::float8
+        into allowed, capacity, remaining, reset_after, retry_after;
+        if found then
             return;
         end if;
     end if;
+
+    -- The general path: a new key (or a pruned one), a request at the boundary or one that
+    -- does not conform, a key last counted at another rate (its policy changed), a
+    -- tolerance of 2^53 units or more, or bad arguments. The arithmetic is on (whole µs, remainder in 1/rate µs)
+    -- pairs, each product bounded by the tolerance in µs, which must stay below 2^62.
+    period_us := greatest(least(extract(epoch from period) * 1000000, 9.0e18), 0)::bigint;
+    if not coalesce(rate > 0 and burst between 0 and 2147483646 and cost >= 0
+        and period_us >= 1 and octet_length(key) between 1 and 512, false) then
+        raise exception 'invalid rate limit: rate %, period %, burst %, cost %, key of % bytes',
+            rate, period, burst, cost, octet_length(key)
+            using errcode = '22023',
+                  hint = 'rate > 0 requests per period > 0; burst from 0 to 2147483646; cost >= 0; '
+                         'a key of 1 to 512 bytes.';
+    end if;
+    if cost - 1 > burst then
+        raise exception 'cost % exceeds the burst capacity % of key %', cost, burst + 1, key
+            using errcode = '22023', hint = 'Raise burst or lower cost: such a request could never pass.';
+    end if;
+    if (burst + 1)::numeric * period_us / rate > 4611686018427387904 then
+        raise exception 'rate limit spans too long: % requests at % per % take more than 2^62 microseconds',
+            burst + 1, rate, period
+            using errcode = '22023',
+                  hint = 'The burst capacity (burst + 1) times period / rate may span at most 2^62 µs '
+                         '(about 146,000 years).';
+    end if;
+    q := period_us / rate;
+    r := period_us % rate;
+    inc_q := cost * q + cost * r / rate;
+    inc_r := cost * r % rate;
+    lim_q := now_us + (burst + 1 - cost) * q + (burst + 1 - cost) * r / rate;
+    lim_r := (burst + 1 - cost) * r % rate;
+    loop
+        insert into ratelimit.buckets as b (key, tat, rem, den)
+        values ($1, now_us + inc_q, inc_r, rate)
+        on conflict on constraint buckets_pkey do nothing;
+        if found then
+            tat_us := now_us + inc_q;
+            tat_rem := inc_r;
+            exit;
+        end if;
+        select b.tat, b.rem, b.den into tat_us, tat_rem, was_rate
+        from ratelimit.buckets as b where b.key = $1
+        for update;
+        continue when not found;  -- pruned meanwhile: insert it afresh
+        if was_rate is distinct from rate then
+            -- Another rate's remainder, in this rate's units, rounded up (never earlier).
+            if was_rate > 0 and tat_rem between 0 and was_rate - 1 then
+                tat_rem := (tat_rem * rate + was_rate - 1) / was_rate;
+            else
+                tat_rem := rate;  -- not a remainder: the next whole microsecond
+            end if;
+            if tat_rem >= rate then
+                tat_us := tat_us + 1;
+                tat_rem := tat_rem - rate;
+            end if;
+        end if;
+        if tat_us < now_us then
+            tat_us := now_us;
+            tat_rem := 0;
+        end if;
+        if (tat_us, tat_rem) > (lim_q, lim_r) then
+            -- Refused: nothing is written; say when this request would conform.
+            allowed := false;
+            capacity := burst + 1;
+            remaining := 0;
+            reset_after := ((tat_us - now_us) + tat_rem / rate::float8) / 1000000;
+            retry_after := ((tat_us - lim_q) + (tat_rem - lim_r) / rate::float8) / 1000000;
+            return;
+        end if;
+        tat_rem := tat_rem + inc_r;
+        tat_us := tat_us + inc_q + tat_rem / rate;
+        tat_rem := tat_rem % rate;
+        update ratelimit.buckets as b set tat = tat_us, rem = tat_rem, den = rate
+        where b.key = $1;
+        exit;
+    end loop;
     allowed := true;
     capacity := burst + 1;
-    remaining := (now_us - tat + emission * (burst + 1)) / emission;
-    reset_after := (tat - now_us) / 1000000::double precision;
+    -- burst + 1 less the emission intervals until the TAT, rounded up
+    remaining := burst + 1 - div((tat_us - now_us)::numeric * rate + tat_rem + period_us - 1, period_us);
+    reset_after := ((tat_us - now_us) + tat_rem / rate::float8) / 1000000;
     retry_after := 0;
 end
 $$;

@@ -20,21 +20,40 @@ language plpgsql
 as $$
 declare
     policy record;
-    emission bigint;  -- microseconds per attempt in the slot
-    capacity bigint;  -- attempts at once
+begin
+    select r.rate, r.period, r.burst into policy
+    from ratelimit.policies as r where r.api_role = attempt.api_role and r.api_role in ('anon', 'authenticated');
+    select a.allowed, a.retry_after into allowed, retry_after
+    from ratelimit._attempt(api_role, key, policy.rate, policy.period, policy.burst) as a;
+end
+$$;
+
+comment on function ratelimit.attempt(text, text) is
+'For the request hook: counts one attempt of the caller key in its role''s attempt slot (an '
+'unlogged sequence, so the count survives the request''s rollback); refuses when the slot has '
+'used four callers'' worth of the role''s default policy. Not in read-only transactions.';
+
+-- The body of ratelimit.attempt(), given the role's default policy (rate null: none, so not
+-- limited here): the request hook reads the policy in its one query of the request.
+create or replace function ratelimit._attempt(
+    api_role text, key text, rate integer, period interval, burst integer,
+    out allowed boolean, out retry_after double precision
+)
+language plpgsql
+as $$
+declare
+    -- microseconds per attempt in the slot, and attempts at once
+    emission bigint := greatest((date_part('epoch', period) * 1000000)::bigint / (4::bigint * rate), 1);
+    capacity bigint := 4 * (burst + 1);
     now_units bigint;
     slot regclass;
     tat bigint;
 begin
     allowed := true;
     retry_after := 0;
-    select r.rate, r.period, r.burst into policy
-    from ratelimit.policies as r where r.api_role = attempt.api_role and r.api_role in ('anon', 'authenticated');
-    if not found then
+    if emission is null or api_role not in ('anon', 'authenticated') then
         return;  -- service_role, or a role without a default policy: not limited here
     end if;
-    emission := greatest((date_part('epoch', policy.period) * 1000000)::bigint / (4 * policy.rate), 1);
-    capacity := 4 * (policy.burst + 1);
     -- The wall clock, not brandbase.now() (the transaction's start, which tests freeze):
     -- requests of one slot started at different moments must not see each other's
     -- arrival times as the future, and the count must not follow a settable clock.
@@ -63,9 +82,9 @@ begin
 end
 $$;
 
-comment on function ratelimit.attempt(text, text) is
-'For the request hook: counts one attempt of the caller key in its role''s attempt slot (an '
-'unlogged sequence, so the count survives the request''s rollback); refuses when the slot has '
-'used four callers'' worth of the role''s default policy. Not in read-only transactions.';
+comment on function ratelimit._attempt(text, text, integer, interval, integer) is
+'The body of ratelimit.attempt() for the role''s default policy (rate, period, burst; null rate: '
+'not limited).';
 
 revoke all on function ratelimit.attempt(text, text) from public;
+revoke all on function ratelimit._attempt(text, text, integer, interval, integer) from public;

@@ -26,7 +26,8 @@ where
             -- the request hook's per-request helpers (brandbase.pre_request)
             'access.admit', 'access.client_ip', 'access.country_of', 'access.decide',
             'access.request_refusal', 'brand.forwarded_ip', 'quotas._consume',
-            'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request'
+            'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request',
+            'access._client_ip', 'ratelimit._attempt'
         ])
     )
     and not exists (
