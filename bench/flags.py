@@ -61,7 +61,10 @@ CONTEXT_SQL = (
     "'appVersion', '2.3.1', 'email', 'ann@ACME.test', 'age', '30', 'country', 'DE'))"
 )
 EVALUATE = f"\\set u random(1, 100000)\nselect * from flags.evaluate('bench.target', {CONTEXT_SQL});\n"
-SIMPLE = "\\set u random(1, 100000)\nselect * from flags.evaluate('bench.flag.004', jsonb_build_object('userId', :u::text));\n"
+SIMPLE = (
+    "\\set u random(1, 100000)\n"
+    "select * from flags.evaluate('bench.flag.004', jsonb_build_object('userId', :u::text));\n"
+)
 FLOOR_PLPGSQL = "select bench.floor_plpgsql('bench.target');\n"
 FLOOR_SQL = "select bench.floor_sql('bench.target');\n"
 ENABLED = "select count(*) from bench.guarded;\n"

@@ -680,7 +680,9 @@ def test_cli_flags_commands(owner_dsn, tmp_path):
 def compiled(conn):
     """Every compiled row, as text, in a stable order."""
     return [
-        conn.execute(f"select coalesce(array_agg(t::text order by t::text), '{{}}') from flags.{table} as t").fetchone()[0]
+        conn.execute(
+            f"select coalesce(array_agg(t::text order by t::text), '{{}}') from flags.{table} as t"
+        ).fetchone()[0]
         for table in ("compiled_flags", "compiled_strategies", "compiled_constraints", "compiled_variants")
     ]
 
@@ -716,7 +718,9 @@ def test_every_write_recompiles_and_compile_all_agrees(conn):
         "select never from flags.compiled_strategies where flag_key = 'comp'"
     ).fetchone()[0] is True
     # the kill switch and new strategies recompile
-    conn.execute("select flags.set_environment('comp', 'production', true, %s)", (Jsonb([{"name": "default"}]),))
+    conn.execute(
+        "select flags.set_environment('comp', 'production', true, %s)", (Jsonb([{"name": "default"}]),)
+    )
     assert evaluate(conn, "comp", ctx)["detail"] == "strategy default"
     conn.execute("select flags.set_environment('comp', 'production', false)")
     assert evaluate(conn, "comp", ctx)["reason"] == "DISABLED"
@@ -733,7 +737,8 @@ def test_every_write_recompiles_and_compile_all_agrees(conn):
     assert compiled(conn) == before
     # deleting the flag leaves nothing compiled behind
     conn.execute("delete from flags.flags where key = 'comp'")
-    assert conn.execute("select count(*) from flags.compiled_flags where flag_key = 'comp'").fetchone()[0] == 0
+    left = conn.execute("select count(*) from flags.compiled_flags where flag_key = 'comp'").fetchone()[0]
+    assert left == 0
 
 
 def test_values_are_parsed_at_compile_time(conn):
@@ -747,7 +752,12 @@ def test_values_are_parsed_at_compile_time(conn):
                     {"contextName": "v", "operator": "SEMVER_GT", "value": "1.2.3-beta.1"},
                     {"contextName": "n", "operator": "NUM_LT", "value": "2.5"},
                     {"contextName": "d", "operator": "DATE_BEFORE", "value": "2030-01-01T00:00:00Z"},
-                    {"contextName": "e", "operator": "STR_CONTAINS", "values": ["A%_b"], "caseInsensitive": True},
+                    {
+                        "contextName": "e",
+                        "operator": "STR_CONTAINS",
+                        "values": ["A%_b"],
+                        "caseInsensitive": True,
+                    },
                     {"contextName": "ip", "operator": "IN_CIDR", "values": ["10.0.0.0/8", "nope"]},
                 ],
             }
@@ -765,23 +775,29 @@ def test_values_are_parsed_at_compile_time(conn):
     ctx = {"properties": {"v": "1.2.3", "n": "2", "d": "2029-12-31", "e": "xa%_by", "ip": "10.1.2.3"}}
     assert evaluate(conn, "typed", ctx)["enabled"] is True
     # a LIKE wildcard in a value is a literal, as strpos() read it
-    assert evaluate(conn, "typed", {**ctx, "properties": {**ctx["properties"], "e": "xaZZby"}})["enabled"] is False
+    def with_(**props):
+        return {**ctx, "properties": {**ctx["properties"], **props}}
+
+    assert evaluate(conn, "typed", with_(e="xaZZby"))["enabled"] is False
     # pre-release precedence goes through the full comparison
-    assert evaluate(conn, "typed", {**ctx, "properties": {**ctx["properties"], "v": "1.2.3-beta.2"}})["enabled"] is True
-    assert evaluate(conn, "typed", {**ctx, "properties": {**ctx["properties"], "v": "1.2.3-alpha"}})["enabled"] is False
+    assert evaluate(conn, "typed", with_(v="1.2.3-beta.2"))["enabled"] is True
+    assert evaluate(conn, "typed", with_(v="1.2.3-alpha"))["enabled"] is False
 
 
 def test_a_rule_that_cannot_be_compiled_evaluates_as_an_error(conn):
     # the importer accepts what Unleash clients accept; a segment id that is no integer made
     # the JSON walker raise at evaluation time, and still does: ERROR / GENERAL, the default
+    odd_strategy = {"name": "default", "segments": [1.5]}
     conn.execute(
         "select flags.import_unleash(%s)",
-        (Jsonb({"features": [{"name": "odd", "enabled": True, "strategies": [{"name": "default", "segments": [1.5]}]}]}),),
+        (Jsonb({"features": [{"name": "odd", "enabled": True, "strategies": [odd_strategy]}]}),),
     )
     assert conn.execute(
         "select broken is not null from flags.compiled_strategies where flag_key = 'odd'"
     ).fetchone()[0] is True
     ev = evaluate(conn, "odd", {}, default=True)
     assert (ev["reason"], ev["error_code"], ev["value"]) == ("ERROR", "GENERAL", True)
-    all_rows = conn.execute("select key, reason from flags.evaluate_all_as('{}', null, null, null)").fetchall()
+    all_rows = conn.execute(
+        "select key, reason from flags.evaluate_all_as('{}', null, null, null)"
+    ).fetchall()
     assert ("odd", "ERROR") in all_rows
