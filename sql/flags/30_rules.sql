@@ -141,7 +141,8 @@ create or replace function flags._rules(
     out enabled boolean,
     out decided text,
     out split boolean,
-    out variant flags.compiled_variants
+    out variant jsonb,
+    out payload_value jsonb
 )
 language plpgsql
 stable
@@ -165,6 +166,7 @@ declare
     p flags.flags;
     pcf flags.compiled_flags;
     parent record;
+    picked flags.compiled_variants;
 begin
     enabled := false;
     split := false;
@@ -190,7 +192,7 @@ begin
             if coalesce((d ->> 'enabled')::boolean, true) then
                 if not parent.enabled or (
                     coalesce(d -> 'variants', '[]'::jsonb) <> '[]'::jsonb
-                    and not (d -> 'variants') ? coalesce((parent.variant).name, 'disabled')
+                    and not (d -> 'variants') ? coalesce(parent.variant ->> 'name', 'disabled')
                 ) then
                     decided := 'dependency not met';
                     return;
@@ -208,8 +210,10 @@ begin
             if cf.broken is not null then
                 perform flags._broken(cf.broken);
             end if;
-            variant := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides, f.key, ctx);
-            split := cf.fvar_count > 1 and (variant).idx is not null;  -- a row is "not null" only if every field is
+            picked := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides, f.key, ctx);
+            variant := picked.variant;
+            payload_value := picked.payload_value;
+            split := cf.fvar_count > 1 and variant is not null;
         end if;
         return;
     end if;
@@ -309,15 +313,19 @@ begin
             decided := 'strategy ' || s.name;
             split := s.name not in ('default', 'userWithId', 'remoteAddress') and s.rollout < 100;
             if s.svar_count > 0 then
-                variant := flags._pick_variant(s.variants, s.svar_total, s.svar_stickiness, s.svar_overrides,
+                picked := flags._pick_variant(s.variants, s.svar_total, s.svar_stickiness, s.svar_overrides,
                     s.group_id, ctx);
+                variant := picked.variant;
+                payload_value := picked.payload_value;
                 split := split or s.svar_count > 1;
             elsif cf.fvar_count > 0 then
                 if cf.broken is not null then
                     perform flags._broken(cf.broken);
                 end if;
-                variant := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides,
+                picked := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides,
                     f.key, ctx);
+                variant := picked.variant;
+                payload_value := picked.payload_value;
                 split := split or cf.fvar_count > 1;
             end if;
             return;

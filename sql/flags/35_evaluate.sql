@@ -120,8 +120,8 @@ begin
     r := flags._rules(f, cf, ctx, false);
     ev.enabled := r.enabled;
     ev.detail := r.decided;
-    ev.variant := (r.variant).name;
-    ev.payload := (r.variant).variant -> 'payload';
+    ev.variant := r.variant ->> 'name';
+    ev.payload := r.variant -> 'payload';
     if not r.enabled then
         ev.reason := 'DEFAULT';
         if f.kind = 'boolean' then
@@ -134,7 +134,7 @@ begin
     if f.kind = 'boolean' then
         ev.value := 'true'::jsonb;
     else
-        ev.value := coalesce((r.variant).payload_value, f.on_value, default_value);
+        ev.value := coalesce(r.payload_value, f.on_value, default_value);
     end if;
     return ev;
 end
