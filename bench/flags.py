@@ -4,7 +4,11 @@ pgbench (8 clients) beside `select 1` in the same run, alternating; flags.evalua
 (yggdrasil-engine, which the UnleashClient SDK 6 runs inside), with brandbase's buckets
 compared to theirs for 100,000 user ids.
 
-    .venv/bin/python bench/flags.py [--rounds 3] [--seconds 10]
+The floor is measured in the same run, alternating with the rest: `select 1`, and the least
+any definer-guarded evaluation can cost, a PL/pgSQL and a SQL SECURITY DEFINER function with
+a pinned search_path doing one primary-key lookup and returning the row as jsonb.
+
+    .venv/bin/python bench/flags.py [--rounds 3] [--seconds 10] [--quick]
 """
 
 from __future__ import annotations
@@ -57,6 +61,39 @@ CONTEXT_SQL = (
     "'appVersion', '2.3.1', 'email', 'ann@ACME.test', 'age', '30', 'country', 'DE'))"
 )
 EVALUATE = f"\\set u random(1, 100000)\nselect * from flags.evaluate('bench.target', {CONTEXT_SQL});\n"
+SIMPLE = (
+    "\\set u random(1, 100000)\n"
+    "select * from flags.evaluate('bench.flag.004', jsonb_build_object('userId', :u::text));\n"
+)
+FLOOR_PLPGSQL = "select bench.floor_plpgsql('bench.target');\n"
+FLOOR_SQL = "select bench.floor_sql('bench.target');\n"
+ENABLED = "select count(*) from bench.guarded;\n"
+NOT_GUARDED = "select count(*) from bench.unguarded;\n"
+
+# the floor: a definer (pinned search_path, as every pack definer) doing one primary-key lookup
+FLOOR_DDL = """
+create schema bench;
+create function bench.floor_plpgsql(k text) returns jsonb language plpgsql stable security definer
+set search_path = pg_catalog, pg_temp as $$
+declare r jsonb;
+begin
+    select pg_catalog.to_jsonb(f) into r from flags.flags as f where f.key = k;
+    return r;
+end $$;
+create function bench.floor_sql(k text) returns jsonb language sql stable security definer
+set search_path = pg_catalog, pg_temp as $$
+    select pg_catalog.to_jsonb(f) from flags.flags as f where f.key = k
+$$;
+-- flags.enabled() in an RLS policy, written as the docs say (once per statement), over 100 rows
+create table bench.guarded (id int primary key);
+insert into bench.guarded select generate_series(1, 100);
+alter table bench.guarded enable row level security;
+alter table bench.guarded force row level security;
+create policy "rows while bench.flag.004 is on" on bench.guarded for select
+    using ((select flags.enabled('bench.flag.004')));
+create table bench.unguarded (id int primary key);
+insert into bench.unguarded select generate_series(1, 100);
+"""
 
 
 def features() -> list[dict]:
@@ -119,7 +156,7 @@ def evaluate_all_ms(dsn: str, runs: int) -> tuple[float, float]:
     """Medians (ms) of flags.evaluate_all() for 200 flags and of select 1, alternating."""
     samples: dict[str, list[float]] = {"all": [], "select 1": []}
     with psycopg.connect(dsn, autocommit=True) as conn:
-        for i in range(runs):
+        for i in range(runs + 5):  # the first 5: the session's plans and function caches
             for name in ("all", "select 1"):
                 started = time.perf_counter()
                 if name == "all":
@@ -129,7 +166,8 @@ def evaluate_all_ms(dsn: str, runs: int) -> tuple[float, float]:
                     assert len(rows) == FLAGS
                 else:
                     conn.execute("select 1", prepare=True).fetchall()
-                samples[name].append((time.perf_counter() - started) * 1000)
+                if i >= 5:
+                    samples[name].append((time.perf_counter() - started) * 1000)
     return statistics.median(samples["all"]), statistics.median(samples["select 1"])
 
 
@@ -201,24 +239,40 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3, help="alternating pgbench rounds (default 3)")
     ap.add_argument("--seconds", type=int, default=10, help="seconds per pgbench run (default 10)")
     ap.add_argument("--ids", type=int, default=100_000, help="user ids whose buckets are compared")
+    ap.add_argument("--quick", action="store_true", help="a short run (2 rounds of 2 s, 10,000 ids)")
     args = ap.parse_args()
+    if args.quick:
+        args.rounds, args.seconds, args.ids = 2, 2, 10_000
     c = cluster()
     dsn = c.create_database("bench_flags")
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate.migrate(conn, pack.load())
         conn.execute("select flags.import_unleash(%s)", (Jsonb({"features": features()}),))
+        conn.execute(FLOOR_DDL)
+        conn.execute("analyze")
         state = conn.execute("select flags.export_unleash()").fetchone()[0]
-    results: dict[str, list[float]] = {"select 1": [], "evaluate": []}
+    scripts = {
+        "select 1": "select 1;\n",
+        "floor plpgsql": FLOOR_PLPGSQL,
+        "floor sql": FLOOR_SQL,
+        "evaluate": EVALUATE,
+        "simple": SIMPLE,
+        "unguarded": NOT_GUARDED,
+        "guarded": ENABLED,
+    }
+    results: dict[str, list[float]] = {name: [] for name in scripts}
     latency: list[float] = []
     for _ in range(args.rounds):
-        results["select 1"].append(pgbench(dsn, "select 1;\n", CLIENTS, args.seconds)[0])
-        tps, lat = pgbench(dsn, EVALUATE, CLIENTS, args.seconds)
-        results["evaluate"].append(tps)
-        latency.append(lat)
-    select1 = statistics.median(results["select 1"])
-    evaluate = statistics.median(results["evaluate"])
-    all_ms, floor_ms = evaluate_all_ms(dsn, 300)
-    one_us, engine_all_ms = engine_numbers(state, 300)
+        for name, script in scripts.items():
+            tps, lat = pgbench(dsn, script, CLIENTS, args.seconds)
+            results[name].append(tps)
+            if name == "evaluate":
+                latency.append(lat)
+    tps = {name: statistics.median(v) for name, v in results.items()}
+    select1 = tps["select 1"]
+    evaluate = tps["evaluate"]
+    all_ms, floor_ms = evaluate_all_ms(dsn, 60 if args.quick else 300)
+    one_us, engine_all_ms = engine_numbers(state, 60 if args.quick else 300)
     rollout_eq, variant_eq = buckets_equal(dsn, args.ids)
     c.drop_database("bench_flags")
 
@@ -230,13 +284,43 @@ def main() -> None:
         [
             ["select 1 (pgbench -M prepared, same run)", f"{select1:,.0f} tps", "100%", "-"],
             [
+                "floor: PL/pgSQL definer, one primary-key lookup, returns jsonb",
+                f"{tps['floor plpgsql']:,.0f} tps",
+                f"{tps['floor plpgsql'] / select1:.0%}",
+                "-",
+            ],
+            [
+                "floor: SQL definer, one primary-key lookup, returns jsonb",
+                f"{tps['floor sql']:,.0f} tps",
+                f"{tps['floor sql'] / select1:.0%}",
+                "-",
+            ],
+            [
                 "flags.evaluate(): 5 constraints + 50% rollout",
                 f"{evaluate:,.0f} tps ({statistics.median(latency):.3f} ms)",
-                f"{evaluate / select1:.0%}",
+                f"{evaluate / select1:.0%} (floor: {evaluate / tps['floor plpgsql']:.0%})",
                 ">= 50%",
             ],
             [
-                f"flags.evaluate_all(): {FLAGS} flags, one call (median of 300)",
+                "flags.evaluate(): a flag with the default strategy",
+                f"{tps['simple']:,.0f} tps",
+                f"{tps['simple'] / select1:.0%} (floor: {tps['simple'] / tps['floor plpgsql']:.0%})",
+                "-",
+            ],
+            [
+                "count(*) of 100 rows, no policy",
+                f"{tps['unguarded']:,.0f} tps",
+                f"{tps['unguarded'] / select1:.0%}",
+                "-",
+            ],
+            [
+                "count(*) of 100 rows under a (select flags.enabled(...)) policy",
+                f"{tps['guarded']:,.0f} tps",
+                f"{tps['guarded'] / tps['unguarded']:.0%} of no policy",
+                "-",
+            ],
+            [
+                f"flags.evaluate_all(): {FLAGS} flags, one call (median of {60 if args.quick else 300})",
                 f"{all_ms:.2f} ms",
                 f"select 1: {floor_ms:.3f} ms",
                 "< 2 ms",

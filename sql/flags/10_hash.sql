@@ -10,10 +10,13 @@ language plpgsql
 immutable
 strict
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
+-- No SET clause: this runs in every rollout and variant bucket, and a SET saves and
+-- restores a GUC on every call (a third of an evaluation). SECURITY INVOKER, only
+-- operators on built-in integer types and qualified functions; exempt in the lint
+-- (src/brandbase/lints/0016) and listed in docs/supabase.md.
 declare
-    b bytea := pg_catalog.convert_to(data, 'UTF8');
+    b pg_catalog.bytea := pg_catalog.convert_to(data, 'UTF8');
     len integer := pg_catalog.length(b);
     full_len integer := (pg_catalog.length(b) / 4) * 4;
     h bigint := seed & 4294967295;

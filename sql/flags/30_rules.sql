@@ -1,9 +1,8 @@
--- flags: Unleash's client algorithm. flags._rules() evaluates one flag in one environment
--- (kill switch, dependencies, strategies with constraints and segments, variants);
--- sql/flags/35_evaluate.sql wraps it in the brand layer and OpenFeature's shape.
--- The hot path is a handful of PL/pgSQL calls: context lookups and stickiness are inline
--- expressions, and the small SQL helpers carry no SET clause so the planner inlines them
--- (a SET clause on a SQL function costs more than its body; see docs/flags.md).
+-- flags: Unleash's client algorithm over the compiled form (migrations/0030, compiled on
+-- write by sql/flags/32_compile.sql): flags._rules() evaluates one compiled flag in one
+-- environment (kill switch, dependencies, strategies with their typed constraints, variants);
+-- sql/flags/35_evaluate.sql wraps it in the brand layer and OpenFeature's shape. The
+-- PL/pgSQL walker over the stored JSON that was here before is dropped below.
 
 create or replace function flags._ctx_value(ctx jsonb, field text, now_text text)
 returns text
@@ -39,336 +38,295 @@ $$;
 
 comment on function flags._inet(text) is 'An IP address or CIDR range, or null when v is none.';
 
-create or replace function flags._constraints_ok(constraints jsonb, ctx jsonb, now_text text)
+drop function if exists flags._rules(flags.flags, flags.flag_environments, jsonb, boolean);
+drop function if exists flags._strategy_ok(jsonb, text, jsonb, text);
+drop function if exists flags._pick_variant(jsonb, text, jsonb, text, text);
+drop function if exists flags._constraints_ok(jsonb, jsonb, text);
+
+create or replace function flags._broken(message text)
 returns boolean
 language plpgsql
 stable
-parallel safe
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    c jsonb;
-    op text;
-    val text;
-    ok boolean;
-    ci boolean;
-    cmp integer;
-    x text;
-    number_re constant text := '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$';
 begin
-    if constraints is null or constraints = '[]' then
-        return true;
-    end if;
-    -- index loops, not FOR ... IN SELECT: a plain expression costs far less than a query
-    for i in 0 .. pg_catalog.jsonb_array_length(constraints) - 1 loop
-        c := constraints -> i;
-        op := c ->> 'operator';
-        val := coalesce(ctx ->> (c ->> 'contextName'), ctx -> 'properties' ->> (c ->> 'contextName'),
-            case when c ->> 'contextName' = 'currentTime' then coalesce(now_text, pg_catalog.to_char(
-                brandbase.now() at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')) end);
-        ok := null;
-        if op = 'IN' then
-            ok := val is not null and coalesce(c -> 'values', '[]') ? val;
-        elsif op = 'NOT_IN' then
-            ok := val is null or not coalesce(c -> 'values', '[]') ? val;
-        elsif op in ('STR_CONTAINS', 'STR_STARTS_WITH', 'STR_ENDS_WITH') then
-            ci := coalesce((c ->> 'caseInsensitive')::boolean, false);
-            if ci then
-                val := pg_catalog.lower(val);
-            end if;
-            ok := false;
-            if val is not null then
-                for j in 0 .. coalesce(pg_catalog.jsonb_array_length(c -> 'values'), 0) - 1 loop
-                    x := c -> 'values' ->> j;
-                    if ci then
-                        x := pg_catalog.lower(x);
-                    end if;
-                    ok := case op
-                        when 'STR_CONTAINS' then pg_catalog.strpos(val, x) > 0
-                        when 'STR_STARTS_WITH' then pg_catalog.starts_with(val, x)
-                        else pg_catalog.right(val, pg_catalog.length(x)) = x
-                    end;
-                    exit when ok;
-                end loop;
-            end if;
-        elsif op like 'NUM\_%' then
-            if val ~ number_re and c ->> 'value' ~ number_re then
-                cmp := pg_catalog.sign(val::numeric - (c ->> 'value')::numeric);
-                ok := case op
-                    when 'NUM_EQ' then cmp = 0 when 'NUM_GT' then cmp > 0 when 'NUM_GTE' then cmp >= 0
-                    when 'NUM_LT' then cmp < 0 when 'NUM_LTE' then cmp <= 0
-                end;
-            end if;
-        elsif op in ('DATE_AFTER', 'DATE_BEFORE') then
-            if val ~ '^\d{4}-\d{2}-\d{2}' and c ->> 'value' ~ '^\d{4}-\d{2}-\d{2}' then
-                begin
-                    ok := case op
-                        when 'DATE_AFTER' then val::timestamptz > (c ->> 'value')::timestamptz
-                        else val::timestamptz < (c ->> 'value')::timestamptz
-                    end;
-                exception when others then
-                    ok := false;  -- 2026-13-45 looks like a date and is none
-                end;
-            end if;
-        elsif op like 'SEMVER\_%' then
-            cmp := flags._semver_cmp(val, c ->> 'value');
-            ok := case op
-                when 'SEMVER_EQ' then cmp = 0 when 'SEMVER_GT' then cmp > 0 when 'SEMVER_LT' then cmp < 0
-                when 'SEMVER_GTE' then cmp >= 0 when 'SEMVER_LTE' then cmp <= 0
-            end;
-        elsif op = 'IN_CIDR' then
-            ok := val is not null and flags._inet(val) is not null and exists (
-                select from pg_catalog.jsonb_array_elements_text(coalesce(c -> 'values', '[]')) as v (x)
-                where flags._inet(v.x) is not null and flags._inet(val) <<= flags._inet(v.x)
-            );
-        elsif op = 'REGEX' then
-            begin
-                ok := case when coalesce((c ->> 'caseInsensitive')::boolean, false) then val ~* (c ->> 'value')
-                    else val ~ (c ->> 'value') end;
-            exception when others then
-                ok := false;
-            end;
-        end if;
-        -- an operator this version does not know, or a value that does not parse, never matches
-        ok := coalesce(ok, false);
-        if coalesce((c ->> 'inverted')::boolean, false) then
-            ok := not ok;
-        end if;
-        if not ok then
-            return false;
-        end if;
-    end loop;
-    return true;
+    raise exception '%', message using errcode = '22023', hint = 'Fix the flag''s rule (caught by evaluation: ERROR / GENERAL).';
 end
 $$;
 
-comment on function flags._constraints_ok(jsonb, jsonb, text) is
-'Whether the context satisfies every constraint (Unleash operators, inverted, caseInsensitive); '
-'values that do not parse never match. now_text: currentTime when the context has none.';
+comment on function flags._broken(text) is
+'Raises the message of a rule the compiler could not compile, when evaluation reaches it '
+'(evaluation catches it: ERROR / GENERAL with the caller''s default, as before compilation).';
+
+create or replace function flags._random_id()
+returns text
+language sql
+stable
+as $$
+    -- declared stable so that the queries calling it still inline; it is only ever called
+    -- for a "random" stickiness, where a new value per call is the point
+    select pg_catalog.md5(pg_catalog.random()::text)
+$$;
+
+comment on function flags._random_id() is 'A random stickiness id (Unleash''s "random").';
+
+create or replace function flags._now_text()
+returns text
+language sql
+stable
+as $$
+    select pg_catalog.to_char(pg_catalog.timezone('UTC', brandbase.now()), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
+$$;
+
+comment on function flags._now_text() is
+'currentTime when the context has none: brandbase.now() in ISO 8601, UTC, ms.';
 
 create or replace function flags._pick_variant(
-    variants jsonb,
-    group_id text,
-    ctx jsonb,
+    variants flags.compiled_variants[],
+    total integer,
     stickiness text,
-    now_text text
+    has_overrides boolean,
+    group_id text,
+    ctx jsonb
 )
-returns jsonb
+returns flags.compiled_variants
 language plpgsql
-volatile
-set search_path = pg_catalog, pg_temp
+stable
 as $$
+-- No SET clause (hot path; see flags._rules): invoker, reached only from the pack's definers,
+-- every name qualified.
 declare
-    v jsonb;
-    total integer := 0;
+    v flags.compiled_variants;
     target integer;
-    counter integer := 0;
-    id text;
-    stick text;
 begin
-    if variants is null or variants = '[]' then
-        return null;
+    -- Unleash's variant choice: a variant whose override lists the context's value, else the
+    -- weighted bucket (seed 86028157 over the total weight) of the stickiness id
+    if has_overrides then
+        for i in 1 .. pg_catalog.cardinality(variants) loop
+            v := variants[i];
+            if v.overrides is not null and exists (
+                select from pg_catalog.jsonb_array_elements(v.overrides) as ov (o)
+                where coalesce(ov.o -> 'values', '[]'::jsonb) ? flags._ctx_value(ctx, ov.o ->> 'contextName', null)
+            ) then
+                return v;
+            end if;
+        end loop;
     end if;
-    for i in 0 .. pg_catalog.jsonb_array_length(variants) - 1 loop
-        v := variants -> i;
-        -- overrides first: a context value listed for a variant selects it
-        if v ? 'overrides' and exists (
-            select from pg_catalog.jsonb_array_elements(v -> 'overrides') as o
-            where coalesce(o -> 'values', '[]') ? flags._ctx_value(ctx, o ->> 'contextName', now_text)
-        ) then
-            return v;
-        end if;
-        total := total + coalesce((v ->> 'weight')::numeric, 0)::integer;
-    end loop;
     if total <= 0 then
         return null;
     end if;
-    -- the first variant's stickiness, else the strategy's; default: userId, sessionId,
-    -- remoteAddress, else random
-    stick := coalesce(variants -> 0 ->> 'stickiness', stickiness, 'default');
-    id := case when stick = 'default' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId', ctx ->> 'remoteAddress')
-        when stick = 'random' then null
-        else coalesce(ctx ->> stick, ctx -> 'properties' ->> stick) end;
-    if id is null then
-        id := pg_catalog.md5(pg_catalog.random()::text);
-    end if;
-    target := flags.normalized_value(id, group_id, total, 86028157);
-    for i in 0 .. pg_catalog.jsonb_array_length(variants) - 1 loop
-        v := variants -> i;
-        counter := counter + coalesce((v ->> 'weight')::numeric, 0)::integer;
-        if counter >= target then
-            return v;
+    target := flags.normalized_value(coalesce(case stickiness
+        when 'default' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId', ctx ->> 'remoteAddress')
+        when 'random' then null
+        else coalesce(ctx ->> stickiness, ctx -> 'properties' ->> stickiness)
+    end, flags._random_id()), group_id, total, 86028157);
+    for i in 1 .. pg_catalog.cardinality(variants) loop
+        if variants[i].cum_weight >= target then
+            return variants[i];
         end if;
     end loop;
     return null;
 end
 $$;
 
-comment on function flags._pick_variant(jsonb, text, jsonb, text, text) is
-'Unleash''s variant choice: an override match, else the weighted bucket of the stickiness id '
-'(normalised murmur3 with seed 86028157 over the total weight) in group group_id. stickiness: '
-'what strategy variants inherit from their strategy when the first variant names none.';
-
-create or replace function flags._strategy_ok(
-    s jsonb, flag_key text, ctx jsonb, now_text text, out ok boolean, out split boolean
-)
-language plpgsql
-volatile
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    p jsonb := coalesce(s -> 'parameters', '{}');
-    pct numeric;
-    id text;
-    stick text;
-    addr inet;
-    rng text;
-begin
-    split := false;
-    ok := false;
-    if not flags._constraints_ok(s -> 'constraints', ctx, now_text) then
-        return;
-    end if;
-    if s ? 'segments' and exists (
-        select from pg_catalog.jsonb_array_elements(s -> 'segments') as g
-        left join flags.segments as sg on sg.id = (g #>> '{}')::integer
-        where sg.id is null or not flags._constraints_ok(sg.constraints, ctx, now_text)
-    ) then
-        return;
-    end if;
-    case s ->> 'name'
-        when 'default' then
-            ok := true;
-        when 'userWithId' then
-            ok := ctx ->> 'userId' = any(pg_catalog.regexp_split_to_array(pg_catalog.btrim(p ->> 'userIds'), '\s*,\s*'));
-        when 'flexibleRollout', 'gradualRolloutUserId', 'gradualRolloutSessionId', 'gradualRolloutRandom' then
-            pct := case when coalesce(p ->> 'rollout', p ->> 'percentage') ~ '^\s*\d+(\.\d+)?\s*$'
-                then coalesce(p ->> 'rollout', p ->> 'percentage')::numeric end;
-            stick := coalesce(p ->> 'stickiness', 'default');
-            id := case s ->> 'name'
-                when 'gradualRolloutUserId' then ctx ->> 'userId'
-                when 'gradualRolloutSessionId' then ctx ->> 'sessionId'
-                when 'gradualRolloutRandom' then pg_catalog.md5(pg_catalog.random()::text)
-                else case
-                    when stick = 'default' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId',
-                        pg_catalog.md5(pg_catalog.random()::text))
-                    when stick = 'random' then pg_catalog.md5(pg_catalog.random()::text)
-                    else coalesce(ctx ->> stick, ctx -> 'properties' ->> stick)
-                end
-            end;
-            ok := pct > 0 and id is not null
-                and flags.normalized_value(id, coalesce(p ->> 'groupId', flag_key), 100, 0) <= pct;
-            split := pct < 100;
-        when 'remoteAddress' then
-            addr := flags._inet(ctx ->> 'remoteAddress');
-            for rng in select x from pg_catalog.regexp_split_to_table(pg_catalog.btrim(coalesce(p ->> 'IPs', '')), '\s*,\s*') as x loop
-                if rng = ctx ->> 'remoteAddress' then
-                    ok := true;
-                elsif addr is not null and flags._inet(rng) is not null then
-                    ok := addr <<= flags._inet(rng);
-                end if;
-                exit when ok;
-            end loop;
-        else
-            ok := false;  -- a strategy this version does not know is off
-    end case;
-    ok := coalesce(ok, false);
-end
-$$;
-
-comment on function flags._strategy_ok(jsonb, text, jsonb, text) is
-'Whether one Unleash strategy (with its constraints and segments) is on for the context; split: '
-'a percentage below 100 decided it.';
+comment on function flags._pick_variant(flags.compiled_variants[], integer, text, boolean, text, jsonb) is
+'The variant a compiled variant set picks for the context: an override match, else the weighted '
+'bucket of the stickiness id (userId, sessionId, remoteAddress, else random).';
 
 create or replace function flags._rules(
     f flags.flags,
-    fe flags.flag_environments,
+    cf flags.compiled_flags,
     ctx jsonb,
     as_parent boolean,
     out enabled boolean,
-    out variant jsonb,
     out decided text,
-    out split boolean
+    out split boolean,
+    out variant jsonb,
+    out payload_value jsonb
 )
 language plpgsql
-volatile
-set search_path = pg_catalog, pg_temp
+stable
 as $$
+-- No SET clause: this is the hot path of every evaluation, and a SET saves and restores a
+-- GUC per call (measured: a third of a simple evaluation). It is SECURITY INVOKER, granted
+-- to nobody, reached only from the pack's definers (whose search_path is pinned), and
+-- names every function with its schema; exempt in the lint like the request hook's helpers.
 declare
+    s flags.compiled_strategies;
+    c flags.compiled_constraints;
+    hit boolean;
+    ok boolean;
+    raw text;
+    val text;
+    sv text[];
+    cmp integer;
+    ts timestamptz;
+    num numeric;
     d jsonb;
     p flags.flags;
-    pe flags.flag_environments;
+    pcf flags.compiled_flags;
     parent record;
-    s jsonb;
-    r record;
-    hit boolean;
-    hit_split boolean;
-    now_text text;  -- currentTime is read from the clock only by a constraint that needs it
+    picked flags.compiled_variants;
 begin
     enabled := false;
     split := false;
-    if fe.flag_key is null or not fe.enabled or f.archived_at is not null then
+    if cf.flag_key is null or not cf.enabled or f.archived_at is not null then
         decided := 'disabled';
         return;
     end if;
-    -- dependencies: one level, evaluated with the same context
-    for i in 0 .. pg_catalog.jsonb_array_length(f.dependencies) - 1 loop
-        d := f.dependencies -> i;
+    -- dependencies: one level, evaluated with the same context; a parent with parents is off
+    if f.dependencies <> '[]'::jsonb then
         if as_parent then
-            decided := 'dependency chain';  -- a parent with parents: Unleash says off
+            decided := 'dependency chain';
             return;
         end if;
-        select * into p from flags.flags as x where x.key = d ->> 'feature' and x.archived_at is null;
-        if not found then
-            decided := 'dependency missing';
-            return;
-        end if;
-        select * into pe from flags.flag_environments as x
-        where x.flag_key = p.key and x.environment = fe.environment;
-        parent := flags._rules(p, pe, ctx, true);
-        if coalesce((d ->> 'enabled')::boolean, true) then
-            if not parent.enabled or (
-                coalesce(d -> 'variants', '[]') <> '[]'
-                and not (d -> 'variants') ? coalesce(parent.variant ->> 'name', 'disabled')
-            ) then
+        for i in 0 .. pg_catalog.jsonb_array_length(f.dependencies) - 1 loop
+            d := f.dependencies -> i;
+            select * into p from flags.flags as x where x.key = d ->> 'feature' and x.archived_at is null;
+            if not found then
+                decided := 'dependency missing';
+                return;
+            end if;
+            select * into pcf from flags.compiled_flags as x where x.flag_key = p.key and x.environment = cf.environment;
+            parent := flags._rules(p, pcf, ctx, true);
+            if coalesce((d ->> 'enabled')::boolean, true) then
+                if not parent.enabled or (
+                    coalesce(d -> 'variants', '[]'::jsonb) <> '[]'::jsonb
+                    and not (d -> 'variants') ? coalesce(parent.variant ->> 'name', 'disabled')
+                ) then
+                    decided := 'dependency not met';
+                    return;
+                end if;
+            elsif parent.enabled then
                 decided := 'dependency not met';
                 return;
             end if;
-        elsif parent.enabled then
-            decided := 'dependency not met';
-            return;
-        end if;
-    end loop;
-    if fe.strategies = '[]' then
+        end loop;
+    end if;
+    if cf.static then
         enabled := true;
         decided := 'static';
-        if f.variants <> '[]' then
-            variant := flags._pick_variant(f.variants, f.key, ctx, null, now_text);
-            split := pg_catalog.jsonb_array_length(f.variants) > 1 and variant is not null;
+        if cf.fvar_count > 0 then
+            if cf.broken is not null then
+                perform flags._broken(cf.broken);
+            end if;
+            picked := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides, f.key, ctx);
+            variant := picked.variant;
+            payload_value := picked.payload_value;
+            split := cf.fvar_count > 1 and variant is not null;
         end if;
         return;
     end if;
-    for i in 0 .. pg_catalog.jsonb_array_length(fe.strategies) - 1 loop
-        s := fe.strategies -> i;
-        if s ->> 'name' = 'default' and coalesce(s -> 'constraints', '[]') = '[]' and not s ? 'segments' then
-            hit := true;  -- the plain default strategy: on, no call needed
-            hit_split := false;
-        else
-            r := flags._strategy_ok(s, f.key, ctx, now_text);
-            hit := r.ok;
-            hit_split := r.split;
+    for i in 1 .. pg_catalog.cardinality(cf.strategies) loop
+        s := cf.strategies[i];
+        if s.never then
+            continue;
+        end if;
+        if s.broken is not null then
+            perform flags._broken(s.broken);
+        end if;
+        hit := true;
+        if not s.plain then
+            -- the constraints (the strategy's, then its segments'), typed at compile time
+            for j in 1 .. pg_catalog.cardinality(s.constraints) loop
+                c := s.constraints[j];
+                if c.broken is not null then
+                    perform flags._broken(c.broken);
+                end if;
+                raw := coalesce(ctx ->> c.context_name, ctx -> 'properties' ->> c.context_name);
+                val := coalesce(raw, case when c.is_time then flags._now_text() end);
+                -- one branch per operator: PL/pgSQL prepares each expression once per
+                -- transaction, so small branches cost less than one CASE over every operator
+                ok := null;
+                if c.operator = 'IN' then
+                    ok := val = any(c.vals);
+                elsif c.operator = 'NOT_IN' then
+                    ok := val is null or not val = any(c.vals);
+                elsif c.patterns is not null then
+                    if c.case_insensitive then
+                        ok := pg_catalog.lower(val) ~~ any(c.patterns);
+                    else
+                        ok := val ~~ any(c.patterns);
+                    end if;
+                elsif c.is_semver then
+                    sv := flags._semver(val);
+                    if sv is not null and c.sv is not null then
+                        cmp := case
+                            when sv[1]::numeric <> c.sv[1] then pg_catalog.sign(sv[1]::numeric - c.sv[1])
+                            when sv[2]::numeric <> c.sv[2] then pg_catalog.sign(sv[2]::numeric - c.sv[2])
+                            when sv[3]::numeric <> c.sv[3] then pg_catalog.sign(sv[3]::numeric - c.sv[3])
+                            when sv[4] is null and c.sv_pre is null then 0
+                            else flags._semver_cmp(val, c.raw)
+                        end;
+                        ok := case c.operator
+                            when 'SEMVER_EQ' then cmp = 0 when 'SEMVER_GT' then cmp > 0 when 'SEMVER_LT' then cmp < 0
+                            when 'SEMVER_GTE' then cmp >= 0 when 'SEMVER_LTE' then cmp <= 0 end;
+                    end if;
+                elsif c.operator in ('DATE_AFTER', 'DATE_BEFORE') then
+                    if raw is null and c.is_time then
+                        ts := pg_catalog.date_trunc('milliseconds', brandbase.now());
+                    else
+                        ts := flags._timestamp(val);
+                    end if;
+                    ok := case when c.operator = 'DATE_AFTER' then ts > c.ts else ts < c.ts end;
+                elsif pg_catalog.left(c.operator, 4) = 'NUM_' then
+                    if val ~ '^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d{1,3})?\s*$' then
+                        num := val::numeric;
+                        ok := case c.operator
+                            when 'NUM_EQ' then num = c.num when 'NUM_GT' then num > c.num
+                            when 'NUM_GTE' then num >= c.num when 'NUM_LT' then num < c.num
+                            when 'NUM_LTE' then num <= c.num end;
+                    end if;
+                elsif c.operator = 'IN_CIDR' then
+                    ok := flags._inet(val) <<= any(c.cidrs);
+                elsif c.operator = 'REGEX' and c.regex_ok then
+                    if c.case_insensitive then
+                        ok := val ~* c.raw;
+                    else
+                        ok := val ~ c.raw;
+                    end if;
+                end if;
+                -- an operator this version does not know, or a value that does not parse, never matches
+                if coalesce(ok, false) = c.inverted then
+                    hit := false;
+                    exit;
+                end if;
+            end loop;
+            if hit then
+                if s.name = 'userWithId' then
+                    hit := coalesce(ctx ->> 'userId' = any(s.user_ids), false);
+                elsif s.name = 'remoteAddress' then
+                    hit := coalesce(ctx ->> 'remoteAddress' = any(s.ips_text), false)
+                        or coalesce(flags._inet(ctx ->> 'remoteAddress') <<= any(s.ips), false);
+                elsif s.name <> 'default' then
+                    hit := coalesce(s.rollout > 0 and flags.normalized_value(case s.stick_mode
+                            when 'd' then coalesce(ctx ->> 'userId', ctx ->> 'sessionId', flags._random_id())
+                            when 'r' then flags._random_id()
+                            when 't' then ctx ->> s.stick_field
+                            else coalesce(ctx ->> s.stick_field, ctx -> 'properties' ->> s.stick_field)
+                        end, s.group_id, 100, 0) <= s.rollout, false);
+                end if;
+            end if;
         end if;
         if hit then
             enabled := true;
-            decided := 'strategy ' || (s ->> 'name');
-            split := hit_split;
-            if coalesce(s -> 'variants', '[]') <> '[]' then
-                variant := flags._pick_variant(s -> 'variants', coalesce(s -> 'parameters' ->> 'groupId', f.key), ctx,
-                    s -> 'parameters' ->> 'stickiness', now_text);
-                split := split or pg_catalog.jsonb_array_length(s -> 'variants') > 1;
-            elsif f.variants <> '[]' then
-                variant := flags._pick_variant(f.variants, f.key, ctx, null, now_text);
-                split := split or pg_catalog.jsonb_array_length(f.variants) > 1;
+            decided := 'strategy ' || s.name;
+            split := s.name not in ('default', 'userWithId', 'remoteAddress') and s.rollout < 100;
+            if s.svar_count > 0 then
+                picked := flags._pick_variant(s.variants, s.svar_total, s.svar_stickiness, s.svar_overrides,
+                    s.group_id, ctx);
+                variant := picked.variant;
+                payload_value := picked.payload_value;
+                split := split or s.svar_count > 1;
+            elsif cf.fvar_count > 0 then
+                if cf.broken is not null then
+                    perform flags._broken(cf.broken);
+                end if;
+                picked := flags._pick_variant(cf.variants, cf.fvar_total, cf.fvar_stickiness, cf.fvar_overrides,
+                    f.key, ctx);
+                variant := picked.variant;
+                payload_value := picked.payload_value;
+                split := split or cf.fvar_count > 1;
             end if;
             return;
         end if;
@@ -377,12 +335,14 @@ begin
 end
 $$;
 
-comment on function flags._rules(flags.flags, flags.flag_environments, jsonb, boolean) is
-'Unleash''s client evaluation of one flag in one environment: kill switch, dependencies (one '
-'level), strategies in order, then the strategy''s or the flag''s variants.';
+comment on function flags._rules(flags.flags, flags.compiled_flags, jsonb, boolean) is
+'Unleash''s client evaluation of one compiled flag in one environment: kill switch, dependencies '
+'(one level), the compiled strategies in order with their typed constraints, then the strategy''s '
+'or the flag''s variants.';
 
 revoke all on function
-flags._ctx_value(jsonb, text, text), flags._inet(text), flags._constraints_ok(jsonb, jsonb, text),
-flags._pick_variant(jsonb, text, jsonb, text, text), flags._strategy_ok(jsonb, text, jsonb, text),
-flags._rules(flags.flags, flags.flag_environments, jsonb, boolean)
+flags._ctx_value(jsonb, text, text), flags._inet(text), flags._broken(text), flags._random_id(),
+flags._now_text(),
+flags._pick_variant(flags.compiled_variants[], integer, text, boolean, text, jsonb),
+flags._rules(flags.flags, flags.compiled_flags, jsonb, boolean)
 from public;

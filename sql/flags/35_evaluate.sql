@@ -1,7 +1,17 @@
--- flags: the one evaluation path. flags._evaluate() adds the brand layer (per-user and
--- per-brand overrides, plan entitlements) and OpenFeature's shape to flags._rules()
--- (sql/flags/30_rules.sql). flags.evaluate(), evaluate_all(), enabled() and evaluate_as()
--- all end in it.
+-- flags: the one evaluation path. flags._evaluate_row() (context, unknown flag, type
+-- mismatch, kill switch, the brand layer) and flags._rules() (Unleash's algorithm) run on
+-- the compiled form flags._compile() keeps (sql/flags/32_compile.sql): one primary-key
+-- lookup of flags.compiled_flags hands them every strategy with its constraints typed and
+-- its values pre-parsed, so evaluation walks typed arrays instead of JSON. flags.evaluate(),
+-- evaluate_all(), enabled(), evaluate_as() and evaluate_all_as() all end in _evaluate_row().
+-- The three hot-path PL/pgSQL helpers (_rules, _evaluate_row, _pick_variant) carry no SET
+-- clause: each SET saves and restores a GUC per call, which cost more than the rules. They
+-- are SECURITY INVOKER, granted to nobody, reached only through the definers below (whose
+-- search_path is pinned), and name every function and relation with its schema.
+
+drop function if exists flags._evaluate_row(
+    flags.flags, flags.flag_environments, text, jsonb, jsonb, uuid, uuid
+);
 
 create or replace function flags._kind_of(value jsonb)
 returns text
@@ -16,30 +26,9 @@ $$;
 
 comment on function flags._kind_of(jsonb) is 'The flag kind a JSON value belongs to (null for JSON null).';
 
-create or replace function flags._payload_value(payload jsonb)
-returns jsonb
-language plpgsql
-immutable
-parallel safe
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-    return case payload ->> 'type'
-        when 'number' then pg_catalog.to_jsonb((payload ->> 'value')::numeric)
-        when 'json' then (payload ->> 'value')::jsonb
-        else payload -> 'value'
-    end;
-exception when others then
-    return null;
-end
-$$;
-
-comment on function flags._payload_value(jsonb) is
-'A variant payload''s value as JSON (number, parsed json, or string).';
-
 create or replace function flags._evaluate_row(
     f flags.flags,
-    fe flags.flag_environments,
+    cf flags.compiled_flags,
     flag_key text,
     context jsonb,
     default_value jsonb,
@@ -48,9 +37,9 @@ create or replace function flags._evaluate_row(
 )
 returns flags.evaluation
 language plpgsql
-volatile
-set search_path = pg_catalog, pg_temp
+stable
 as $$
+-- No SET clause (hot path; see flags._rules).
 declare
     ev flags.evaluation;
     ctx jsonb := context;
@@ -58,13 +47,13 @@ declare
     forced jsonb;
     forced_by text;
 begin
-    -- f: the flag (all null when there is none); fe: its row in the environment (all null
-    -- when it is not configured there)
+    -- f: the flag (all null when there is none); cf: its compiled row in the environment
+    -- (all null when it is not configured there)
     ev.key := flag_key;
     ev.value := default_value;
     ev.enabled := false;
     if ctx is null then
-        ctx := '{}';
+        ctx := '{}'::jsonb;
     end if;
     if pg_catalog.jsonb_typeof(ctx) <> 'object' or pg_catalog.octet_length(ctx::text) > 16384 then
         ev.reason := 'ERROR';
@@ -78,19 +67,19 @@ begin
         ev.detail := 'no such flag';
         return ev;
     end if;
-    if flags._kind_of(default_value) is distinct from f.kind and flags._kind_of(default_value) is not null
-        and f.kind <> 'json' then
+    if default_value is not null and f.kind <> 'json' and flags._kind_of(default_value) is distinct from f.kind
+        and flags._kind_of(default_value) is not null then
         ev.reason := 'ERROR';
         ev.error_code := 'TYPE_MISMATCH';
-        ev.detail := format('the flag is %s, the default is %s', f.kind, flags._kind_of(default_value));
+        ev.detail := pg_catalog.format('the flag is %s, the default is %s', f.kind, flags._kind_of(default_value));
         return ev;
     end if;
-    if f.archived_at is not null or fe.flag_key is null or not fe.enabled then
+    if f.archived_at is not null or cf.flag_key is null or not cf.enabled then
         ev.reason := 'DISABLED';
         ev.detail := case when f.archived_at is not null then 'archived'
-            when fe.flag_key is null then 'not configured in this environment' else 'kill switch' end;
+            when cf.flag_key is null then 'not configured in this environment' else 'kill switch' end;
         if f.kind = 'boolean' and default_value is null then
-            ev.value := 'false';
+            ev.value := 'false'::jsonb;
         end if;
         return ev;
     end if;
@@ -116,19 +105,19 @@ begin
         end if;
         if forced is not null then
             ev.value := forced;
-            ev.enabled := forced not in ('false', 'null');
+            ev.enabled := forced not in ('false'::jsonb, 'null'::jsonb);
             ev.reason := 'TARGETING_MATCH';
             ev.detail := forced_by;
             return ev;
         end if;
         if not ctx ? 'brandId' then
-            ctx := ctx || jsonb_build_object('brandId', brand_id);
+            ctx := ctx || pg_catalog.jsonb_build_object('brandId', brand_id);
         end if;
     end if;
     if user_id is not null and not ctx ? 'userId' then
-        ctx := ctx || jsonb_build_object('userId', user_id);
+        ctx := ctx || pg_catalog.jsonb_build_object('userId', user_id);
     end if;
-    r := flags._rules(f, fe, ctx, false);
+    r := flags._rules(f, cf, ctx, false);
     ev.enabled := r.enabled;
     ev.detail := r.decided;
     ev.variant := r.variant ->> 'name';
@@ -136,26 +125,27 @@ begin
     if not r.enabled then
         ev.reason := 'DEFAULT';
         if f.kind = 'boolean' then
-            ev.value := 'false';
+            ev.value := 'false'::jsonb;
         end if;
         return ev;
     end if;
     ev.reason := case when r.decided = 'static' and not r.split then 'STATIC' when r.split then 'SPLIT'
         else 'TARGETING_MATCH' end;
     if f.kind = 'boolean' then
-        ev.value := 'true';
+        ev.value := 'true'::jsonb;
     else
-        ev.value := coalesce(flags._payload_value(ev.payload), f.on_value, default_value);
+        ev.value := coalesce(r.payload_value, f.on_value, default_value);
     end if;
     return ev;
 end
 $$;
 
 comment on function flags._evaluate_row(
-    flags.flags, flags.flag_environments, text, jsonb, jsonb, uuid, uuid
+    flags.flags, flags.compiled_flags, text, jsonb, jsonb, uuid, uuid
 ) is
-'The evaluation of a looked-up flag: kill switch and archive, then the user''s and the brand''s '
-'overrides and the plan''s entitlement, then Unleash''s rules. May raise; flags._evaluate() catches.';
+'The one evaluation of a looked-up flag: context, unknown flag, type mismatch, kill switch and '
+'archive, then the user''s and the brand''s overrides and the plan''s entitlement, then Unleash''s '
+'rules on the compiled flag (flags._rules). May raise for a broken rule; its callers catch.';
 
 create or replace function flags._evaluate(
     flag_key text,
@@ -171,30 +161,24 @@ volatile
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    f flags.flags;
-    fe flags.flag_environments;
-    ev flags.evaluation;
+    lk record;
 begin
-    select * into f from flags.flags as x where x.key = flag_key;
-    select * into fe from flags.flag_environments as x
-    where x.flag_key = f.key
-        and x.environment = coalesce(_evaluate.environment, (select s.environment from flags.settings as s));
-    return flags._evaluate_row(f, fe, flag_key, context, default_value, brand_id, user_id);
+    select f, cf into lk
+    from flags.flags as f
+    left join flags.compiled_flags as cf
+        on cf.flag_key = f.key
+        and cf.environment = coalesce(_evaluate.environment, (select s.environment from flags.settings as s))
+    where f.key = _evaluate.flag_key;
+    return flags._evaluate_row(lk.f, lk.cf, flag_key, context, default_value, brand_id, user_id);
 exception when others then
     -- evaluation never raises: a broken rule is the caller's default, with the reason
-    ev.key := flag_key;
-    ev.value := default_value;
-    ev.reason := 'ERROR';
-    ev.error_code := 'GENERAL';
-    ev.detail := sqlerrm;
-    ev.enabled := false;
-    return ev;
+    return row(flag_key, default_value, null, 'ERROR', 'GENERAL', false, null, sqlerrm)::flags.evaluation;
 end
 $$;
 
 comment on function flags._evaluate(text, jsonb, jsonb, text, uuid, uuid) is
-'The one evaluation path: looks the flag up and runs flags._evaluate_row(). Never raises: errors '
-'come back as reason ERROR / GENERAL with the caller''s default.';
+'One flag through flags._evaluate_row(), for trusted callers that name the brand and user. Never '
+'raises: errors come back as reason ERROR / GENERAL with the caller''s default.';
 
 create or replace function flags._evaluate_all(context jsonb, environment text, brand_id uuid, user_id uuid)
 returns setof flags.evaluation
@@ -203,33 +187,31 @@ volatile
 rows 200
 set search_path = pg_catalog, pg_temp
 as $$
-declare
-    env text := coalesce(environment, (select s.environment from flags.settings as s));
-    result flags.evaluation[];
 begin
-    -- One pass over the flags joined to their environment rows, one subtransaction for the
-    -- lot; only if a flag's rules raise does each flag get its own (flags._evaluate()).
+    -- One query for every flag, one subtransaction for the lot; only if a flag's rules raise
+    -- does each flag get its own (flags._evaluate()).
     begin
-        result := array(
-            select e
+        return query
+            select e.*
             from flags.flags as f
-            left join flags.flag_environments as fe on f.key = fe.flag_key and fe.environment = env
-            cross join lateral flags._evaluate_row(f, fe, f.key, context, null, _evaluate_all.brand_id,
+            left join flags.compiled_flags as cf
+                on cf.flag_key = f.key
+                and cf.environment = coalesce(_evaluate_all.environment, (select s.environment from flags.settings as s))
+            cross join lateral flags._evaluate_row(f, cf, f.key, context, null, _evaluate_all.brand_id,
                 _evaluate_all.user_id) as e
             where f.archived_at is null
-            order by f.key
-        );
+            order by f.key;
+        return;
     exception when others then
-        result := array(
-            select e
-            from flags.flags as f
-            cross join lateral flags._evaluate(f.key, context, null, env, _evaluate_all.brand_id,
-                _evaluate_all.user_id) as e
-            where f.archived_at is null
-            order by f.key
-        );
+        null;
     end;
-    return query select (r).* from pg_catalog.unnest(result) as r;
+    return query
+        select e.*
+        from flags.flags as f
+        cross join lateral flags._evaluate(f.key, context, null, environment, _evaluate_all.brand_id,
+            _evaluate_all.user_id) as e
+        where f.archived_at is null
+        order by f.key;
 end
 $$;
 
@@ -299,12 +281,42 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    uid uuid := (brand.claims() ->> 'sub')::uuid;
+    claims jsonb := '{}'::jsonb;
+    uid uuid;
+    b uuid;
+    ev flags.evaluation;
+    lk record;
 begin
-    if pg_catalog.length(flag_key) > 200 or pg_catalog.length(environment) > 40 then
-        return flags._evaluate(null, context, default_value, null, null, null);
+    -- the caller: claims are parsed (28000 when malformed) only when the request has any,
+    -- and the brand layer is looked up only when something names a brand
+    if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
+        claims := brand.claims();
+        uid := (claims ->> 'sub')::uuid;
     end if;
-    return flags._evaluate(flag_key, context, default_value, environment, flags._caller_brand(context), uid);
+    if (pg_catalog.jsonb_typeof(context) = 'object' and context ? 'brandId') or claims ? 'brand_id'
+        or pg_catalog.current_setting('request.headers', true) <> '' then
+        b := flags._caller_brand(context);
+    end if;
+    if pg_catalog.length(flag_key) > 200 or pg_catalog.length(environment) > 40 then
+        flag_key := null;
+        environment := null;
+        b := null;
+        uid := null;
+    end if;
+    begin
+        -- one lookup hands over the flag and its compiled rules; then flags._evaluate_row()
+        select f, cf into lk
+        from flags.flags as f
+        left join flags.compiled_flags as cf
+            on cf.flag_key = f.key
+            and cf.environment = coalesce(evaluate.environment, (select s.environment from flags.settings as s))
+        where f.key = evaluate.flag_key;
+        ev := flags._evaluate_row(lk.f, lk.cf, flag_key, context, default_value, b, uid);
+    exception when others then
+        -- evaluation never raises: a broken rule is the caller's default, with the reason
+        ev := row(flag_key, default_value, null, 'ERROR', 'GENERAL', false, null, sqlerrm)::flags.evaluation;
+    end;
+    return ev;
 end
 $$;
 
@@ -337,12 +349,42 @@ comment on function flags.evaluate_all(jsonb, text) is
 
 create or replace function flags.enabled(flag_key text)
 returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce((flags.evaluate(flag_key, '{}', null, null)).enabled, false)
+declare
+    claims jsonb := '{}'::jsonb;
+    uid uuid;
+    b uuid;
+    on_ boolean;
+    lk record;
+begin
+    -- flags.evaluate(flag_key).enabled, without its row: the same caller resolution and the
+    -- same flags._evaluate_row(); in a policy, (select flags.enabled('x')) runs once per statement
+    if pg_catalog.current_setting('request.jwt.claims', true) <> '' then
+        claims := brand.claims();
+        uid := (claims ->> 'sub')::uuid;
+    end if;
+    if claims ? 'brand_id' or pg_catalog.current_setting('request.headers', true) <> '' then
+        b := flags._caller_brand('{}'::jsonb);
+    end if;
+    if pg_catalog.length(flag_key) > 200 then
+        return false;
+    end if;
+    begin
+        select f, cf into lk
+        from flags.flags as f
+        left join flags.compiled_flags as cf
+            on cf.flag_key = f.key and cf.environment = (select s.environment from flags.settings as s)
+        where f.key = enabled.flag_key;
+        on_ := (flags._evaluate_row(lk.f, lk.cf, flag_key, '{}'::jsonb, null, b, uid)).enabled;
+    exception when others then
+        on_ := false;
+    end;
+    return coalesce(on_, false);
+end
 $$;
 
 comment on function flags.enabled(text) is
@@ -384,8 +426,9 @@ comment on function flags.evaluate_all_as(jsonb, text, uuid, uuid) is
 'Trusted backends only (owner, service_role): every unarchived flag for a given brand and user.';
 
 revoke all on function
-flags._kind_of(jsonb), flags._payload_value(jsonb), flags._evaluate(text, jsonb, jsonb, text, uuid, uuid),
-flags._evaluate_row(flags.flags, flags.flag_environments, text, jsonb, jsonb, uuid, uuid),
+flags._kind_of(jsonb),
+flags._evaluate_row(flags.flags, flags.compiled_flags, text, jsonb, jsonb, uuid, uuid),
+flags._evaluate(text, jsonb, jsonb, text, uuid, uuid),
 flags._evaluate_all(jsonb, text, uuid, uuid),
 flags._request_brand(), flags._caller_brand(jsonb), flags.evaluate(text, jsonb, jsonb, text),
 flags.evaluate_all(jsonb, text), flags.enabled(text), flags.evaluate_as(text, jsonb, jsonb, text, uuid, uuid),

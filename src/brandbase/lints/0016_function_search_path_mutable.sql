@@ -27,7 +27,9 @@ where
             'access.admit', 'access.client_ip', 'access.country_of', 'access.decide',
             'access.request_refusal', 'brand.forwarded_ip', 'quotas._consume',
             'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request',
-            'access._client_ip', 'ratelimit._attempt'
+            'access._client_ip', 'ratelimit._attempt',
+            -- flag evaluation's hot path (every flags.evaluate/enabled, every rollout)
+            'flags._evaluate_row', 'flags._rules', 'flags._pick_variant', 'flags.murmur3_32'
         ])
     )
     and not exists (
