@@ -185,6 +185,48 @@ def update_cost(conn: psycopg.Connection, table_name: str, ids: list[int]) -> fl
     return statistics.median(samples) * 1000
 
 
+CORPUS_VERSION = 2  # bump when the generator or the planted set changes
+
+
+def corpus(c, docs: int, brands: int, log) -> tuple[str, list[dict], float]:
+    """The generated corpus in a database of its own, kept between runs (1M documents take
+    minutes): bench_search_corpus_<docs>_<brands>_v<version>. Returns its name, the labelled
+    queries and how long generating took when it was made."""
+    name = f"bench_search_corpus_{docs}_{brands}_v{CORPUS_VERSION}"
+    with psycopg.connect(c.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+        exists = su.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+    if exists:
+        try:
+            with psycopg.connect(c.url(dbname=name), autocommit=True) as conn:
+                labelled, generated = conn.execute(
+                    "select labelled, generated_s from public.bench_meta").fetchone()
+            log(f"corpus {name}: reused")
+            return name, labelled, generated
+        except psycopg.Error:
+            pass  # a run that died while generating: make it again
+    log(f"corpus {name}: generating")
+    dsn = c.create_database(name)
+    with psycopg.connect(c.url(superuser=True, dbname=name), autocommit=True) as su:
+        # btree_gin (trusted, available on Supabase): the (brand_id, vector) GIN index
+        su.execute("create extension if not exists btree_gin with schema extensions")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load())
+        t = time.perf_counter()
+        conn.execute(WORD_SQL)
+        conn.execute(SETUP.format(brands=brands, docs=docs, vocab=VOCAB, title_words=TITLE_WORDS,
+                                  body_words=BODY_WORDS))
+        labelled = plant(conn, docs, random.Random(42))
+        generated = time.perf_counter() - t
+        conn.execute("create table public.docs_plain (like public.docs including all)")
+        conn.execute("insert into public.docs_plain select * from public.docs")
+        conn.execute("vacuum analyze public.docs")
+        conn.execute("vacuum analyze public.docs_plain")
+        conn.execute("create table public.bench_meta (labelled jsonb, generated_s float8)")
+        conn.execute("insert into public.bench_meta values (%s, %s)", (json.dumps(labelled), generated))
+    log(f"corpus {name}: generated in {generated:.0f} s")
+    return name, labelled, generated
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--docs", type=int, default=100_000)

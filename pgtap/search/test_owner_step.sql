@@ -1,0 +1,99 @@
+-- The owner's candidate step (search._rank_as_owner, search._correct): used only when the
+-- table's read policy is known (brand.isolate's, or the operator's read_permission), with
+-- the caller's permission checked in the brand; the page is re-read as the caller, so a
+-- row RLS hides is never returned; typo corrections only offer words the brand holds;
+-- search.words is the owner's alone.
+begin;
+select plan(17);
+select tests.seed_two_brands();
+
+create table public.cards (
+    brand_id uuid not null references brand.brands (id),
+    id integer not null,
+    title text not null,
+    secret boolean not null default false,
+    primary key (brand_id, id)
+);
+grant select on public.cards to authenticated;
+select brand.isolate('public.cards', 'content.read');
+insert into public.cards (brand_id, id, title, secret)
+select b.id, g, 'harbour lantern ' || g, g = 3
+from brand.brands as b, generate_series(1, 4) as g;
+-- words only bolt's documents hold
+insert into public.cards (brand_id, id, title)
+select tests.brand('bolt'), 10 + g, 'zeppelin hangar' from generate_series(1, 3) as g;
+select search.enable('public.cards', '{"title": "A"}', 'english', '{"trigram": ["title"]}');
+
+select is(search._read_permission('public.cards'), 'content.read', 'brand.isolate''s read policy is recognised');
+
+-- a restrictive policy narrows RLS: the policy shape is no longer brand.isolate's alone
+create policy "secret cards stay hidden" on public.cards as restrictive for select to authenticated
+using (not secret);
+select is(search._read_permission('public.cards'), null, 'a restrictive policy: read permission unknown');
+
+select tests.authenticate_as(tests.uid('viewer@acme'));
+select is(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}'), null,
+    'unknown policy: no owner step');
+select is((api.search('public.cards', 'lantern', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total')::int,
+    3, 'ranked as the caller under RLS: the hidden row is not counted');
+select tests.clear_authentication();
+
+-- the operator states the read permission: the owner step runs, RLS still filters the page
+select search.enable('public.cards', '{"title": "A"}', 'english',
+    '{"trigram": ["title"], "read_permission": "content.read"}');
+select is(search._read_permission('public.cards'), 'content.read', 'the stated read permission is used');
+select tests.authenticate_as(tests.uid('viewer@acme'));
+select ok(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}') is not null,
+    'known policy: the owner step ranks');
+select is(
+    (select array_agg((h -> 'key' ->> 'id')::int order by (h -> 'key' ->> 'id')::int)
+     from jsonb_array_elements(api.search('public.cards', 'lantern',
+         jsonb_build_object('brand_id', tests.brand('acme'))) -> 'hits') as h),
+    array[1, 2, 4], 'the page is re-read as the caller: the row RLS hides is not returned');
+select throws_ok(
+    format('select search._rank_as_owner(%L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'lantern', '{}'),
+    '42501', null, 'the owner step refuses another brand');
+select throws_ok(
+    format('select search._correct(%L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'english', '{lantrn}'),
+    '42501', null, 'the correction refuses another brand');
+select throws_ok('select * from search.words', '42501', null, 'search.words is not for the API roles');
+
+-- typos: only words the brand's own documents hold are offered
+select is(search._correct('public.cards', tests.brand('acme'), 'english', '{lantrn}'), '{lantern}',
+    'a typo is corrected to a word of the brand');
+select is(search._correct('public.cards', tests.brand('acme'), 'english', '{zeppelin}'), '{}',
+    'a word only another brand holds is not offered');
+select is(search._correct('public.cards', tests.brand('acme'), 'english', '{zepelin}'), '{}',
+    '... nor as a correction');
+select ok(
+    (select r::text not like '%zeppelin%' and (r ->> 'total')::int = 0
+     from (select api.search('public.cards', 'zepelin', jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),
+    'a search for another brand''s word (misspelt) finds nothing and names nothing');
+select tests.clear_authentication();
+
+select tests.authenticate_as(tests.uid('viewer@bolt'));
+select is(
+    (select (r ->> 'total')::int from (select api.search('public.cards', 'zepelin',
+        jsonb_build_object('brand_id', tests.brand('bolt'))) as r) as x),
+    3, 'the brand that holds the word gets the correction');
+select tests.clear_authentication();
+
+-- a role without SELECT on the table: refused as the table itself would refuse it
+revoke select on public.cards from authenticated;
+select tests.authenticate_as(tests.uid('viewer@acme'));
+select throws_ok(
+    format('select api.search(%L, %L, %L)', 'public.cards', 'lantern', jsonb_build_object('brand_id', tests.brand('acme'))),
+    '42501', null, 'no SELECT on the table: 42501');
+select tests.clear_authentication();
+
+-- a table whose owner step cannot decide the policy still works as the caller
+drop policy "secret cards stay hidden" on public.cards;
+grant select on public.cards to authenticated;
+select search.enable('public.cards', '{"title": "A"}', 'english', '{"trigram": ["title"]}');
+select tests.authenticate_as(tests.uid('viewer@acme'));
+select is((api.search('public.cards', 'lantern', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total')::int,
+    4, 'brand.isolate''s policy again: all four rows');
+select tests.clear_authentication();
+
+select * from finish();
+rollback;
