@@ -18,7 +18,9 @@ create table search.words (
     primary key (table_name, word)
 );
 -- Typo lookups: a query word's one-letter deletions meet a lexicon word's (SymSpell).
-create index words_keys on search.words using gin (keys);
+-- Without fastupdate: a refresh's rows would otherwise sit in the pending list, which
+-- every lookup scans whole until a vacuum.
+create index words_keys on search.words using gin (keys) with (fastupdate = off);
 comment on table search.words is
 'Every word (lexeme) of each search-enabled table, of all brands, with how many documents hold '
 'it: the typo fallback corrects query words against it. Read only by the pack''s owner: a '

@@ -4,7 +4,7 @@
 -- row RLS hides is never returned; typo corrections only offer words the brand holds;
 -- search.words is the owner's alone.
 begin;
-select plan(17);
+select plan(16);
 select tests.seed_two_brands();
 
 create table public.cards (
@@ -32,8 +32,8 @@ using (not secret);
 select is(search._read_permission('public.cards'), null, 'a restrictive policy: read permission unknown');
 
 select tests.authenticate_as(tests.uid('viewer@acme'));
-select is(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}'), null,
-    'unknown policy: no owner step');
+select is(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}', 'english', '{}'),
+    null, 'unknown policy: no owner step');
 select is((api.search('public.cards', 'lantern', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total')::int,
     3, 'ranked as the caller under RLS: the hidden row is not counted');
 select tests.clear_authentication();
@@ -43,28 +43,31 @@ select search.enable('public.cards', '{"title": "A"}', 'english',
     '{"trigram": ["title"], "read_permission": "content.read"}');
 select is(search._read_permission('public.cards'), 'content.read', 'the stated read permission is used');
 select tests.authenticate_as(tests.uid('viewer@acme'));
-select ok(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}') is not null,
-    'known policy: the owner step ranks');
+select ok(search._rank_as_owner('public.cards', tests.brand('acme'), 'lantern'::tsquery, '{}', 'english', '{}')
+    is not null, 'known policy: the owner step ranks');
 select is(
     (select array_agg((h -> 'key' ->> 'id')::int order by (h -> 'key' ->> 'id')::int)
      from jsonb_array_elements(api.search('public.cards', 'lantern',
          jsonb_build_object('brand_id', tests.brand('acme'))) -> 'hits') as h),
     array[1, 2, 4], 'the page is re-read as the caller: the row RLS hides is not returned');
 select throws_ok(
-    format('select search._rank_as_owner(%L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'lantern', '{}'),
+    format('select search._rank_as_owner(%L, %L, %L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'lantern',
+        '{}', 'english', '{lantrn}'),
     '42501', null, 'the owner step refuses another brand');
 select throws_ok(
-    format('select search._correct(%L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'english', '{lantrn}'),
-    '42501', null, 'the correction refuses another brand');
+    format('select search._corrected(%L, %L, %L, %L)', 'public.cards', tests.brand('bolt'), 'english', '{lantrn}'),
+    '42501', null, 'the typo step is the owner''s alone');
 select throws_ok('select * from search.words', '42501', null, 'search.words is not for the API roles');
 
 -- typos: only words the brand's own documents hold are offered
-select is(search._correct('public.cards', tests.brand('acme'), 'english', '{lantrn}'), '{lantern}',
-    'a typo is corrected to a word of the brand');
-select is(search._correct('public.cards', tests.brand('acme'), 'english', '{zeppelin}'), '{}',
-    'a word only another brand holds is not offered');
-select is(search._correct('public.cards', tests.brand('acme'), 'english', '{zepelin}'), '{}',
-    '... nor as a correction');
+select ok(
+    (select (r ->> 'typo_fallback')::boolean and jsonb_array_length(r -> 'hits') = 3
+     from (select api.search('public.cards', 'lantrn', jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),
+    'a typo is corrected to a word of the brand (the hidden row still not returned)');
+select ok(
+    (select r::text not like '%zeppelin%' and (r ->> 'total')::int = 0 and not (r ->> 'typo_fallback')::boolean
+     from (select api.search('public.cards', 'zeppelin', jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),
+    'a word only another brand holds finds nothing');
 select ok(
     (select r::text not like '%zeppelin%' and (r ->> 'total')::int = 0
      from (select api.search('public.cards', 'zepelin', jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),

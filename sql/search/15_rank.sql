@@ -11,30 +11,39 @@
 
 create or replace function search._read_permission(target regclass)
 returns text
-language sql
+language plpgsql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- The operator's statement (search.enable's read_permission), else the permission of
-    -- brand.isolate()'s read policy when it is the only policy that lets `authenticated`
-    -- (or public) read the table, RLS is on, and no restrictive policy narrows it.
-    select coalesce(
-        (select i.read_permission from search.indexed as i where i.target = _read_permission.target::text),
-        (
-            select case when count(*) = 1 and bool_and(p.polpermissive) then pg_catalog.min(pg_catalog.substring(
-                pg_catalog.pg_get_expr(p.polqual, p.polrelid),
-                '^\(' || pg_catalog.regexp_replace(i.brand_column, '([^[:alnum:]_])', '\\\1', 'g')
-                || ' IN \( SELECT brand\.brands_with\(''([a-z0-9_.]+)''::text\) AS brands_with\)\)$'
-            )) end
-            from pg_catalog.pg_policy as p
-            inner join pg_catalog.pg_class as c on p.polrelid = c.oid
-            inner join search.indexed as i on i.target = _read_permission.target::text
-            where p.polrelid = _read_permission.target and c.relrowsecurity
-                and p.polcmd in ('r', '*')
-                and (0::oid = any(p.polroles) or 'authenticated'::regrole::oid = any(p.polroles))
-            group by i.brand_column
-        )
-    )
+-- The operator's statement (search.enable's read_permission), else the permission of
+-- brand.isolate()'s read policy when it is the only policy that lets `authenticated` (or
+-- public) read the table, RLS is on, and no restrictive policy narrows it. PL/pgSQL, not
+-- SQL: its plans are kept (a SQL function with SET options is planned at every call).
+declare
+    cfg search.indexed;
+    quals text[];
+begin
+    select * into cfg from search.indexed as i where i.target = _read_permission.target::text;
+    if not found then
+        return null;
+    elsif cfg.read_permission is not null then
+        return cfg.read_permission;
+    end if;
+    select array_agg(case when p.polpermissive then pg_catalog.pg_get_expr(p.polqual, p.polrelid) end)
+    into quals
+    from pg_catalog.pg_policy as p
+    inner join pg_catalog.pg_class as c on p.polrelid = c.oid
+    where p.polrelid = target and c.relrowsecurity and p.polcmd in ('r', '*')
+        and (0::oid = any(p.polroles) or 'authenticated'::regrole::oid = any(p.polroles));
+    if cardinality(quals) is distinct from 1 then
+        return null;
+    end if;
+    return pg_catalog.substring(
+        quals[1],
+        '^\(' || pg_catalog.regexp_replace(cfg.brand_column, '([^[:alnum:]_])', '\\\1', 'g')
+        || ' IN \( SELECT brand\.brands_with\(''([a-z0-9_.]+)''::text\) AS brands_with\)\)$'
+    );
+end
 $$;
 
 comment on function search._read_permission(regclass) is
@@ -307,40 +316,22 @@ comment on function search._owner_may_read(regclass, uuid) is
 
 revoke all on function search._owner_may_read(regclass, uuid) from public;
 
-create or replace function search._rank_as_owner(target regclass, brand_id uuid, tsq tsquery, options jsonb)
-returns jsonb
-language plpgsql
-security definer
-set search_path = pg_catalog, pg_temp
-as $$
-begin
-    if not search._owner_may_read(target, brand_id) then
-        return null;
-    end if;
-    return search._rank(target, brand_id, tsq, options);
-end
-$$;
-
-comment on function search._rank_as_owner(regclass, uuid, tsquery, jsonb) is
-'search._rank as the pack''s owner (the table''s GIN index usable), for a caller who holds in '
-'the brand the permission the table''s read policy checks; null when that cannot be decided '
-'(the caller then ranks under RLS). Only keys and scores of the brand''s rows leave it.';
-
-revoke all on function search._rank_as_owner(regclass, uuid, tsquery, jsonb) from public;
-grant execute on function search._rank_as_owner(regclass, uuid, tsquery, jsonb) to authenticated, service_role;
-
-create or replace function search._correct(target regclass, brand_id uuid, config regconfig, words text[])
+create or replace function search._corrected(target regclass, brand_id uuid, config regconfig, words text[])
 returns text[]
 language plpgsql
-security definer
+stable
 set search_path = pg_catalog, pg_temp
+-- The probes are EXISTS, costed for their first row: a sequential scan "expected" to meet
+-- a match soon reads the whole table when no row of the brand holds the word. Without it
+-- a probe is a GIN bitmap (rare words) or a walk of the brand's recency index (common
+-- ones), never longer than the brand.
+set enable_seqscan = off
 as $$
--- Each query word (stemmed) replaced by the table's most frequent word one edit away that
--- the brand's own documents hold (the word itself when they hold it; dropped when a stop
--- word). Returns the corrected words, '{}' when no word changed, null when the table has
--- no lexicon or the owner may not read it for this caller (the trigram fallback then runs
--- as the caller). One GIN probe of search.words per word and one of the table's
--- (brand, vector) index per candidate tried.
+-- Inside search._rank_as_owner, as the owner: each query word (stemmed) replaced by the
+-- table's most frequent word one edit away that the brand's own documents hold (the word
+-- itself when they hold it; a stop word dropped). The corrected words, '{}' when none
+-- changed, null when the table has no lexicon (never refreshed). One GIN probe of search.words per word and one
+-- of the table's (brand, vector) index per word tried.
 declare
     cfg search.indexed;
     probe text;
@@ -352,43 +343,37 @@ declare
     candidate text;
     held boolean;
 begin
-    if cardinality(words) > 5 or pg_catalog.octet_length(pg_catalog.array_to_string(words, ' ')) > 1000 then
-        raise exception 'search query has too many terms'
-            using errcode = '22023', hint = 'Use at most 32 words.';
-    end if;
-    select * into cfg from search.indexed as x where x.target = _correct.target::text;
-    if not found or cfg.lexicon_at is null or not search._owner_may_read(target, brand_id) then
+    select * into cfg from search.indexed as x where x.target = _corrected.target::text;
+    if not found or cfg.lexicon_at is null then
         return null;
     end if;
     probe := pg_catalog.format(
         'select exists (select from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2)',
         target, cfg.brand_column, cfg.vector_column
     );
-    foreach word in array coalesce(words, '{}') loop
+    foreach word in array (coalesce(words, '{}'::text[]))[1:5] loop
         lexeme := (
             select x.lexeme from pg_catalog.unnest(pg_catalog.to_tsvector(config, pg_catalog.left(word, 40))) as x
             limit 1
         );
         continue when lexeme is null;  -- a stop word
-        -- The word itself when the brand's documents hold it (lexicon or not), else the
-        -- table's most frequent neighbours, each tried in the brand.
-        execute probe into held using brand_id, pg_catalog.plainto_tsquery('simple', lexeme);
-        best := case when held then lexeme end;
-        if best is null then
-            for candidate in
-                select w.word from search.words as w
-                where w.table_name = target::text and w.word <> lexeme
-                    and w.keys operator(pg_catalog.&&) search.typo_keys(lexeme)
-                order by w.docs desc, w.word
-                limit 8
-            loop
-                execute probe into held using brand_id, pg_catalog.plainto_tsquery('simple', candidate);
-                if held then
-                    best := candidate;
-                    exit;
-                end if;
-            end loop;
-        end if;
+        -- The word itself when the brand's documents hold it, else the table's most
+        -- frequent neighbours, each tried in the brand. A word the lexicon lacks (no
+        -- document of the table held it at the last refresh) is not probed. One query on
+        -- search.words, planned with the keys in hand (EXECUTE: the GIN index, not a walk
+        -- of the table's whole lexicon); the words in the order they are tried.
+        best := null;
+        for candidate in execute
+            'select w.word from search.words as w where w.table_name = $1 '
+            'and w.keys operator(pg_catalog.&&) $3 order by w.word = $2 desc, w.docs desc, w.word limit 9'
+            using target::text, lexeme, search.typo_keys(lexeme)
+        loop
+            execute probe into held using brand_id, pg_catalog.plainto_tsquery('simple', candidate);
+            if held then
+                best := candidate;
+                exit;
+            end if;
+        end loop;
         fixed := fixed || coalesce(best, lexeme);
         changed := changed or coalesce(best <> lexeme, false);
     end loop;
@@ -396,10 +381,65 @@ begin
 end
 $$;
 
-comment on function search._correct(regclass, uuid, regconfig, text[]) is
-'Typo correction against search.words for a caller who may read the table in the brand: the '
-'corrected words (only words the brand''s documents hold), {} when none changed, null when '
-'unavailable.';
+comment on function search._corrected(regclass, uuid, regconfig, text[]) is
+'search._rank_as_owner''s typo step: the words corrected against search.words, offering only '
+'words the brand''s documents hold; {} when none changed, null without a lexicon.';
 
-revoke all on function search._correct(regclass, uuid, regconfig, text[]) from public;
-grant execute on function search._correct(regclass, uuid, regconfig, text[]) to authenticated, service_role;
+revoke all on function search._corrected(regclass, uuid, regconfig, text[]) from public;
+
+create or replace function search._rank_as_owner(
+    target regclass, brand_id uuid, tsq tsquery, options jsonb, config regconfig, words text[]
+)
+returns jsonb
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+-- search._rank as the owner, for a caller who may read the table in the brand (null when
+-- that cannot be decided: the caller then ranks under RLS). With words (the query's, for
+-- typos): when nothing matches, or on a later page of a corrected search (cursor mode
+-- 'fixed'), the words are corrected (search._corrected) and the corrected query ranked;
+-- the answer then says which words in 'fixed' (and 'lexicon': false when the table has
+-- none, so the caller may scan the trigram columns instead). Only keys, scores and counts of the
+-- brand's rows, and words its documents hold, leave this function.
+declare
+    ranked jsonb;
+    fixed text[];
+    later_fixed boolean := options -> 'cursor' ->> 'm' = 'fixed';
+begin
+    if cardinality(words) > 5 or pg_catalog.octet_length(pg_catalog.array_to_string(words, ' ')) > 1000 then
+        raise exception 'search query has too many terms'
+            using errcode = '22023', hint = 'Use at most 32 words.';
+    end if;
+    if not search._owner_may_read(target, brand_id) then
+        return null;
+    end if;
+    if not coalesce(later_fixed, false) then
+        ranked := search._rank(target, brand_id, tsq, options);
+        if (ranked ->> 'total')::integer > 0 or cardinality(words) is not distinct from 0
+            or coalesce(pg_catalog.numnode(tsq), 0) = 0
+            or options -> 'cursor' is not null and options -> 'cursor' <> 'null' then
+            return ranked;
+        end if;
+    end if;
+    fixed := search._corrected(target, brand_id, config, words);
+    if fixed is null then  -- no lexicon: the caller's trigram fallback may run
+        return coalesce(ranked, search._rank(target, brand_id, tsq, options))
+            || pg_catalog.jsonb_build_object('lexicon', false);
+    elsif cardinality(fixed) = 0 then
+        return coalesce(ranked, search._rank(target, brand_id, tsq, options));
+    end if;
+    return search._rank(
+        target, brand_id, pg_catalog.plainto_tsquery('simple', pg_catalog.array_to_string(fixed, ' ')), options
+    ) || pg_catalog.jsonb_build_object('fixed', fixed);
+end
+$$;
+
+comment on function search._rank_as_owner(regclass, uuid, tsquery, jsonb, regconfig, text[]) is
+'search._rank as the pack''s owner (the table''s GIN index usable), for a caller who holds in '
+'the brand the permission the table''s read policy checks; with typo correction of words when '
+'nothing matches ({..., fixed: [words]}). Null when it cannot be used (the caller ranks under RLS).';
+
+revoke all on function search._rank_as_owner(regclass, uuid, tsquery, jsonb, regconfig, text[]) from public;
+grant execute on function search._rank_as_owner(regclass, uuid, tsquery, jsonb, regconfig, text[])
+to authenticated, service_role;

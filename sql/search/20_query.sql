@@ -123,7 +123,6 @@ declare
     prefix_on boolean;
     typo_text text;
     typo_words text[];
-    fixed_words text[];
     ranked jsonb;
     hits jsonb;
     total integer;
@@ -225,37 +224,25 @@ begin
 
     -- Candidates and ranking (search._rank): as the pack's owner when the table's read
     -- policy is known (the GIN index usable; the caller's read permission in the brand
-    -- checked there), else as the caller under RLS. A later page of a corrected search is
-    -- corrected again ('fixed').
-    if mode = 'fixed' then
-        fixed_words := search._correct(target, the_brand, qconfig, typo_words);
-        if cardinality(fixed_words) > 0 then
-            tsq := pg_catalog.plainto_tsquery('simple', pg_catalog.array_to_string(fixed_words, ' '));
-        end if;
-    end if;
+    -- checked there), which also corrects typos against the table's lexicon when nothing
+    -- matches ('fixed'); else as the caller under RLS, whose typo fallback scans the
+    -- trigram columns ('typo').
     if mode in ('text', 'fixed') and coalesce(pg_catalog.numnode(tsq), 0) > 0 then
-        ranked := search._rank_as_owner(target, the_brand, tsq, opts);
-        if ranked is null then
-            ranked := search._rank(target, the_brand, tsq, opts);
-        end if;
-        total := (ranked ->> 'total')::integer;
-        -- Nothing found: each word corrected against the table's lexicon (words the brand's
-        -- documents hold) and the corrected query ranked like any other; without a usable
-        -- lexicon, the trigram columns are scanned ('typo', below).
-        if total = 0 and mode = 'text' and cur is null and typo_on and cardinality(typo_words) > 0 then
-            fixed_words := search._correct(target, the_brand, qconfig, typo_words);
-            if cardinality(fixed_words) > 0 then
-                mode := 'fixed';
-                tsq := pg_catalog.plainto_tsquery('simple', pg_catalog.array_to_string(fixed_words, ' '));
-                ranked := search._rank_as_owner(target, the_brand, tsq, opts);
-                if ranked is null then
-                    ranked := search._rank(target, the_brand, tsq, opts);
-                end if;
-                total := (ranked ->> 'total')::integer;
-            elsif fixed_words is null then
+        ranked := search._rank_as_owner(
+            target, the_brand, tsq, opts, qconfig, case when typo_on then typo_words else '{}'::text[] end
+        );
+        if ranked is null or ranked ? 'lexicon' then
+            ranked := coalesce(ranked, search._rank(target, the_brand, tsq, opts));
+            if (ranked ->> 'total')::integer = 0 and mode = 'text' and cur is null and typo_on then
                 mode := 'typo';
             end if;
+        elsif ranked ? 'fixed' then
+            mode := 'fixed';
+            tsq := pg_catalog.plainto_tsquery('simple', pg_catalog.array_to_string(
+                array(select pg_catalog.jsonb_array_elements_text(ranked -> 'fixed')), ' '
+            ));
         end if;
+        total := (ranked ->> 'total')::integer;
     else
         total := 0;
     end if;
