@@ -4,7 +4,7 @@
 -- row RLS hides is never returned; typo corrections only offer words the brand holds;
 -- search.words is the owner's alone.
 begin;
-select plan(16);
+select plan(19);
 select tests.seed_two_brands();
 
 create table public.cards (
@@ -96,6 +96,25 @@ select search.enable('public.cards', '{"title": "A"}', 'english', '{"trigram": [
 select tests.authenticate_as(tests.uid('viewer@acme'));
 select is((api.search('public.cards', 'lantern', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total')::int,
     4, 'brand.isolate''s policy again: all four rows');
+select tests.clear_authentication();
+
+-- beyond the window of newest rows (3,000): a rare word in an old row is still found
+insert into public.cards (brand_id, id, title)
+select tests.brand('acme'), 100 + g, 'harbour ferry ' || case when g = 1 then 'quokka' else 'gull' end
+from generate_series(1, 3200) as g;
+select tests.authenticate_as(tests.uid('viewer@acme'));
+select is(
+    (select (r ->> 'total')::int from (select api.search('public.cards', 'quokka',
+        jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),
+    1, 'a rare word outside the window of newest rows: found through the GIN index');
+select is(
+    (select (r ->> 'total')::int || ' ' || (r ->> 'total_is_estimate')
+     from (select api.search('public.cards', 'ferry', jsonb_build_object('brand_id', tests.brand('acme'))) as r) as x),
+    '1000 true', 'a common word: the candidates, an estimate');
+select is(
+    (select (r ->> 'total')::int from (select api.search('public.cards', 'harbour quokka',
+        jsonb_build_object('brand_id', tests.brand('acme'), 'candidates', 20)) as r) as x),
+    1, 'a rare conjunction of a common and a rare word: found');
 select tests.clear_authentication();
 
 select * from finish();

@@ -82,6 +82,9 @@ declare
     score_expr text;
     cursor_cond text := '';
     candidate_sql text;
+    recency_order text;
+    scan_window integer;
+    window_rows integer;
     previous_threshold text;
     stmt text;
     ranked jsonb;
@@ -211,14 +214,50 @@ begin
             extra_cols := extra_cols || pg_catalog.format(', t.%I as p', cfg.popularity_column);
             score_expr := score_expr || ' * (1 + 0.1 * pg_catalog.ln(1 + greatest(coalesce(c.p, 0), 0)))';
         end if;
-        -- The brand filter is written out: under search._rank_as_owner no policy adds it.
+        -- Two candidate steps, the brand filter written out (under search._rank_as_owner no
+        -- policy adds it). First the matches among the brand's newest `window` rows (3 x
+        -- candidates, at least 3,000), read in recency order: common terms fill the
+        -- candidates long before, and the walk never reads more than the window. When
+        -- that finds less than a page, the window was the whole brand or the query is
+        -- rare: then every match (the GIN bitmap: the query alone, no order to follow),
+        -- the newest `candidates` of them.
+        recency_order := case when cfg.recency_column is not null
+            then pg_catalog.format('t.%I desc nulls last', cfg.recency_column)
+            else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', k), ', ' order by o)
+                  from unnest(keys) with ordinality as u (k, o)) end;
         candidate_sql := pg_catalog.format(
-            'select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
-            'order by %s limit $3',
+            'select %s, t.%I as v%s from (select * from %s as t where t.%I = $1 order by %s limit $9) as t '
+            'where t.%I operator(pg_catalog.@@) $2%s order by %s limit $3',
+            key_list, cfg.vector_column, extra_cols, target, cfg.brand_column, recency_order,
+            cfg.vector_column, filters, recency_order
+        );
+        stmt := pg_catalog.format(
+            'with c as materialized (%s), s as (select c.*, %s as score from c), '
+            'page as (select * from s %s order by s.score desc, %s limit $8 + 1) '
+            'select pg_catalog.jsonb_build_object(''total'', (select count(*) from s), ''facets'', %s, '
+            '''page'', coalesce((select pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object('
+            '''key'', pg_catalog.jsonb_build_object(%s), ''score'', s.score) order by s.score desc, %s) '
+            'from page as s), ''[]''))',
+            candidate_sql, score_expr, cursor_cond, key_order, facet_sql, key_json, key_order
+        );
+        scan_window := greatest(3 * cap, 3000);
+        execute stmt into ranked
+        using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size, scan_window;
+        if (ranked ->> 'total')::integer > page_size then
+            return ranked;
+        end if;
+        execute pg_catalog.format(
+            'select count(*) from (select from %s as t where t.%I = $1 limit $2) as w', target, cfg.brand_column
+        ) into window_rows using brand_id, scan_window;
+        if window_rows < scan_window then
+            return ranked;  -- the window held the whole brand: every match is a candidate
+        end if;
+        candidate_sql := pg_catalog.format(
+            'select * from (select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
+            'offset 0) as t order by %s limit $3',
             key_list, cfg.vector_column, extra_cols, target, cfg.brand_column, cfg.vector_column, filters,
-            case when cfg.recency_column is not null
-                 then pg_catalog.format('t.%I desc nulls last', cfg.recency_column)
-                 else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', k), ', ' order by o)
+            case when cfg.recency_column is not null then 't.r desc nulls last'
+                 else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', 'k_' || o), ', ' order by o)
                        from unnest(keys) with ordinality as u (k, o)) end
         );
         stmt := pg_catalog.format(
