@@ -85,6 +85,7 @@ declare
     recency_order text;
     scan_window integer;
     window_rows integer;
+    rare boolean;
     previous_threshold text;
     stmt text;
     ranked jsonb;
@@ -241,15 +242,30 @@ begin
             candidate_sql, score_expr, cursor_cond, key_order, facet_sql, key_json, key_order
         );
         scan_window := greatest(3 * cap, 3000);
-        execute stmt into ranked
-        using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size, scan_window;
-        if (ranked ->> 'total')::integer > page_size then
-            return ranked;
+        -- A query the lexicon says is rare (an AND of plain words whose document counts,
+        -- taken as independent, leave less than half a page in the window) skips the walk.
+        -- Only the owner reads the lexicon (search._rank_as_owner).
+        if pg_catalog.strpos(tsq::text, '|') = 0 and pg_catalog.strpos(tsq::text, '!') = 0
+            and pg_catalog.has_table_privilege('search.words', 'select') then
+            select exp(sum(ln(greatest(coalesce(w.docs, 0), 0.5) / greatest(c.reltuples, 1))))
+                * scan_window < page_size / 2.0
+            into rare
+            from pg_catalog.regexp_matches(tsq::text, '''((?:[^'']|'''')+)''(:\*)?', 'g') as m
+            cross join pg_catalog.pg_class as c
+            left join search.words as w on w.table_name = target::text and w.word = pg_catalog.replace(m[1], '''''', '''')
+            where c.oid = target and m[2] is null;
+        end if;
+        if not coalesce(rare, false) then
+            execute stmt into ranked
+            using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size, scan_window;
+            if (ranked ->> 'total')::integer > page_size then
+                return ranked;
+            end if;
         end if;
         execute pg_catalog.format(
             'select count(*) from (select from %s as t where t.%I = $1 limit $2) as w', target, cfg.brand_column
         ) into window_rows using brand_id, scan_window;
-        if window_rows < scan_window then
+        if window_rows < scan_window and ranked is not null then
             return ranked;  -- the window held the whole brand: every match is a candidate
         end if;
         candidate_sql := pg_catalog.format(
