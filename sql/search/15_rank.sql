@@ -220,8 +220,9 @@ begin
         -- candidates, at least 3,000), read in recency order: common terms fill the
         -- candidates long before, and the walk never reads more than the window. When
         -- that finds less than a page, the window was the whole brand or the query is
-        -- rare: then every match (the GIN bitmap: the query alone, no order to follow),
-        -- the newest `candidates` of them.
+        -- rare: then a wider window when the first one found some matches, else every
+        -- match (the GIN bitmap: the query alone, no order to follow), the newest
+        -- `candidates` of them.
         recency_order := case when cfg.recency_column is not null
             then pg_catalog.format('t.%I desc nulls last', cfg.recency_column)
             else (select pg_catalog.string_agg(pg_catalog.format('t.%I desc', k), ', ' order by o)
@@ -267,6 +268,16 @@ begin
         ) into window_rows using brand_id, scan_window;
         if window_rows < scan_window and ranked is not null then
             return ranked;  -- the window held the whole brand: every match is a candidate
+        end if;
+        -- Some matches but not a page: a wider window that should hold a page and a half,
+        -- when that is at most 8 windows (a walk costs ~3 us a row; GIN's intersection of
+        -- the posting lists of several common words costs more than 24,000 of them).
+        if (ranked ->> 'total')::integer > 0
+            and scan_window * (page_size + 1) * 1.5 / (ranked ->> 'total')::integer <= 8 * scan_window then
+            execute stmt into ranked
+            using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size,
+                (scan_window * (page_size + 1) * 1.5 / (ranked ->> 'total')::integer)::integer;
+            return ranked;
         end if;
         candidate_sql := pg_catalog.format(
             'select * from (select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
