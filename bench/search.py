@@ -306,7 +306,8 @@ def main() -> None:
     ap.add_argument("--quick", action="store_true", help="20,000 documents, 50 brands, 20 samples")
     ap.add_argument("--reuse", action="store_true",
                     help="keep the previous run's search-enabled copy (no build numbers re-measured)")
-    ap.add_argument("--build-only", action="store_true", help="make the corpus and the enabled copy, then stop")
+    ap.add_argument("--build-only", action="store_true",
+                    help="make the corpus and the enabled copy, then stop")
     args = ap.parse_args()
     if args.quick:
         args.docs, args.brands, args.samples = 20_000, 50, 20

@@ -36,5 +36,5 @@ where id = 1;
 select word
 from search.words
 where table_name = 'seed.pages' and keys && array['ship']::text[]
-order by docs desc, word
+order by docs desc, word asc
 limit 8;

@@ -366,4 +366,3 @@ comment on function api.search(text, text, jsonb) is
 
 revoke all on function api.search(text, text, jsonb) from public;
 grant execute on function api.search(text, text, jsonb) to authenticated, service_role;
-

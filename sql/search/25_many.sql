@@ -147,7 +147,8 @@ end
 $$;
 
 comment on function api.search_many(text[], text, jsonb) is
-'Search several tables in one ranked list: POST /rpc/search_many {"table_names": [...], "q": ..., "options": {...}}.';
+'Search several tables in one ranked list: '
+'POST /rpc/search_many {"table_names": [...], "q": ..., "options": {...}}.';
 
 revoke all on function api.search_many(text[], text, jsonb) from public;
 grant execute on function api.search_many(text[], text, jsonb) to authenticated, service_role;
