@@ -103,7 +103,7 @@ as $$
 declare
     cfg search.indexed;
     probe text;
-    fixed text[] := '{}';
+    fixed text[] := '{}'::text[];
     changed boolean := false;
     word text;
     lexeme text;
