@@ -17,15 +17,18 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
+import sys
 import time
 
 import psycopg
-from common import cluster, header, table
+from common import cluster, header, median_ms, table
 from psycopg import sql
 
 from brandbase import migrate, pack
+from brandbase.local import OWNER
 
 CONSONANTS = "bdfgklmnprstvz"
 VOWELS = "aiou"
@@ -140,8 +143,9 @@ def recall_at(ranked: list[int], grades: dict[int, int], k: int = 20) -> float:
     return len(relevant & set(ranked[:k])) / len(relevant)
 
 
-def query_sets(conn: psycopg.Connection, rng: random.Random, n: int) -> dict[str, list[str]]:
-    """Queries by kind; rare ones are words of the largest brand's own documents."""
+def query_sets(conn: psycopg.Connection, rng: random.Random, n: int) -> dict[str, list[tuple[str, str]]]:
+    """Queries by kind, each with its correct spelling (the floor's query); rare ones are
+    words of the largest brand's own documents."""
     vocab = {word(r) for r in range(1, VOCAB + 1)}
     bodies = [r[0] for r in conn.execute(
         "select body from public.docs where brand_id = %s order by id limit 2000", (LARGEST,))]
@@ -159,86 +163,187 @@ def query_sets(conn: psycopg.Connection, rng: random.Random, n: int) -> dict[str
                 return t
         return w + "q"
 
+    def same(qs: list[str]) -> list[tuple[str, str]]:
+        return [(q, q) for q in qs]
+
+    def typos(k: int) -> list[tuple[str, str]]:
+        out = []
+        for _ in range(n):
+            right = [word(rng.randint(1, 100)) for _ in range(k)]
+            out.append((" ".join(typo(w) for w in right), " ".join(right)))
+        return out
+
     common = lambda k, top: " ".join(word(r) for r in rng.sample(range(1, top + 1), k))  # noqa: E731
     return {
-        "common, 1 term": [common(1, 5) for _ in range(n)],
-        "common, 2 terms": [common(2, 10) for _ in range(n)],
-        "common, 4 terms": [common(4, 20) for _ in range(n)],
-        "rare, 1 term": [rarest(1) for _ in range(n)],
-        "rare, 2 terms": [rarest(2) for _ in range(n)],
-        "rare, 4 terms": [rarest(4) for _ in range(n)],
-        "prefix (common + 3 letters)": [f"{word(rng.randint(1, 10))} {word(rng.randint(1, 200))[:3]}"
-                                        for _ in range(n)],
-        "typo, 1 term": [typo(word(rng.randint(1, 100))) for _ in range(n)],
-        "typo, 2 terms": [f"{typo(word(rng.randint(1, 100)))} {typo(word(rng.randint(1, 100)))}"
-                          for _ in range(n)],
+        "common, 1 term": same([common(1, 5) for _ in range(n)]),
+        "common, 2 terms": same([common(2, 10) for _ in range(n)]),
+        "common, 4 terms": same([common(4, 20) for _ in range(n)]),
+        "rare, 1 term": same([rarest(1) for _ in range(n)]),
+        "rare, 2 terms": same([rarest(2) for _ in range(n)]),
+        "rare, 4 terms": same([rarest(4) for _ in range(n)]),
+        "prefix (common + 3 letters)": same([f"{word(rng.randint(1, 10))} {word(rng.randint(1, 200))[:3]}"
+                                             for _ in range(n)]),
+        "typo, 1 term": typos(1),
+        "typo, 2 terms": typos(2),
+        "typo, 4 terms": typos(4),
     }
 
 
-def update_cost(conn: psycopg.Connection, table_name: str, ids: list[int]) -> float:
-    samples = []
-    for i in ids:
-        t = time.perf_counter()
-        conn.execute(sql.SQL("update {} set body = body || ' zuzu' where brand_id = %s and id = %s")
-                     .format(sql.Identifier("public", table_name)), (LARGEST, i))
-        samples.append(time.perf_counter() - t)
-    return statistics.median(samples) * 1000
+CORPUS_VERSION = 2  # bump when the generator or the planted set changes
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=100_000)
-    ap.add_argument("--brands", type=int, default=100)
-    ap.add_argument("--samples", type=int, default=100)
-    args = ap.parse_args()
-    rng = random.Random(42)
-    c = cluster()
-    c.drop_database("bench_search")
-    dsn = c.create_database("bench_search")
+def corpus(c, docs: int, brands: int, log) -> tuple[str, list[dict], float]:
+    """The generated corpus in a database of its own, kept between runs (1M documents take
+    minutes): bench_search_corpus_<docs>_<brands>_v<version>. Returns its name, the labelled
+    queries and how long generating took when it was made."""
+    name = f"bench_search_corpus_{docs}_{brands}_v{CORPUS_VERSION}"
+    with psycopg.connect(c.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+        exists = su.execute("select 1 from pg_database where datname = %s", (name,)).fetchone()
+    if exists:
+        try:
+            with psycopg.connect(c.url(dbname=name), autocommit=True) as conn:
+                labelled, generated = conn.execute(
+                    "select labelled, generated_s from public.bench_meta").fetchone()
+            log(f"corpus {name}: reused")
+            return name, labelled, generated
+        except psycopg.Error:
+            pass  # a run that died while generating: make it again
+    log(f"corpus {name}: generating")
+    dsn = c.create_database(name)
+    with psycopg.connect(c.url(superuser=True, dbname=name), autocommit=True) as su:
+        # btree_gin (trusted, available on Supabase): the (brand_id, vector) GIN index
+        su.execute("create extension if not exists btree_gin with schema extensions")
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate.migrate(conn, pack.load())
         t = time.perf_counter()
         conn.execute(WORD_SQL)
-        conn.execute(SETUP.format(brands=args.brands, docs=args.docs, vocab=VOCAB, title_words=TITLE_WORDS,
+        conn.execute(SETUP.format(brands=brands, docs=docs, vocab=VOCAB, title_words=TITLE_WORDS,
                                   body_words=BODY_WORDS))
-        labelled = plant(conn, args.docs, rng)
+        labelled = plant(conn, docs, random.Random(42))
         generated = time.perf_counter() - t
         conn.execute("create table public.docs_plain (like public.docs including all)")
         conn.execute("insert into public.docs_plain select * from public.docs")
         conn.execute("vacuum analyze public.docs")
         conn.execute("vacuum analyze public.docs_plain")
+        conn.execute("create table public.bench_meta (labelled jsonb, generated_s float8)")
+        conn.execute("insert into public.bench_meta values (%s, %s)", (json.dumps(labelled), generated))
+    log(f"corpus {name}: generated in {generated:.0f} s")
+    return name, labelled, generated
+
+
+def update_costs(conn: psycopg.Connection, ids: list[int], rounds: int = 6) -> tuple[float, float]:
+    """Median single-row UPDATE of the body, unindexed (docs_plain) and search-enabled (docs)
+    tables alternating in rounds; a first round of each warms the caches and is not counted."""
+    samples: dict[str, list[float]] = {"docs_plain": [], "docs": []}
+    stmt = "update {} set body = body || ' zuzu' where brand_id = %s and id = %s"
+    for name in ("docs_plain", "docs"):
+        for i in ids:
+            conn.execute(sql.SQL(stmt).format(sql.Identifier("public", name)), (LARGEST, i))
+    for r in range(rounds):
+        for name in (("docs_plain", "docs") if r % 2 == 0 else ("docs", "docs_plain")):
+            q = sql.SQL(stmt).format(sql.Identifier("public", name))
+            for i in ids:
+                t = time.perf_counter()
+                conn.execute(q, (LARGEST, i))
+                samples[name].append(time.perf_counter() - t)
+    return median_ms(samples["docs_plain"]), median_ms(samples["docs"])
+
+
+def searched_db(c, corpus_name: str, reuse: bool, log) -> tuple[str, dict]:
+    """A copy of the corpus (bench_search_enabled_<docs>_<brands>_v<n>), migrated to this
+    checkout and search-enabled (the build measured); with reuse, the previous run's copy."""
+    name = corpus_name.replace("_corpus_", "_enabled_")  # a --quick run never drops the big one
+    if reuse:
+        try:
+            with psycopg.connect(c.url(dbname=name), autocommit=True) as conn:
+                row = conn.execute("select corpus, build from public.bench_build").fetchone()
+                if row and row[0] == corpus_name:
+                    migrate.migrate(conn, pack.load())  # a changed migration: DriftError, rebuilt
+                    if not conn.execute("select exists (select from search.words)").fetchone()[0]:
+                        conn.execute("select search.refresh_lexicon('public.docs')")
+                    log(f"{name}: reused (built from {corpus_name})")
+                    return c.url(dbname=name), row[1]
+        except (psycopg.Error, migrate.DriftError) as e:
+            log(f"{name}: not reused ({str(e).splitlines()[0]})")
+    with psycopg.connect(c.url(superuser=True, dbname="postgres"), autocommit=True) as su:
+        su.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        su.execute(sql.SQL("create database {} owner {} template {} strategy file_copy").format(
+            sql.Identifier(name), sql.Identifier(OWNER), sql.Identifier(corpus_name)))
+    dsn = c.url(dbname=name)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load())
+        log(f"{name}: enabling search")
         heap_before = conn.execute("select pg_table_size('public.docs')").fetchone()[0]
-        largest = conn.execute("select count(*) from public.docs where brand_id = %s",
-                               (LARGEST,)).fetchone()[0]
         t = time.perf_counter()
         conn.execute("""select search.enable('public.docs', '{"title": "A", "body": "B"}', 'english',
                         '{"trigram": ["title"], "recency_column": "created_at"}')""")
-        build = time.perf_counter() - t
+        enable_s = time.perf_counter() - t
+        t = time.perf_counter()
+        words = conn.execute("select search.refresh_lexicon('public.docs')").fetchone()[0]
+        lexicon_s = time.perf_counter() - t
         sizes = conn.execute("""
             select c.relname, pg_relation_size(c.oid)
             from pg_index as i join pg_class as c on c.oid = i.indexrelid
             where i.indrelid = 'public.docs'::regclass order by 1""").fetchall()
-        heap_after = conn.execute("select pg_table_size('public.docs')").fetchone()[0]
+        build = {
+            "enable_s": enable_s, "lexicon_s": lexicon_s, "words": words, "sizes": sizes,
+            "heap_before": heap_before,
+            "heap_after": conn.execute("select pg_table_size('public.docs')").fetchone()[0],
+            "words_size": conn.execute("select pg_total_relation_size('search.words')").fetchone()[0],
+            "composite": conn.execute("select composite_gin from search.indexed").fetchone()[0],
+        }
         conn.execute("vacuum analyze public.docs")
-        ids = [rng.randint(1, args.docs) for _ in range(300)]
-        ids = [r[0] for r in conn.execute("select id from public.docs where brand_id = %s and id = any(%s)",
-                                          (LARGEST, ids))][:200]
-        plain_ms = update_cost(conn, "docs_plain", ids)
-        indexed_ms = update_cost(conn, "docs", ids)
-        plain_ms2 = update_cost(conn, "docs_plain", ids)
-        indexed_ms2 = update_cost(conn, "docs", ids)
+        conn.execute("create table public.bench_build (corpus text, build jsonb)")
+        conn.execute("insert into public.bench_build values (%s, %s)", (corpus_name, json.dumps(build)))
+    return dsn, build
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--docs", type=int, default=1_000_000)
+    ap.add_argument("--brands", type=int, default=1000)
+    ap.add_argument("--samples", type=int, default=100)
+    ap.add_argument("--quick", action="store_true", help="20,000 documents, 50 brands, 20 samples")
+    ap.add_argument("--reuse", action="store_true",
+                    help="keep the previous run's search-enabled copy (no build numbers re-measured)")
+    ap.add_argument("--build-only", action="store_true",
+                    help="make the corpus and the enabled copy, then stop")
+    args = ap.parse_args()
+    if args.quick:
+        args.docs, args.brands, args.samples = 20_000, 50, 20
+    log = lambda m: print(f"# {m}", file=sys.stderr, flush=True)  # noqa: E731
+    rng = random.Random(43)
+    load_before = os.getloadavg()
+    c = cluster()
+    corpus_name, labelled, generated = corpus(c, args.docs, args.brands, log)
+    dsn, build = searched_db(c, corpus_name, args.reuse, log)
+    if args.build_only:
+        log(f"built: {json.dumps(build)}")
+        return
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        largest = conn.execute("select count(*) from public.docs where brand_id = %s",
+                               (LARGEST,)).fetchone()[0]
+        ids = [r[0] for r in conn.execute(
+            "select id from public.docs where brand_id = %s order by id limit 400", (LARGEST,))][::4]
+        plain_ms, indexed_ms = update_costs(conn, ids)
         sets = query_sets(conn, rng, args.samples)
 
-    header(f"search: {args.docs:,} documents, {args.brands} brands, largest brand {largest:,} documents")
-    print(f"corpus generated in {generated:.1f} s\n")
+    header(f"search: {args.docs:,} documents, {args.brands:,} brands, largest brand {largest:,} documents")
+    print(f"corpus generated in {generated:.1f} s (cached between runs: {corpus_name})\n")
+    sizes = build["sizes"]
     table(["what", "value"], [
-        ["search.enable() (vector, GIN, recency btree, trigram GIN, lexicon, analyze)", f"{build:.1f} s"],
+        ["search.enable() (vector, GIN, recency btree, trigram GIN, lexicon, analyze)",
+         f"{build['enable_s']:.1f} s"],
+        ["search.refresh_lexicon() alone (search.words)", f"{build['lexicon_s']:.1f} s"],
+        ["GIN index", "(brand_id, search_tsv) via btree_gin" if build["composite"] else "search_tsv"],
         *[[f"index {n}", f"{s / 2**20:.1f} MB"] for n, s in sizes],
         ["heap before / after (stored tsvector)",
-         f"{heap_before / 2**20:.1f} MB / {heap_after / 2**20:.1f} MB"],
-        ["single-row UPDATE, unindexed table (median)", f"{(plain_ms + plain_ms2) / 2:.3f} ms"],
-        ["single-row UPDATE, search-enabled table (median)", f"{(indexed_ms + indexed_ms2) / 2:.3f} ms"],
-        ["write cost ratio", f"{(indexed_ms + indexed_ms2) / (plain_ms + plain_ms2):.2f}x"],
+         f"{build['heap_before'] / 2**20:.1f} MB / {build['heap_after'] / 2**20:.1f} MB"],
+        ["search.words (the table's lexicon)",
+         f"{build['words']:,} words, {build['words_size'] / 2**20:.1f} MB"],
+        ["single-row UPDATE, unindexed table (median)", f"{plain_ms:.3f} ms"],
+        ["single-row UPDATE, search-enabled table (median)", f"{indexed_ms:.3f} ms"],
+        ["write cost ratio", f"{indexed_ms / plain_ms:.2f}x"],
     ])
 
     rows = []
@@ -246,37 +351,57 @@ def main() -> None:
         act_as_viewer(conn)
         options = json.dumps({"brand_id": LARGEST, "limit": 20})
         statement = "select api.search('public.docs', %s, %s::jsonb)"
-        for q in [qs[0] for qs in sets.values()] * 3:  # warm up
+        # The floor: the same candidate step and ranking as the owner (no RLS, no api wrapper,
+        # no typo step, highlights or log line); typo queries ranked as correctly spelt.
+        floor_stmt = ("select search._rank('public.docs', %s, search.parse_query('english', %s), %s::jsonb)")
+        for q, _ in [qs[0] for qs in sets.values()] * 3:  # warm up
             conn.execute(statement, (q, options)).fetchone()
+        select1 = []
+        for _ in range(200):
+            t = time.perf_counter()
+            conn.execute("select 1").fetchone()
+            select1.append(time.perf_counter() - t)
         logged = "select coalesce(max(id), 0) from search.queries"
         server = ("select percentile_cont(array[0.5, 0.95, 0.99]) within group (order by latency_ms) "
                   "from search.queries where id > %s")
         for kind, queries in sets.items():
-            samples, totals, fallbacks = [], [], 0
+            samples, floor, totals, fallbacks = [], [], [], 0
             last = owner.execute(logged).fetchone()[0]
-            for q in queries:
-                t = time.perf_counter()
-                res = conn.execute(statement, (q, options)).fetchone()[0]
-                samples.append(time.perf_counter() - t)
-                totals.append(res["total"])
-                fallbacks += res["typo_fallback"]
+            for n, (q, right) in enumerate(queries):
+                for variant in ((0, 1) if n % 2 == 0 else (1, 0)):
+                    t = time.perf_counter()
+                    if variant == 0:
+                        res = conn.execute(statement, (q, options)).fetchone()[0]
+                        samples.append(time.perf_counter() - t)
+                        totals.append(res["total"])
+                        fallbacks += res["typo_fallback"]
+                    else:
+                        owner.execute(floor_stmt, (LARGEST, right, options)).fetchone()
+                        floor.append(time.perf_counter() - t)
             inside = owner.execute(server, (last,)).fetchone()[0] or [0, 0, 0]
             rows.append([kind, len(samples), f"{statistics.median(totals):.0f}", fallbacks,
                          f"{pct(samples, 50):.2f}", f"{pct(samples, 95):.2f}", f"{pct(samples, 99):.2f}",
-                         " / ".join(f"{v:.2f}" for v in inside)])
+                         " / ".join(f"{v:.2f}" for v in inside),
+                         f"{pct(floor, 50):.2f} / {pct(floor, 95):.2f}"])
         table(["query (largest brand, page of 20)", "n", "median matches (capped 1000)", "typo fallbacks",
-               "p50 ms", "p95 ms", "p99 ms", "in search.query p50 / p95 / p99 ms"], rows)
+               "p50 ms", "p95 ms", "p99 ms", "in search.query p50 / p95 / p99 ms",
+               "floor: owner, no RLS p50 / p95 ms"], rows)
+        print(f"round trip `select 1`: p50 {pct(select1, 50):.3f} ms\n")
 
         # Relevance against BM25 over the same brand's documents.
         ours_ndcg, ours_recall = [], []
         for item in labelled:
             res = conn.execute(statement, (item["q"], options)).fetchone()[0]
             ranked = [int(h["key"]["id"]) for h in res["hits"]]
-            ours_ndcg.append(ndcg_at(ranked, item["grades"]))
-            ours_recall.append(recall_at(ranked, item["grades"]))
+            grades = {int(k): v for k, v in item["grades"].items()}
+            ours_ndcg.append(ndcg_at(ranked, grades))
+            ours_recall.append(recall_at(ranked, grades))
         conn.execute("reset role")
         docs = conn.execute("select id, title || ' ' || body from public.docs "
                             "where brand_id = %s order by id", (LARGEST,)).fetchall()
+    load_after = os.getloadavg()
+    print(f"load average (1/5/15 min) before: {' '.join(f'{x:.1f}' for x in load_before)}; "
+          f"after: {' '.join(f'{x:.1f}' for x in load_after)}\n")
     try:
         import bm25s
     except ImportError:
@@ -291,10 +416,11 @@ def main() -> None:
         found, _ = retriever.retrieve(bm25s.tokenize([item["q"]], stopwords=None, show_progress=False),
                                       k=20, show_progress=False)
         ranked = [ids[i] for i in found[0]]
-        bm_ndcg.append(ndcg_at(ranked, item["grades"]))
-        bm_recall.append(recall_at(ranked, item["grades"]))
-    table(["ranking (20 labelled two-word queries)", "nDCG@10", "recall@20"], [
-        ["brandbase search.query (ts_rank_cd, weights A/B, recency)", f"{statistics.mean(ours_ndcg):.3f}",
+        grades = {int(k): v for k, v in item["grades"].items()}
+        bm_ndcg.append(ndcg_at(ranked, grades))
+        bm_recall.append(recall_at(ranked, grades))
+    table([f"ranking ({len(labelled)} labelled two-word queries, largest brand)", "nDCG@10", "recall@20"], [
+        ["brandbase api.search (ts_rank_cd, weights A/B, recency)", f"{statistics.mean(ours_ndcg):.3f}",
          f"{statistics.mean(ours_recall):.3f}"],
         [f"BM25 (bm25s {bm25s.__version__}, title + body)", f"{statistics.mean(bm_ndcg):.3f}",
          f"{statistics.mean(bm_recall):.3f}"],

@@ -1,7 +1,7 @@
 -- Hot queries of module search that exist on every install: the analytics views a
 -- brand's editors read, the click's query lookup, and the lexicon lookup of the typo
--- fallback. The search itself runs dynamic SQL per enabled table (bench/search.py
--- measures it on a corpus; docs/search.md shows its two plans).
+-- fallback (search.words, one list per table). The search itself runs dynamic SQL per
+-- enabled table (bench/search.py measures it on a corpus; docs/search.md shows its plans).
 
 -- query: search.top_queries
 -- as: authenticated
@@ -34,7 +34,7 @@ where id = 1;
 -- query: search.lexicon_correction
 -- as: owner
 select word
-from search.lexicon
-where brand_id = :brand_id and table_name = 'seed.pages' and word like 'ship%'
-order by docs desc
-limit 1;
+from search.words
+where table_name = 'seed.pages' and keys && array['ship']::text[]
+order by docs desc, word asc
+limit 8;

@@ -259,6 +259,12 @@ SEARCH = {
     "api.search_click": Fn(SEARCH_CLICK),
     "search.set_settings": Fn(SEARCH_SETTINGS),
     "api.set_search_settings": Fn(SEARCH_SETTINGS),
+    # the candidate step: as the caller (RLS decides, so another brand's answer is empty) ...
+    "search._rank": Fn({"target": f"'{SEARCH_TABLE}'", "brand_id": "{brand}", "tsq": "'v1'",
+                        "options": "'{}'"}, scope="predicate"),
+    # ... and as the owner, which checks the table's read permission in the brand itself
+    "search._rank_as_owner": Fn({"target": f"'{SEARCH_TABLE}'", "brand_id": "{brand}", "tsq": "'v1'",
+                                 "options": "'{}'", "config": "'english'", "words": "array['v1']"}),
 }
 
 # notify: the caller's own notifications, preferences and settings; sending and brand settings.

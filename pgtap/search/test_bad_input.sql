@@ -2,7 +2,7 @@
 -- hint, never a crash: empty and stop-word queries, unbalanced quotes, tsquery syntax,
 -- injection attempts, oversized queries, bad options, unknown and disabled tables.
 begin;
-select plan(26);
+select plan(30);
 select tests.seed_two_brands();
 
 create table public.docs (
@@ -106,6 +106,29 @@ select is(
 select is(
     (select code from tests.error_of($$select api.search('public.docs', 'x', '[1]')$$)), '22023',
     'options not an object'
+);
+select is(
+    (select code from tests.error_of($$select pg_temp.q('x', '{"typo": "maybe"}')$$)), '22023',
+    'typo not a boolean'
+);
+-- the candidate step called directly: the same caps
+select is(
+    (select code from tests.error_of(format(
+        'select search._rank_as_owner(%L, %L, %L, %L, %L, %L)', 'public.docs', tests.brand('acme'), 'x', '{}',
+        'english', array['a', 'b', 'c', 'd', 'e', 'f']
+    ))), '22023', 'owner step: at most 5 typo words'
+);
+select is(
+    (select code from tests.error_of(format(
+        'select search._rank(%L, %L, %L, %L)', 'public.docs', tests.brand('acme'), 'x',
+        jsonb_build_object('pad', repeat('x', 10000))
+    ))), '22023', 'candidate step: options over 8 kB'
+);
+select is(
+    (select code from tests.error_of(format(
+        'select search._rank(%L, %L, %L, %L)', 'public.docs', tests.brand('acme'),
+        (select string_agg('w' || g, ' & ') from generate_series(1, 70) as g), '{}'
+    ))), '22023', 'candidate step: at most 64 query nodes'
 );
 
 select * from finish();

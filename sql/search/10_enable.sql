@@ -1,17 +1,17 @@
 -- search: enabling a table. search.enable() adds a stored generated tsvector column built
 -- from weighted columns, a GIN index on it (on (brand, vector) when btree_gin is
 -- installed), a btree on (brand, recency) that serves the candidate scan of common terms,
--- and pg_trgm GIN indexes on the chosen columns. Idempotent; runs as the table's owner
--- (no superuser: every object it makes belongs to the table's owner).
+-- and pg_trgm GIN indexes on the chosen columns, and builds the table's typo lexicon
+-- (search.words). Idempotent; runs as the table's owner (no superuser: every object it
+-- makes belongs to the table's owner).
 
 drop policy if exists "signed-in roles read which tables are searchable" on search.indexed;  -- noqa: RF05
 create policy "signed-in roles read which tables are searchable" on search.indexed  -- noqa: RF05
 for select to authenticated, service_role using (true);
 revoke all on search.indexed from public, anon, authenticated;
 grant select on search.indexed to authenticated, service_role;
-select brand.isolate('search.lexicon', 'search.read');
-revoke all on search.lexicon from public, anon, authenticated;
-grant select on search.lexicon to authenticated, service_role;
+-- search.words holds every brand's words: the owner's functions alone read it.
+revoke all on search.words from public, anon, authenticated, service_role;
 
 create or replace function search._extension_schema(extension name)
 returns text
@@ -91,6 +91,10 @@ comment on function search.config_of(text) is
 'The text search configuration named by a row''s language column (english, german, …); null '
 'when unknown.';
 
+-- The roles that write an enabled table compute its generated column (anon writes none).
+revoke all on function search.config_of(text) from public;
+grant execute on function search.config_of(text) to authenticated, service_role;
+
 create or replace function search._vector_expr(
     columns jsonb, config regconfig, language_column text
 )
@@ -127,81 +131,6 @@ $$;
 
 comment on function search._index_name(regclass, text) is 'The name search.enable() gives an index it makes.';
 
-create or replace function search.typo_variants(brand_id uuid, word text)
-returns text[]
-language sql
-immutable
-parallel safe
-set search_path = pg_catalog, pg_temp
-as $$
-    -- The word and, from 4 to 40 characters, each one-letter deletion of it: two words one
-    -- edit apart (a letter added, dropped, changed, or two swapped) share one of these.
-    select array[k.brand_key || word] || array(
-        select k.brand_key || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
-        from generate_series(1, pg_catalog.length(word)) as i
-        where pg_catalog.length(word) between 4 and 40
-    )
-    from (select pg_catalog.left(pg_catalog.md5(brand_id::text), 10) || ':' as brand_key) as k
-$$;
-
-comment on function search.typo_variants(uuid, text) is
-'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), '
-'prefixed by a hash of the brand.';
-
--- The roles that write an enabled table compute its generated column (anon writes none).
-revoke all on function search.config_of(text) from public;
-grant execute on function search.config_of(text) to authenticated, service_role;
-
-revoke all on function search.typo_variants(uuid, text) from public;
-grant execute on function search.typo_variants(uuid, text) to authenticated, service_role;
-
-create or replace function search.refresh_lexicon(target regclass)
-returns integer
-language plpgsql
-set search_path = pg_catalog, pg_temp
-as $$
-declare
-    cfg search.indexed;
-    made integer;
-    bulk boolean;
-begin
-    select * into cfg from search.indexed as i where i.target = refresh_lexicon.target::text;
-    if not found then
-        raise exception 'table % is not search-enabled', target
-            using errcode = 'PT404', hint = 'An operator enables it: select search.enable(''schema.table'', ...).';
-    end if;
-    delete from search.lexicon as l where l.table_name = target::text;
-    -- A GIN index built once is many times cheaper than one maintained row by row (a
-    -- 100,000-document table has about a million brand words): a large table's refresh
-    -- rebuilds it, holding the lexicon's lock (typo lookups wait) until it commits.
-    bulk := (select c.reltuples from pg_catalog.pg_class as c where c.oid = target) > 10000;
-    if bulk then
-        drop index if exists search.lexicon_variants;
-    end if;
-    execute pg_catalog.format(
-        'insert into search.lexicon (brand_id, table_name, word, docs, variants) '
-        'select w.brand_id, %L, w.lexeme, w.docs, search.typo_variants(w.brand_id, w.lexeme) from ('
-        'select t.%I as brand_id, u.lexeme, count(*)::integer as docs from %s as t '
-        'cross join lateral pg_catalog.unnest(t.%I) as u '
-        'where pg_catalog.length(u.lexeme) between 3 and 40 group by 1, 2) as w',
-        target::text, cfg.brand_column, target, cfg.vector_column
-    );
-    get diagnostics made = row_count;
-    if bulk then
-        create index lexicon_variants on search.lexicon using gin (variants);
-    end if;
-    update search.indexed as i set lexicon_at = brandbase.now() where i.target = refresh_lexicon.target::text;
-    execute 'analyze search.lexicon';
-    return made;
-end
-$$;
-
-comment on function search.refresh_lexicon(regclass) is
-'Rebuilds the table''s per-brand lexicon (the words the typo fallback corrects to); how many '
-'words. Run after bulk loads, or on a schedule (brandbase search reindex runs it).';
-
-revoke all on function search.refresh_lexicon(regclass) from public;
-
 create or replace function search.enable(
     target regclass,
     columns jsonb,
@@ -225,6 +154,7 @@ declare
     trigram_cols text[] := coalesce(array(select pg_catalog.jsonb_array_elements_text(options -> 'trigram')), '{}');
     filter_cols text[] := coalesce(array(select pg_catalog.jsonb_array_elements_text(options -> 'filters')), '{}');
     want_unaccent boolean := coalesce((options ->> 'unaccent')::boolean, false);
+    read_perm text := options ->> 'read_permission';
     keys text[] := brand.key_columns(target);
     gin_schema text := search._extension_schema('btree_gin');
     trgm_schema text := search._extension_schema('pg_trgm');
@@ -275,6 +205,9 @@ begin
             using errcode = '22023',
                   hint = 'Store the configuration''s name (english, german, …) as text; a regconfig '
                          'column would block pg_upgrade.';
+    end if;
+    if read_perm is not null then
+        perform brand.assert_permission(read_perm);
     end if;
     if cardinality(trigram_cols) > 0 and trgm_schema is null then
         raise exception 'trigram indexes need the extension pg_trgm'
@@ -355,16 +288,18 @@ begin
 
     insert into search.indexed as i (
         target, config, columns, language_column, trigram_columns, filter_columns, recency_column,
-        popularity_column, brand_column, key_columns, vector_column, composite_gin, unaccent, trigram_schema
+        popularity_column, brand_column, key_columns, vector_column, composite_gin, unaccent, trigram_schema,
+        read_permission
     ) values (
         target::text, config::text, columns, language_col, trigram_cols, filter_cols, recency_col,
-        popularity_col, brand_col, keys, vector_col, gin_schema is not null, want_unaccent, trgm_schema
+        popularity_col, brand_col, keys, vector_col, gin_schema is not null, want_unaccent, trgm_schema,
+        read_perm
     )
     on conflict on constraint indexed_pkey do update set
         trigram_columns = excluded.trigram_columns, filter_columns = excluded.filter_columns,
         recency_column = excluded.recency_column, popularity_column = excluded.popularity_column,
         key_columns = excluded.key_columns, composite_gin = excluded.composite_gin,
-        trigram_schema = excluded.trigram_schema;
+        trigram_schema = excluded.trigram_schema, read_permission = excluded.read_permission;
     execute pg_catalog.format('analyze %s', target);
     perform search.refresh_lexicon(target);
 end
@@ -374,7 +309,8 @@ comment on function search.enable(regclass, jsonb, regconfig, jsonb) is
 'Makes a table searchable: a stored generated tsvector of the weighted columns, its GIN index '
 '(brand + vector with btree_gin), a (brand, recency) btree, trigram indexes. Options: trigram '
 '(columns), filters (columns the app may filter and facet on), recency_column, popularity_column, '
-'language_column (text: a configuration name per row), unaccent, brand_column, vector_column. '
+'language_column (text: a configuration name per row), unaccent, brand_column, vector_column, '
+'read_permission (the permission the table''s read policy amounts to; see docs/search.md). '
 'Idempotent; a changed definition rebuilds the vector.';
 
 revoke all on function search.enable(regclass, jsonb, regconfig, jsonb) from public;
@@ -403,7 +339,7 @@ begin
     execute pg_catalog.format('drop index if exists %I.%I', schema_name, search._index_name(target, 'recent'));
     -- Dropping the column drops its GIN index with it.
     execute pg_catalog.format('alter table %s drop column if exists %I', target, current_row.vector_column);
-    delete from search.lexicon as l where l.table_name = target::text;
+    delete from search.words as w where w.table_name = target::text;
     delete from search.indexed as i where i.target = disable.target::text;
 end
 $$;
