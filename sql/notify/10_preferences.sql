@@ -455,7 +455,8 @@ begin
 end
 $$;
 
-comment on function notify._check_defaults(jsonb) is 'Raises unless the value maps channel names to booleans.';
+comment on function notify._check_defaults(jsonb) is
+'Raises unless the value maps channel names to booleans.';
 
 create or replace function notify.set_category(
     brand_id uuid,
@@ -515,7 +516,10 @@ comment on function notify.set_brand_channel(uuid, text, boolean, text) is
 -- The platform's categories and channels (owner / service_role).
 
 create or replace function notify.register_category(
-    key text, description text default '', critical boolean default false, defaults jsonb default '{"in_app": true}'
+    key text,
+    description text default '',
+    critical boolean default false,
+    defaults jsonb default '{"in_app": true}'
 )
 returns void
 language plpgsql
