@@ -27,6 +27,8 @@ create table i18n.locales (
     chain text[] not null default '{}',
     cardinal_rule smallint,
     ordinal_rule smallint,
+    cardinal_categories text[],
+    ordinal_categories text[],
     updated_at timestamptz not null default now(),
     check (fallback is distinct from tag)
 );
@@ -41,6 +43,8 @@ comment on column i18n.locales.chain is
 'i18n._refresh_chains() on every change, so readers never walk it.';
 comment on column i18n.locales.cardinal_rule is 'The CLDR cardinal plural rule set (i18n._plural).';
 comment on column i18n.locales.ordinal_rule is 'The CLDR ordinal plural rule set (i18n._plural).';
+comment on column i18n.locales.cardinal_categories is 'The CLDR cardinal plural categories of the locale.';
+comment on column i18n.locales.ordinal_categories is 'The CLDR ordinal plural categories of the locale.';
 
 create table i18n.brand_locales (
     brand_id uuid not null references brand.brands (id) on delete cascade,
@@ -115,6 +119,29 @@ comment on table i18n.brand_messages is
 create index brand_messages_locale_idx on i18n.brand_messages (locale);
 create index brand_messages_updated_by_idx on i18n.brand_messages (updated_by);
 
+create table i18n.bundles (
+    namespace text not null,
+    locale text not null references i18n.locales (tag) on update cascade on delete cascade,
+    body jsonb not null,
+    built_at timestamptz not null default now(),
+    primary key (namespace, locale)
+);
+comment on table i18n.bundles is
+'i18n.bundle()''s answer for the global wording, per namespace and locale, fallbacks resolved; '
+'rebuilt by triggers whenever a published message or a chain changes, so a read is one lookup.';
+
+create table i18n.brand_bundles (
+    brand_id uuid not null references brand.brands (id) on delete cascade,
+    namespace text not null,
+    locale text not null references i18n.locales (tag) on update cascade on delete cascade,
+    body jsonb not null,
+    built_at timestamptz not null default now(),
+    primary key (brand_id, namespace, locale)
+);
+comment on table i18n.brand_bundles is
+'The same for a brand with wording of its own in the namespace (its messages over the global ones).';
+create index brand_bundles_locale_idx on i18n.brand_bundles (locale);
+
 create table i18n.brand_settings (
     brand_id uuid primary key references brand.brands (id) on delete cascade,
     public_wording boolean not null default false,
@@ -158,6 +185,8 @@ alter table i18n.locales enable row level security;
 alter table i18n.brand_locales enable row level security;
 alter table i18n.messages enable row level security;
 alter table i18n.brand_messages enable row level security;
+alter table i18n.bundles enable row level security;
+alter table i18n.brand_bundles enable row level security;
 alter table i18n.brand_settings enable row level security;
 alter table i18n.translatables enable row level security;
 alter table i18n.content enable row level security;

@@ -227,14 +227,17 @@ set search_path = pg_catalog, pg_temp
 as $$
 begin
     update i18n.locales as l
-    set chain = c.chain, cardinal_rule = c.cr, ordinal_rule = c.o_r
+    set chain = c.chain, cardinal_rule = c.cr, ordinal_rule = c.o_r,
+        cardinal_categories = (select p.cardinal_categories from i18n._plural_locales() as p where p.cardinal = c.cr limit 1),
+        ordinal_categories = (select p.ordinal_categories from i18n._plural_locales() as p where p.ordinal = c.o_r limit 1)
     from (
         select x.tag, i18n.chain_of(x.tag) as chain, i18n._rule_of(x.tag, false) as cr,
             i18n._rule_of(x.tag, true) as o_r
         from i18n.locales as x
     ) as c
     where l.tag = c.tag
-        and (l.chain, l.cardinal_rule, l.ordinal_rule) is distinct from (c.chain, c.cr, c.o_r);
+        and (l.chain, l.cardinal_rule, l.ordinal_rule, l.cardinal_categories is null)
+        is distinct from (c.chain, c.cr, c.o_r, false);
 end
 $$;
 
@@ -250,6 +253,7 @@ as $$
 begin
     if pg_catalog.pg_trigger_depth() = 1 then
         perform i18n._refresh_chains();
+        perform i18n._rebuild_all_bundles();
     end if;
     return null;
 end
@@ -361,7 +365,7 @@ begin
     end loop;
     for r in
         select x.rng
-        from pg_catalog.unnest(ranges, weights) with ordinality as x (rng, w, o)
+        from unnest(ranges, weights) with ordinality as x (rng, w, o)
         order by x.w desc, x.o
     loop
         if r.rng = '*' then
@@ -491,22 +495,22 @@ set search_path = pg_catalog, pg_temp
 as $$
 declare
     input text := pg_catalog.left(locale_or_accept_language, 4096);
-    tag text;
+    chosen text;
     chain text[];
 begin
     if input is null or pg_catalog.btrim(input) = '' then
-        tag := i18n.request_locale(brand_id);
+        chosen := i18n.request_locale(brand_id);
     elsif input ~ '[,;*]' then
-        tag := coalesce(
+        chosen := coalesce(
             i18n.negotiate(input, i18n.available_locales(brand_id)),
             (i18n.available_locales(brand_id))[1]
         );
     else
-        tag := i18n.canonical_tag(input);
+        chosen := i18n.canonical_tag(input);
     end if;
-    select l.chain into chain from i18n.locales as l where l.tag = resolve_chain.tag;
+    select l.chain into chain from i18n.locales as l where l.tag = chosen;
     if chain is null or pg_catalog.cardinality(chain) = 0 then
-        chain := i18n.chain_of(tag);
+        chain := i18n.chain_of(chosen);
     end if;
     return chain;
 end
@@ -532,6 +536,3 @@ i18n.assert_tag(text), i18n._truncate(text), i18n._rule_of(text, boolean), i18n.
 i18n._request_header(text), i18n._request_brand()
 to service_role;
 grant execute on function i18n.set_locale(text, text, text, boolean) to service_role;
-
--- the seed locale (and any added before this file changed) gets its chain and rule sets
-select i18n._refresh_chains();

@@ -7,9 +7,11 @@
 --   t <text>                      append text
 --   a <name>                      append the parameter (missing: {name})
 --   #                             append the innermost plural's number (minus offset)
---   p <name> <offset> <rule> <k> (<selector> <target>)*   plural/selectordinal: choose
---                                 =N, else the CLDR category (i18n._plural), else other
---   s <name> <k> (<value> <target>)*                        select
+--   p <name> <offset> <rule> <k> <table> <selector>*k <target>*k   plural/selectordinal:
+--                                 =N, else the CLDR category, else other; <table> holds the
+--                                 categories of 0..999 (one letter each), so a whole number
+--                                 below 1000 costs a substr, others call i18n._plural
+--   s <name> <k> <value>*k <target>*k                                  select
 --   j <target>                    jump (end of a branch)
 --   e                             end of a plural (drop its number)
 -- The rule set of the message's locale is resolved at compile time, into the program.
@@ -257,6 +259,7 @@ declare
     first_body integer;
     end_at integer;
     j integer;
+    rule smallint;
     last_text integer := 0;
 begin
     for node in select x.value from pg_catalog.jsonb_array_elements(nodes) as x loop
@@ -274,16 +277,26 @@ begin
         else
             k := pg_catalog.jsonb_array_length(node -> 'cases');
             if node ->> 't' = 'plural' then
-                header := array['p', node ->> 'name', node ->> 'offset',
-                    (case when (node -> 'ordinal')::boolean then ordinal else cardinal end)::text, k::text];
+                rule := case when (node -> 'ordinal')::boolean then ordinal else cardinal end;
+                -- the categories of 0..999 as one letter each: the formatter's fast path
+                header := array['p', node ->> 'name', node ->> 'offset', rule::text, k::text,
+                    (select pg_catalog.string_agg(case i18n._plural(rule, g.n, g.n, 0, 0, 0, 0)
+                        when 'zero' then 'z' when 'one' then 'o' when 'two' then 't' when 'few' then 'f'
+                        when 'many' then 'm' else 'x' end, '' order by g.n)
+                     from pg_catalog.generate_series(0::numeric, 999::numeric) as g (n))];
             else
                 header := array['s', node ->> 'name', k::text];
             end if;
-            first_body := base + pg_catalog.cardinality(code) + pg_catalog.cardinality(header) + 2 * k;
+            header := header || array(
+                select case when c.value ->> 0 like '=%'
+                    then '=' || pg_catalog.trim_scale(pg_catalog.substr(c.value ->> 0, 2)::numeric)::text
+                    else c.value ->> 0 end
+                from pg_catalog.jsonb_array_elements(node -> 'cases') with ordinality as c (value, o) order by c.o);
+            first_body := base + pg_catalog.cardinality(code) + pg_catalog.cardinality(header) + k;
             bodies := '{}'::text[];
             jumps := '{}'::integer[];
             for kase in select x.value from pg_catalog.jsonb_array_elements(node -> 'cases') as x loop
-                header := header || array[kase ->> 0, (first_body + pg_catalog.cardinality(bodies))::text];
+                header := header || (first_body + pg_catalog.cardinality(bodies))::text;
                 body := i18n._emit(kase -> 1, first_body + pg_catalog.cardinality(bodies), cardinal, ordinal);
                 bodies := bodies || body || array['j', ''];
                 jumps := jumps || pg_catalog.cardinality(bodies);
@@ -306,37 +319,50 @@ $$;
 comment on function i18n._emit(jsonb, integer, smallint, smallint) is
 'Compiles an AST into the program i18n._format runs (targets absolute, base = first index).';
 
-create or replace function i18n._names(nodes jsonb, locale_cardinal text[], locale_ordinal text[])
-returns table (kind text, item text)
-language sql
+create or replace function i18n._names(
+    nodes jsonb, locale_cardinal text[], locale_ordinal text[],
+    out args text[], out plurals text[], out lacks text[]
+)
+language plpgsql
 immutable
 set search_path = pg_catalog, pg_temp
 as $$
-    -- every argument name and every plural case (name:cardinal|ordinal:case) of an AST
-    with recursive walk (node) as (
-        select x.value from pg_catalog.jsonb_array_elements(nodes) as x
-        union all
-        select b.value
-        from walk as w
-        cross join lateral pg_catalog.jsonb_array_elements(w.node -> 'cases') as c
-        cross join lateral pg_catalog.jsonb_array_elements(c.value -> 1) as b
-        where w.node ? 'cases'
-    )
-    select 'arg', w.node ->> 'name' from walk as w where w.node ? 'name'
-    union
-    select 'plural', (w.node ->> 'name') || ':' || case when (w.node -> 'ordinal')::boolean then 'ordinal' else 'cardinal' end
-        || ':' || (c.value ->> 0)
-    from walk as w cross join lateral pg_catalog.jsonb_array_elements(w.node -> 'cases') as c
-    where w.node ->> 't' = 'plural'
-    union
-    select 'lacks', (c.value ->> 0)
-    from walk as w cross join lateral pg_catalog.jsonb_array_elements(w.node -> 'cases') as c
-    where w.node ->> 't' = 'plural' and c.value ->> 0 !~ '^='
-        and not (c.value ->> 0) = any(case when (w.node -> 'ordinal')::boolean then locale_ordinal else locale_cardinal end)
+declare
+    node jsonb;
+    kase jsonb;
+    kind text;
+    inner_names record;
+begin
+    args := '{}'::text[];
+    plurals := '{}'::text[];
+    lacks := '{}'::text[];
+    for node in select x.value from pg_catalog.jsonb_array_elements(nodes) as x loop
+        if node ? 'name' and not (node ->> 'name') = any(args) then
+            args := args || (node ->> 'name');
+        end if;
+        if node ? 'cases' then
+            kind := case when (node -> 'ordinal')::boolean then 'ordinal' else 'cardinal' end;
+            for kase in select x.value from pg_catalog.jsonb_array_elements(node -> 'cases') as x loop
+                if node ->> 't' = 'plural' then
+                    plurals := plurals || ((node ->> 'name') || ':' || kind || ':' || (kase ->> 0));
+                    if kase ->> 0 !~ '^=' and not (kase ->> 0) = any(
+                        case kind when 'ordinal' then locale_ordinal else locale_cardinal end)
+                    then
+                        lacks := lacks || (kase ->> 0);
+                    end if;
+                end if;
+                select * into inner_names from i18n._names(kase -> 1, locale_cardinal, locale_ordinal);
+                args := args || array(select u from pg_catalog.unnest(inner_names.args) as u where not u = any(args));
+                plurals := plurals || inner_names.plurals;
+                lacks := lacks || inner_names.lacks;
+            end loop;
+        end if;
+    end loop;
+end
 $$;
 
 comment on function i18n._names(jsonb, text[], text[]) is
-'The argument names, plural cases and cases the locale lacks in an AST.';
+'The argument names, plural cases (name:cardinal|ordinal:case) and cases the locale lacks in an AST.';
 
 create or replace function i18n._i18next_text(nodes jsonb, pound text)
 returns text
@@ -345,9 +371,10 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
     -- flat text in i18next's syntax ({{name}}), or null when a node cannot be said so
-    select case when bool_and(x.value ->> 't' in ('text', 'pound') or (x.value ->> 't' = 'arg' and not x.value ? 'type'))
-        and bool_and(x.value ->> 't' <> 'pound' or pound is not null)
-        and not bool_or(x.value ->> 't' = 'text' and (x.value ->> 'v') ~ '\{\{|\}\}')
+    select case when coalesce(bool_and(x.value ->> 't' in ('text', 'pound')
+            or (x.value ->> 't' = 'arg' and not x.value ? 'type')), true)
+        and coalesce(bool_and(x.value ->> 't' <> 'pound' or pound is not null), true)
+        and not coalesce(bool_or(x.value ->> 't' = 'text' and (x.value ->> 'v') ~ '\{\{|\}\}'), false)
         then coalesce(pg_catalog.string_agg(case x.value ->> 't'
             when 'text' then x.value ->> 'v'
             when 'pound' then '{{' || pound || '}}'
@@ -417,7 +444,7 @@ stable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
-    tag text := i18n.assert_tag(locale);
+    ltag text := i18n.assert_tag(locale);
     chars text[];
     parsed record;
     crule smallint;
@@ -425,6 +452,7 @@ declare
     cats text[];
     ocats text[];
     lacking text[];
+    names record;
 begin
     if source is null then
         perform i18n._syntax_error(0, 'the message is null');
@@ -433,30 +461,35 @@ begin
         raise exception 'message too long' using errcode = '22001',
             hint = 'A message has at most 20000 characters.';
     end if;
-    crule := i18n._rule_of(tag, false);
-    orule := i18n._rule_of(tag, true);
-    select p.cardinal_categories into cats from i18n._plural_locales() as p where p.cardinal = crule limit 1;
-    select p.ordinal_categories into ocats from i18n._plural_locales() as p where p.ordinal = orule limit 1;
+    select l.cardinal_rule, l.ordinal_rule, l.cardinal_categories, l.ordinal_categories
+    into crule, orule, cats, ocats
+    from i18n.locales as l where l.tag = ltag;
+    if crule is null then
+        crule := i18n._rule_of(ltag, false);
+        orule := i18n._rule_of(ltag, true);
+        select p.cardinal_categories into cats from i18n._plural_locales() as p where p.cardinal = crule limit 1;
+        select p.ordinal_categories into ocats from i18n._plural_locales() as p where p.ordinal = orule limit 1;
+    end if;
     chars := coalesce(pg_catalog.string_to_array(source, null), '{}'::text[]);
     select * into parsed from i18n._parse(chars, 1, false, 0);
     if parsed.next_pos <= pg_catalog.cardinality(chars) then
         perform i18n._syntax_error(parsed.next_pos, 'unmatched }');
     end if;
-    select pg_catalog.array_agg(x.item order by x.item) into lacking
-    from i18n._names(parsed.nodes, cats, ocats) as x where x.kind = 'lacks';
+    select * into names from i18n._names(parsed.nodes, cats, ocats);
+    lacking := case when pg_catalog.cardinality(names.lacks) > 0 then names.lacks end;
     if lacking is not null then
-        raise exception 'plural case(s) % not used by locale %', pg_catalog.array_to_string(lacking, ', '), tag
+        raise exception 'plural case(s) % not used by locale %', pg_catalog.array_to_string(lacking, ', '), ltag
             using errcode = '22023',
                   hint = pg_catalog.format('CLDR gives %s the cardinal categories %s and the ordinal categories %s; '
-                      'use =N for exact numbers.', tag, pg_catalog.array_to_string(cats, ', '),
+                      'use =N for exact numbers.', ltag, pg_catalog.array_to_string(cats, ', '),
                       pg_catalog.array_to_string(ocats, ', '));
     end if;
     return pg_catalog.jsonb_build_object(
         'code', pg_catalog.to_jsonb(i18n._emit(parsed.nodes, 1, crule, orule)),
-        'placeholders', coalesce((select pg_catalog.jsonb_agg(x.item order by x.item)
-            from i18n._names(parsed.nodes, cats, ocats) as x where x.kind = 'arg'), '[]'),
-        'plural_forms', coalesce((select pg_catalog.jsonb_agg(x.item order by x.item)
-            from i18n._names(parsed.nodes, cats, ocats) as x where x.kind = 'plural'), '[]'),
+        'placeholders', coalesce((select pg_catalog.jsonb_agg(distinct x.item order by x.item)
+            from pg_catalog.unnest(names.args) as x (item)), '[]'),
+        'plural_forms', coalesce((select pg_catalog.jsonb_agg(distinct x.item order by x.item)
+            from pg_catalog.unnest(names.plurals) as x (item)), '[]'),
         'i18next', i18n._i18next(parsed.nodes, source),
         'ast', parsed.nodes
     );
@@ -483,12 +516,16 @@ declare
     num numeric;
     x numeric;
     ax numeric;
+    ix numeric;
+    vv integer;
+    ff numeric;
+    tf numeric;
+    rule smallint;
     fraction text;
     cat text;
     k integer;
     i integer;
-    sel text;
-    target integer;
+    sels text[];
     stack text[] := '{}'::text[];
 begin
     while pc <= last loop
@@ -510,64 +547,40 @@ begin
         elsif op = 'p' then
             val := params ->> code[pc + 1];
             k := code[pc + 4]::integer;
-            target := null;
+            sels := code[pc + 6:pc + 5 + k];
             if val ~ '^-?[0-9]{1,30}(\.[0-9]{1,30})?$' then
                 num := val::numeric;
+                i := pg_catalog.array_position(sels, '=' || pg_catalog.trim_scale(num)::text);
                 x := num - code[pc + 2]::numeric;
-                ax := abs(x);
-                fraction := case when pg_catalog.scale(x) > 0 then pg_catalog.split_part(ax::text, '.', 2) end;
-                cat := i18n._plural(code[pc + 3]::smallint, ax, trunc(ax), pg_catalog.scale(x),
-                    coalesce(fraction::numeric, 0), coalesce(nullif(pg_catalog.rtrim(fraction, '0'), '')::numeric, 0), 0);
-                stack := stack || x::text;
-                i := 0;
-                while i < k and target is null loop
-                    sel := code[pc + 5 + 2 * i];
-                    if sel like '=%' and pg_catalog.substr(sel, 2)::numeric = num then
-                        target := code[pc + 6 + 2 * i]::integer;
+                if i is null then
+                    ax := abs(x);
+                    if ax < 1000 and pg_catalog.scale(x) = 0 then
+                        cat := case pg_catalog.substr(code[pc + 5], ax::integer + 1, 1)
+                            when 'o' then 'one' when 'x' then 'other' when 'f' then 'few' when 'm' then 'many'
+                            when 't' then 'two' else 'zero' end;
+                    else
+                        vv := pg_catalog.scale(x);
+                        fraction := case when vv > 0 then pg_catalog.split_part(ax::text, '.', 2) end;
+                        ix := trunc(ax);
+                        ff := coalesce(fraction::numeric, 0);
+                        tf := coalesce(nullif(pg_catalog.rtrim(fraction, '0'), '')::numeric, 0);
+                        rule := code[pc + 3]::smallint;
+                        cat := i18n._plural(rule, ax, ix, vv, ff, tf, 0);
                     end if;
-                    i := i + 1;
-                end loop;
+                    i := coalesce(pg_catalog.array_position(sels, cat), pg_catalog.array_position(sels, 'other'));
+                end if;
+                stack := stack || x::text;
             else
-                cat := 'other';
+                i := pg_catalog.array_position(sels, 'other');
                 stack := stack || ('{' || code[pc + 1] || '}');
             end if;
-            i := 0;
-            while i < k and target is null loop
-                if code[pc + 5 + 2 * i] = cat then
-                    target := code[pc + 6 + 2 * i]::integer;
-                end if;
-                i := i + 1;
-            end loop;
-            i := 0;
-            while i < k and target is null loop
-                if code[pc + 5 + 2 * i] = 'other' then
-                    target := code[pc + 6 + 2 * i]::integer;
-                end if;
-                i := i + 1;
-            end loop;
-            pc := target;
+            pc := code[pc + 5 + k + i]::integer;
         elsif op = 's' then
-            val := params ->> code[pc + 1];
             k := code[pc + 2]::integer;
-            target := null;
-            i := 0;
-            while i < k and target is null loop
-                sel := code[pc + 3 + 2 * i];
-                if sel = val then
-                    target := code[pc + 4 + 2 * i]::integer;
-                end if;
-                i := i + 1;
-            end loop;
-            if target is null then
-                i := 0;
-                while i < k and target is null loop
-                    if code[pc + 3 + 2 * i] = 'other' then
-                        target := code[pc + 4 + 2 * i]::integer;
-                    end if;
-                    i := i + 1;
-                end loop;
-            end if;
-            pc := target;
+            sels := code[pc + 3:pc + 2 + k];
+            i := coalesce(pg_catalog.array_position(sels, params ->> code[pc + 1]),
+                pg_catalog.array_position(sels, 'other'));
+            pc := code[pc + 2 + k + i]::integer;
         else
             return out;  -- not a program this version wrote
         end if;
