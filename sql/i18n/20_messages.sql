@@ -615,11 +615,10 @@ comment on function i18n.format(text, text, jsonb) is
 'Formats an ICU message (not stored) for a locale: for previews. A malformed message comes back '
 'as it is; never raises.';
 
-create or replace function i18n.plural_category(locale text, number text, ordinal boolean default false)
+create or replace function i18n._plural_of_text(rule smallint, number text)
 returns text
 language plpgsql
-stable
-security definer
+immutable
 set search_path = pg_catalog, pg_temp
 as $$
 declare
@@ -629,7 +628,6 @@ declare
     e integer;
     int_part text;
     fraction text;
-    rule smallint := i18n._rule_of(coalesce(i18n.canonical_tag(locale), 'und'), coalesce(ordinal, false));
 begin
     if m is null or pg_catalog.length(number) > 80 then
         return null;
@@ -648,6 +646,21 @@ begin
 end
 $$;
 
+comment on function i18n._plural_of_text(smallint, text) is
+'The category of a number written as text (1, 1.50, CLDR''s compact 1.1c6: the operands keep its '
+'visible fraction digits and exponent) under a rule set; null for what is not a number.';
+
+create or replace function i18n.plural_category(locale text, number text, ordinal boolean default false)
+returns text
+language sql
+stable
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select i18n._plural_of_text(
+        i18n._rule_of(coalesce(i18n.canonical_tag(locale), 'und'), coalesce(ordinal, false)), number)
+$$;
+
 comment on function i18n.plural_category(text, text, boolean) is
 'The CLDR plural category of a number written as text (1, 1.50, CLDR''s compact 1.1c6) in a '
 'locale, cardinal or ordinal; null for what is not a number. Never raises.';
@@ -656,8 +669,9 @@ revoke all on function
 i18n._syntax_error(integer, text), i18n._parse(text[], integer, boolean, integer),
 i18n._emit(jsonb, integer, smallint, smallint), i18n._names(jsonb, text[], text[]),
 i18n._i18next_text(jsonb, text), i18n._i18next(jsonb, text), i18n.compile(text, text),
-i18n._format(text[], jsonb), i18n.format(text, text, jsonb), i18n.plural_category(text, text, boolean)
+i18n._format(text[], jsonb), i18n.format(text, text, jsonb), i18n.plural_category(text, text, boolean),
+i18n._plural_of_text(smallint, text)
 from public;
 grant execute on function i18n.format(text, text, jsonb), i18n.plural_category(text, text, boolean)
 to anon, authenticated, service_role;
-grant execute on function i18n.compile(text, text) to service_role;
+grant execute on function i18n.compile(text, text), i18n._plural_of_text(smallint, text) to service_role;
