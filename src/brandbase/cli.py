@@ -602,6 +602,10 @@ from .cli_search import search as search_group  # noqa: E402 - registered after 
 
 main.add_command(search_group)
 
+from .cli_i18n import i18n as i18n_group  # noqa: E402 - registered after main exists
+
+main.add_command(i18n_group)
+
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     main()
