@@ -311,6 +311,7 @@ returns text
 language plpgsql
 immutable
 parallel safe
+security definer
 set search_path = pg_catalog, pg_temp
 as $$
 declare
