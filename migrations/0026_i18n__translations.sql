@@ -41,6 +41,7 @@ comment on column i18n.locales.fallback is
 comment on column i18n.locales.chain is
 'The resolved fallback chain, this tag first and the default locale last; maintained by '
 'i18n._refresh_chains() on every change, so readers never walk it.';
+create index locales_fallback_idx on i18n.locales (fallback);
 comment on column i18n.locales.cardinal_rule is 'The CLDR cardinal plural rule set (i18n._plural).';
 comment on column i18n.locales.ordinal_rule is 'The CLDR ordinal plural rule set (i18n._plural).';
 comment on column i18n.locales.cardinal_categories is 'The CLDR cardinal plural categories of the locale.';
@@ -130,6 +131,8 @@ comment on table i18n.bundles is
 'i18n.bundle()''s answer for the global wording, per namespace and locale, fallbacks resolved; '
 'rebuilt by triggers whenever a published message or a chain changes, so a read is one lookup.';
 
+create index bundles_locale_idx on i18n.bundles (locale);
+
 create table i18n.brand_bundles (
     brand_id uuid not null references brand.brands (id) on delete cascade,
     namespace text not null,
@@ -178,6 +181,7 @@ comment on table i18n.content is
 'picks the first locale of the request''s chain, else the row''s own value.';
 comment on column i18n.content.row_key is 'The row''s primary key as a JSON object (brand.row_key).';
 create index content_locale_idx on i18n.content (locale);
+create index content_table_name_idx on i18n.content (table_name);
 create index content_updated_by_idx on i18n.content (updated_by);
 
 alter table i18n.settings enable row level security;
