@@ -9,6 +9,7 @@ beside `select 1` in the same run, alternating rounds.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import time
@@ -47,7 +48,10 @@ $$;
 SCRIPTS = {
     "select 1": "select 1;\n",
     "floor": "\\set k random(0, 1999)\nselect public.bench_floor('key.' || :k);\n",
-    "t plural": "\\set n random(0, 20)\nselect i18n.t('cart.items', 'de-AT', jsonb_build_object('count', (:n)::integer));\n",
+    "t plural": (
+        "\\set n random(0, 20)\n"
+        "select i18n.t('cart.items', 'de-AT', jsonb_build_object('count', (:n)::integer));\n"
+    ),
     "t plain": "\\set k random(0, 1999)\nselect i18n.t('key.' || :k, 'de-AT');\n",
 }
 
@@ -56,11 +60,17 @@ def seed(conn: psycopg.Connection) -> None:
     conn.execute("select i18n.set_locale('de'), i18n.set_locale('de-AT')")
     rows = []
     for i in range(KEYS):
-        rows.append({"namespace": "common", "key": f"key.{i}", "locale": "en", "source": f"Text {i} for {{name}}"})
+        rows.append(
+            {"namespace": "common", "key": f"key.{i}", "locale": "en", "source": f"Text {i} for {{name}}"}
+        )
         if i % 2 == 0:
-            rows.append({"namespace": "common", "key": f"key.{i}", "locale": "de", "source": f"Text {i} für {{name}}"})
+            rows.append(
+                {"namespace": "common", "key": f"key.{i}", "locale": "de", "source": f"Text {i} für {{name}}"}
+            )
         if i % 5 == 0:
-            rows.append({"namespace": "common", "key": f"key.{i}", "locale": "de-AT", "source": f"Text {i} (AT)"})
+            rows.append(
+                {"namespace": "common", "key": f"key.{i}", "locale": "de-AT", "source": f"Text {i} (AT)"}
+            )
     plural = "{count, plural, =0 {Keine Artikel} one {# Artikel} other {# Artikel}} im Warenkorb"
     rows.append({"namespace": "common", "key": "cart.items", "locale": "de", "source": plural})
     conn.execute("select i18n.import_messages(%s)", (Jsonb(rows),))
@@ -93,10 +103,8 @@ def main() -> None:
     if args.quick:
         args.rounds, args.seconds = 1, 3
     c = cluster()
-    try:
+    with contextlib.suppress(Exception):  # not there yet
         c.drop_database("bench_i18n")
-    except Exception:  # noqa: BLE001 - not there yet
-        pass
     dsn = c.create_database("bench_i18n")
     with psycopg.connect(dsn, autocommit=True) as conn:
         migrate.migrate(conn, pack.load())
@@ -112,7 +120,9 @@ def main() -> None:
     c.drop_database("bench_i18n")
 
     med = {name: statistics.median(v) for name, v in results.items()}
-    header(f"i18n: {CLIENTS} pgbench clients (-M prepared), {args.rounds} alternating rounds of {args.seconds} s")
+    header(
+        f"i18n: {CLIENTS} pgbench clients (-M prepared), {args.rounds} alternating rounds of {args.seconds} s"
+    )
     rows = []
     for name, label, target in (
         ("select 1", "select 1 (same run)", "-"),
@@ -120,10 +130,22 @@ def main() -> None:
         ("t plural", "i18n.t() with one plural, de-AT -> de (3-step chain)", ">= 40%"),
         ("t plain", "i18n.t() of a message without arguments, de-AT chain", "-"),
     ):
-        rows.append([label, f"{med[name]:,.0f} tps ({statistics.median(latency[name]):.3f} ms)",
-                     f"{med[name] / med['select 1']:.0%}", target])
-    rows.append([f"i18n.bundle('de-AT'): {keys:,} keys, 3-step fallback, median round trip",
-                 f"{b_ms:.2f} ms", f"select 1: {b_floor:.3f} ms", "< 5 ms"])
+        rows.append(
+            [
+                label,
+                f"{med[name]:,.0f} tps ({statistics.median(latency[name]):.3f} ms)",
+                f"{med[name] / med['select 1']:.0%}",
+                target,
+            ]
+        )
+    rows.append(
+        [
+            f"i18n.bundle('de-AT'): {keys:,} keys, 3-step fallback, median round trip",
+            f"{b_ms:.2f} ms",
+            f"select 1: {b_floor:.3f} ms",
+            "< 5 ms",
+        ]
+    )
     table(["what", "throughput / time", "vs select 1", "target"], rows)
 
 

@@ -196,7 +196,9 @@ alter table i18n.translatables enable row level security;
 alter table i18n.content enable row level security;
 
 update brand.permissions
-set description = 'Add, change, review and publish the brand''s translations, locales and content translations'
+set
+    description
+    = 'Add, change, review and publish the brand''s translations, locales and content translations'
 where permission = 'i18n.manage';
 update brand.permissions
 set description = 'Read the brand''s translations (drafts too), locales and quality reports'

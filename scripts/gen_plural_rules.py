@@ -152,7 +152,8 @@ def generate() -> str:
         lines += [
             "$$;",
             "",
-            f"comment on function i18n._plural_r{rid}(numeric, numeric, integer, numeric, numeric, integer) is",
+            f"comment on function i18n._plural_r{rid}("
+            "numeric, numeric, integer, numeric, numeric, integer) is",
             "'CLDR plural rule set " + str(rid) + ": " + summary.replace("'", "''") + ". Generated.';",
             "",
         ]
@@ -161,8 +162,12 @@ def generate() -> str:
         if lo == hi:
             return [f"{indent}return i18n._plural_r{lo}({args});"]
         mid = (lo + hi) // 2
-        return ([f"{indent}if rule <= {mid} then"] + dispatch(lo, mid, indent + "    ")
-                + [f"{indent}end if;"] + dispatch(mid + 1, hi, indent))
+        return (
+            [f"{indent}if rule <= {mid} then"]
+            + dispatch(lo, mid, indent + "    ")
+            + [f"{indent}end if;"]
+            + dispatch(mid + 1, hi, indent)
+        )
 
     lines += [
         "create or replace function i18n._plural(",
@@ -220,12 +225,22 @@ def generate() -> str:
         "categories (CLDR order). Generated.';",
         "",
     ]
-    everything = ["i18n._plural(smallint, numeric, numeric, integer, numeric, numeric, integer)",
-                  "i18n._plural_locales()"]
-    everything += [f"i18n._plural_r{rid}(numeric, numeric, integer, numeric, numeric, integer)"
-                   for rid in ids.values()]
-    lines += ["revoke all on function", ",\n".join(everything), "from public;",
-              "grant execute on function", ",\n".join(everything), "to service_role;", ""]
+    everything = [
+        "i18n._plural(smallint, numeric, numeric, integer, numeric, numeric, integer)",
+        "i18n._plural_locales()",
+    ]
+    everything += [
+        f"i18n._plural_r{rid}(numeric, numeric, integer, numeric, numeric, integer)" for rid in ids.values()
+    ]
+    lines += [
+        "revoke all on function",
+        ",\n".join(everything),
+        "from public;",
+        "grant execute on function",
+        ",\n".join(everything),
+        "to service_role;",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -273,7 +273,8 @@ I18N_FORMAT = {"message": "'{n, plural, one {# x} other {# xs}}'", "locale": "'e
 I18N_SET = {"brand_id": "{brand}", "namespace": "'common'", "key": "'suite.new'", "locale": "'en'",
             "source": "'Hi there'"}
 I18N_KEY = {"brand_id": "{brand}", "namespace": "'common'", "key": "'suite.hello'", "locale": "'en'"}
-I18N_CONTENT = {"table_name": "'public.suite_i18n'", "row_key": "jsonb_build_object('brand_id', {brand}, 'id', 1)",
+I18N_CONTENT = {"table_name": "'public.suite_i18n'",
+                "row_key": "jsonb_build_object('brand_id', {brand}, 'id', 1)",
                 "column_name": "'title'", "locale": "'en'", "value": "'x'"}
 I18N_LOCALES = {"brand_id": "{brand}", "tags": "array['en']", "default_tag": "'en'"}
 
@@ -468,7 +469,8 @@ SEED_SQL += """
 select i18n.set_message(null, 'common', 'suite.hello', 'en', 'Hello {name}', 'published');
 select i18n.set_message(b.id, 'common', 'suite.hello', 'en', b.slug || '-i18n-marker {name}', 'published')
 from brand.brands as b;
-select i18n.set_message(b.id, 'common', 'suite.draft', 'en', b.slug || '-i18n-draft', 'draft') from brand.brands as b;
+select i18n.set_message(b.id, 'common', 'suite.draft', 'en', b.slug || '-i18n-draft', 'draft')
+from brand.brands as b;
 create table public.suite_i18n (
     brand_id uuid not null references brand.brands (id) on delete cascade,
     id integer not null,
@@ -480,7 +482,8 @@ select brand.isolate('public.suite_i18n', 'content.read');
 insert into public.suite_i18n select b.id, 1, b.slug || ' i18n row' from brand.brands as b;
 select i18n.translatable('public.suite_i18n', array['title']);
 insert into i18n.content (brand_id, table_name, row_key, column_name, locale, value)
-select b.id, 'public.suite_i18n', jsonb_build_object('brand_id', b.id, 'id', 1), 'title', 'en', b.slug || '-content-marker'
+select b.id, 'public.suite_i18n', jsonb_build_object('brand_id', b.id, 'id', 1), 'title', 'en',
+    b.slug || '-content-marker'
 from brand.brands as b;
 """
 

@@ -55,8 +55,10 @@ def expand(samples: str) -> list[str]:
 def cldr_samples() -> list[tuple[str, bool, str, str]]:
     """(locale, ordinal, sample, expected category) for every sample of every rule."""
     rows = []
-    for ordinal, name, table in ((False, "plurals.json", "plurals-type-cardinal"),
-                                 (True, "ordinals.json", "plurals-type-ordinal")):
+    for ordinal, name, table in (
+        (False, "plurals.json", "plurals-type-cardinal"),
+        (True, "ordinals.json", "plurals-type-ordinal"),
+    ):
         data = json.loads((CLDR / name).read_text())["supplemental"][table]
         for locale, rules in data.items():
             for key, text in rules.items():
@@ -103,8 +105,9 @@ def test_the_public_function_finds_each_locales_rules(conn):
 
 def test_generated_rules_are_reproducible(tmp_path):
     out = tmp_path / "rules.sql"
-    subprocess.run([sys.executable, str(ROOT / "scripts" / "gen_plural_rules.py"), "--output", str(out)],
-                   check=True)
+    subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "gen_plural_rules.py"), "--output", str(out)], check=True
+    )
     assert out.read_text() == (ROOT / "sql" / "i18n" / "05_plural_rules.sql").read_text()
 
 
@@ -122,31 +125,64 @@ CASES = [
     ("en", "{n, selectordinal, one {#st} two {#nd} few {#rd} other {#th}}", {"n": 103}),
     ("en", "{g, select, female {She} male {He} other {They}} liked it", {"g": "female"}),
     ("en", "{g, select, female {She} male {He} other {They}} liked it", {"g": "robot"}),
-    ("en", "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
-     {"a": 0, "who": "Al"}),
-    ("en", "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
-     {"a": 2, "who": "Al"}),
-    ("en", "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
-     {"a": 5, "who": "Al"}),
+    (
+        "en",
+        "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
+        {"a": 0, "who": "Al"},
+    ),
+    (
+        "en",
+        "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
+        {"a": 2, "who": "Al"},
+    ),
+    (
+        "en",
+        "{a, plural, offset:1 =0 {nobody} =1 {{who}} one {{who} and # other} other {{who} and # others}}",
+        {"a": 5, "who": "Al"},
+    ),
     ("en", "It''s '{'literal'}' and '#' here, {n, plural, other {'#' is #}}", {"n": 3}),
-    ("en", "{g, select, female {{n, plural, one {her # cat} other {her # cats}}} other {{n, plural, one {their # cat}"
-     " other {their # cats}}}}", {"g": "female", "n": 1}),
-    ("en", "{g, select, female {{n, plural, one {her # cat} other {her # cats}}} other {{n, plural, one {their # cat}"
-     " other {their # cats}}}}", {"g": "x", "n": 4}),
+    (
+        "en",
+        "{g, select, female {{n, plural, one {her # cat} other {her # cats}}} "
+        "other {{n, plural, one {their # cat}"
+        " other {their # cats}}}}",
+        {"g": "female", "n": 1},
+    ),
+    (
+        "en",
+        "{g, select, female {{n, plural, one {her # cat} other {her # cats}}} "
+        "other {{n, plural, one {their # cat}"
+        " other {their # cats}}}}",
+        {"g": "x", "n": 4},
+    ),
     ("de", "{count, plural, one {# Datei} other {# Dateien}}", {"count": 1}),
     ("de", "{count, plural, one {# Datei} other {# Dateien}}", {"count": 2}),
     ("fr", "{count, plural, one {# fichier} many {# de fichiers} other {# fichiers}}", {"count": 0}),
     ("fr", "{count, plural, one {# fichier} many {# de fichiers} other {# fichiers}}", {"count": 2}),
-    *[("ru", "{n, plural, one {# файл} few {# файла} many {# файлов} other {# файла}}", {"n": n})
-      for n in (1, 2, 5, 11, 21, 22, 25, 101, 111, 112)],
-    *[("pl", "{n, plural, one {# plik} few {# pliki} many {# plików} other {# pliku}}", {"n": n})
-      for n in (1, 2, 5, 12, 22, 25, 102)],
-    *[("ar", "{n, plural, zero {لا شيء} one {واحد} two {اثنان} few {# قليلة} many {# كثيرة} other {# أخرى}}",
-       {"n": n}) for n in (0, 1, 2, 3, 10, 11, 99, 100, 102, 111)],
-    *[("cy", "{n, plural, zero {dim} one {un} two {dau} few {tri} many {chwech} other {#}}", {"n": n})
-      for n in (0, 1, 2, 3, 6, 7, 42)],
-    *[("cy", "{n, selectordinal, zero {z} one {o} two {t} few {f} many {m} other {x}}", {"n": n})
-      for n in (0, 1, 2, 3, 4, 5, 6, 7, 10, 20)],
+    *[
+        ("ru", "{n, plural, one {# файл} few {# файла} many {# файлов} other {# файла}}", {"n": n})
+        for n in (1, 2, 5, 11, 21, 22, 25, 101, 111, 112)
+    ],
+    *[
+        ("pl", "{n, plural, one {# plik} few {# pliki} many {# plików} other {# pliku}}", {"n": n})
+        for n in (1, 2, 5, 12, 22, 25, 102)
+    ],
+    *[
+        (
+            "ar",
+            "{n, plural, zero {لا شيء} one {واحد} two {اثنان} few {# قليلة} many {# كثيرة} other {# أخرى}}",
+            {"n": n},
+        )
+        for n in (0, 1, 2, 3, 10, 11, 99, 100, 102, 111)
+    ],
+    *[
+        ("cy", "{n, plural, zero {dim} one {un} two {dau} few {tri} many {chwech} other {#}}", {"n": n})
+        for n in (0, 1, 2, 3, 6, 7, 42)
+    ],
+    *[
+        ("cy", "{n, selectordinal, zero {z} one {o} two {t} few {f} many {m} other {x}}", {"n": n})
+        for n in (0, 1, 2, 3, 4, 5, 6, 7, 10, 20)
+    ],
     ("ja", "{n, plural, other {# 件}}", {"n": 3}),
     ("sv", "{n, selectordinal, one {#:a} other {#:e}}", {"n": 2}),
     ("it", "{n, selectordinal, many {l’#°} other {il #°}}", {"n": 8}),
@@ -163,25 +199,38 @@ const cases = JSON.parse(require('fs').readFileSync(0, 'utf8'));
 console.log(JSON.stringify(cases.map(([locale, message, params]) =>
     new IntlMessageFormat(message, locale, undefined, { ignoreTag: true }).format(params))));
 """
-    out = subprocess.run([node, "-e", script], input=json.dumps(CASES), capture_output=True, text=True,
-                         check=True, cwd=REF.parent, env={"NODE_PATH": str(REF), "PATH": "/usr/bin:/bin"})
+    out = subprocess.run(
+        [node, "-e", script],
+        input=json.dumps(CASES),
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REF.parent,
+        env={"NODE_PATH": str(REF), "PATH": "/usr/bin:/bin"},
+    )
     return json.loads(out.stdout)
 
 
 def test_formatting_agrees_with_intl_messageformat(conn):
     expected = reference_outputs()
-    ours = [conn.execute("select i18n.format(%s, %s, %s)", (m, loc, Jsonb(p))).fetchone()[0]
-            for loc, m, p in CASES]
+    ours = [
+        conn.execute("select i18n.format(%s, %s, %s)", (m, loc, Jsonb(p))).fetchone()[0]
+        for loc, m, p in CASES
+    ]
     differ = [(c, e, o) for c, e, o in zip(CASES, expected, ours, strict=True) if e != o]
     assert not differ, differ
 
 
 def test_stored_messages_format_like_previews(conn):
     """t() runs the stored compiled program: the same answers as the reference."""
-    conn.execute("select i18n.set_locale(l) from unnest(array['de', 'fr', 'ru', 'pl', 'ar', 'cy', 'ja', 'sv', 'it']) l")
+    conn.execute(
+        "select i18n.set_locale(l) from unnest(array['de', 'fr', 'ru', 'pl', 'ar', 'cy', 'ja', 'sv', 'it']) l"
+    )
     expected = reference_outputs()
-    for i, (loc, m, p) in enumerate(CASES):
+    for i, (loc, m, _p) in enumerate(CASES):
         conn.execute("select i18n.set_message(null, 'ref', %s, %s, %s, 'published')", (f"k{i}", loc, m))
-    ours = [conn.execute("select i18n.t(%s, %s, %s, 'ref')", (f"k{i}", loc, Jsonb(p))).fetchone()[0]
-            for i, (loc, _m, p) in enumerate(CASES)]
+    ours = [
+        conn.execute("select i18n.t(%s, %s, %s, 'ref')", (f"k{i}", loc, Jsonb(p))).fetchone()[0]
+        for i, (loc, _m, p) in enumerate(CASES)
+    ]
     assert ours == expected

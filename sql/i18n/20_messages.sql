@@ -19,7 +19,7 @@
 create or replace function i18n._syntax_error(pos integer, what text)
 returns void
 language plpgsql
-immutable
+volatile
 set search_path = pg_catalog, pg_temp
 as $$
 begin
@@ -505,8 +505,9 @@ returns text
 language plpgsql
 immutable
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
+-- No SET clause: t() calls this on every read, and a SET saves and restores a GUC per
+-- call. Only the pinned definers t() and format() call it; every name is qualified.
 declare
     pc integer := 1;
     last integer := pg_catalog.cardinality(code);
@@ -553,7 +554,7 @@ begin
                 i := pg_catalog.array_position(sels, '=' || pg_catalog.trim_scale(num)::text);
                 x := num - code[pc + 2]::numeric;
                 if i is null then
-                    ax := abs(x);
+                    ax := pg_catalog.abs(x);
                     if ax < 1000 and pg_catalog.scale(x) = 0 then
                         cat := case pg_catalog.substr(code[pc + 5], ax::integer + 1, 1)
                             when 'o' then 'one' when 'x' then 'other' when 'f' then 'few' when 'm' then 'many'
@@ -561,7 +562,7 @@ begin
                     else
                         vv := pg_catalog.scale(x);
                         fraction := case when vv > 0 then pg_catalog.split_part(ax::text, '.', 2) end;
-                        ix := trunc(ax);
+                        ix := pg_catalog.trunc(ax);
                         ff := coalesce(fraction::numeric, 0);
                         tf := coalesce(nullif(pg_catalog.rtrim(fraction, '0'), '')::numeric, 0);
                         rule := code[pc + 3]::smallint;

@@ -185,7 +185,9 @@ as $$
     select i18n.format(message, locale, params)
 $$;
 
-comment on function api.format_message(text, text, jsonb) is 'Formats an ICU message for a preview (see i18n.format).';
+comment on function api.format_message(
+    text, text, jsonb
+) is 'Formats an ICU message for a preview (see i18n.format).';
 
 create or replace function api.set_translation(
     brand_id uuid,
@@ -242,7 +244,9 @@ as $$
     select i18n.set_brand_locales(brand_id, tags, default_tag)
 $$;
 
-comment on function api.set_brand_locales(uuid, text[], text) is 'Sets the brand''s locales and default (i18n.manage).';
+comment on function api.set_brand_locales(
+    uuid, text[], text
+) is 'Sets the brand''s locales and default (i18n.manage).';
 
 create or replace function api.set_translation_settings(brand_id uuid, public_wording boolean)
 returns void
@@ -286,7 +290,8 @@ comment on function api.translation_report(uuid, text) is
 revoke all on function
 api.t(text, text, jsonb, text, uuid), api.translation_bundle(text, text, uuid),
 api.negotiate_locale(text, text[]), api.request_locale(uuid), api.format_message(text, text, jsonb),
-api.set_translation(uuid, text, text, text, text, text, text), api.set_translation_status(uuid, text, text, text, text),
+api.set_translation(uuid, text, text, text, text, text, text),
+api.set_translation_status(uuid, text, text, text, text),
 api.delete_translation(uuid, text, text, text), api.set_brand_locales(uuid, text[], text),
 api.set_translation_settings(uuid, boolean), api.set_content_translation(text, jsonb, text, text, text),
 api.translation_report(uuid, text)
@@ -296,7 +301,8 @@ api.t(text, text, jsonb, text, uuid), api.translation_bundle(text, text, uuid),
 api.negotiate_locale(text, text[]), api.request_locale(uuid), api.format_message(text, text, jsonb)
 to anon, authenticated, service_role;
 grant execute on function
-api.set_translation(uuid, text, text, text, text, text, text), api.set_translation_status(uuid, text, text, text, text),
+api.set_translation(uuid, text, text, text, text, text, text),
+api.set_translation_status(uuid, text, text, text, text),
 api.delete_translation(uuid, text, text, text), api.set_brand_locales(uuid, text[], text),
 api.set_translation_settings(uuid, boolean), api.set_content_translation(text, jsonb, text, text, text),
 api.translation_report(uuid, text)

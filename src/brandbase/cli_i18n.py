@@ -16,7 +16,9 @@ from .db import connect
 DSN_HELP = "PostgreSQL connection string (default: $DATABASE_URL, else the local cluster)."
 dsn_option = click.option("--dsn", envvar="DATABASE_URL", default=None, help=DSN_HELP)
 ns_option = click.option("--namespace", "-n", default="common", show_default=True, help="Namespace.")
-brand_option = click.option("--brand", "brand_id", default=None, help="A brand's id: its own wording (default: global).")
+brand_option = click.option(
+    "--brand", "brand_id", default=None, help="A brand's id: its own wording (default: global)."
+)
 PROGRESS_ABOVE = 1000  # rows: show a progress bar for files larger than this
 
 
@@ -36,13 +38,24 @@ def i18n() -> None:
 
 @i18n.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--locale", "-l", default=None, help="The file's locale (PO: default from its Language header).")
+@click.option(
+    "--locale", "-l", default=None, help="The file's locale (PO: default from its Language header)."
+)
 @ns_option
 @brand_option
-@click.option("--format", "fmt", type=click.Choice(["json", "po"]), default=None,
-              help="File format (default: by extension).")
-@click.option("--status", type=click.Choice(["draft", "reviewed", "published"]), default=None,
-              help="Status for every row (default: PO flags, else published).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["json", "po"]),
+    default=None,
+    help="File format (default: by extension).",
+)
+@click.option(
+    "--status",
+    type=click.Choice(["draft", "reviewed", "published"]),
+    default=None,
+    help="Status for every row (default: PO flags, else published).",
+)
 @dsn_option
 @click.pass_obj
 def import_cmd(obj, file, locale, namespace, brand_id, fmt, status, dsn) -> None:
@@ -57,12 +70,16 @@ def import_cmd(obj, file, locale, namespace, brand_id, fmt, status, dsn) -> None
 
     def go(conn):
         if len(rows) > PROGRESS_ABOVE:
-            with click.progressbar(length=len(rows), label=f"importing {file.name}", file=click.get_text_stream("stderr")) as bar:
+            with click.progressbar(
+                length=len(rows), label=f"importing {file.name}", file=click.get_text_stream("stderr")
+            ) as bar:
                 return i18n_mod.import_rows(conn, rows, namespace, locale, brand_id, status, bar.update)
         return i18n_mod.import_rows(conn, rows, namespace, locale, brand_id, status)
 
     n = _run(obj, dsn, go)
-    click.echo(f"imported {n} messages into {namespace}/{locale}" + (f" for brand {brand_id}" if brand_id else ""))
+    click.echo(
+        f"imported {n} messages into {namespace}/{locale}" + (f" for brand {brand_id}" if brand_id else "")
+    )
 
 
 @i18n.command("export")
@@ -70,18 +87,35 @@ def import_cmd(obj, file, locale, namespace, brand_id, fmt, status, dsn) -> None
 @ns_option
 @brand_option
 @click.option("--format", "fmt", type=click.Choice(["json", "po"]), default="json", show_default=True)
-@click.option("--style", type=click.Choice(["icu", "i18next"]), default="icu", show_default=True,
-              help="json: ICU text (lossless, i18next-icu) or i18next's own v4 form (published rows).")
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write here (default: stdout).")
+@click.option(
+    "--style",
+    type=click.Choice(["icu", "i18next"]),
+    default="icu",
+    show_default=True,
+    help="json: ICU text (lossless, i18next-icu) or i18next's own v4 form (published rows).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write here (default: stdout).",
+)
 @dsn_option
 @click.pass_obj
 def export_cmd(obj, locale, namespace, brand_id, fmt, style, output, dsn) -> None:
     """Export one locale and namespace as i18next JSON or gettext PO."""
+
     def go(conn):
         if fmt == "json" and style == "i18next":
-            return json.dumps(i18n_mod.export_i18next_native(conn, namespace, locale, brand_id),
-                              ensure_ascii=False, indent=2) + "\n"
+            return (
+                json.dumps(
+                    i18n_mod.export_i18next_native(conn, namespace, locale, brand_id),
+                    ensure_ascii=False,
+                    indent=2,
+                )
+                + "\n"
+            )
         rows = i18n_mod.export_rows(conn, namespace, locale, brand_id)
         if fmt == "po":
             return i18n_mod.dump_po(rows, locale, i18n_mod.default_sources(conn, namespace))
@@ -101,7 +135,9 @@ def export_cmd(obj, locale, namespace, brand_id, fmt, style, output, dsn) -> Non
 @click.pass_obj
 def report_cmd(obj, brand_id, namespace, dsn) -> None:
     """Quality findings: missing, unused, placeholder_mismatch, plural_missing."""
-    rows = _run(obj, dsn, lambda c: c.execute("select * from i18n.report(%s, %s)", (brand_id, namespace)).fetchall())
+    rows = _run(
+        obj, dsn, lambda c: c.execute("select * from i18n.report(%s, %s)", (brand_id, namespace)).fetchall()
+    )
     for kind, ns, key, loc, detail in rows:
         click.echo(f"{kind:<22} {ns}/{key} [{loc}] {detail}")
     click.echo(f"{len(rows)} findings", err=True)
@@ -123,6 +159,11 @@ def t_cmd(obj, key, locale, params, namespace, brand_id, dsn) -> None:
         raise click.BadParameter(f"params is not JSON: {exc}") from None
     from psycopg.types.json import Jsonb
 
-    out = _run(obj, dsn, lambda c: c.execute("select i18n.t(%s, %s, %s, %s, %s)",
-                                              (key, locale, Jsonb(values), namespace, brand_id)).fetchone()[0])
+    out = _run(
+        obj,
+        dsn,
+        lambda c: c.execute(
+            "select i18n.t(%s, %s, %s, %s, %s)", (key, locale, Jsonb(values), namespace, brand_id)
+        ).fetchone()[0],
+    )
     click.echo(out)

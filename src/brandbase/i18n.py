@@ -39,8 +39,13 @@ class Row:
     description: str | None = None
 
     def as_json(self, namespace: str, locale: str) -> dict:
-        out = {"namespace": namespace, "key": self.key, "locale": locale, "source": self.source,
-               "status": self.status}
+        out = {
+            "namespace": namespace,
+            "key": self.key,
+            "locale": locale,
+            "source": self.source,
+            "status": self.status,
+        }
         if self.description is not None:
             out["description"] = self.description
         return out
@@ -48,6 +53,7 @@ class Row:
 
 # ---------------------------------------------------------------------------------------
 # i18next JSON
+
 
 def _no_duplicates(pairs):
     seen = {}
@@ -110,7 +116,9 @@ def parse_i18next(text: str) -> list[Row]:
     grouped = set()
     for (base, ordinal), cases in groups.items():
         kind = "selectordinal" if ordinal else "plural"
-        body = " ".join(f"{cat} {{{i18next_to_icu(cases[cat], 'count')}}}" for cat in CATEGORIES if cat in cases)
+        body = " ".join(
+            f"{cat} {{{i18next_to_icu(cases[cat], 'count')}}}" for cat in CATEGORIES if cat in cases
+        )
         if base in rows or (base in flat and base not in grouped):
             raise ImportFileError(f"key {base!r} is defined both plain and with plural suffixes")
         rows[base] = Row(base, f"{{count, {kind}, {body}}}")
@@ -124,12 +132,15 @@ def parse_i18next(text: str) -> list[Row]:
 
 
 def dump_i18next(rows: list[Row]) -> str:
-    return json.dumps({r.key: r.source for r in sorted(rows, key=lambda r: r.key)}, ensure_ascii=False,
-                      indent=2) + "\n"
+    return (
+        json.dumps({r.key: r.source for r in sorted(rows, key=lambda r: r.key)}, ensure_ascii=False, indent=2)
+        + "\n"
+    )
 
 
 # ---------------------------------------------------------------------------------------
 # gettext PO
+
 
 def parse_po(text: str) -> tuple[list[Row], str | None]:
     """The rows of a PO file and its Language header."""
@@ -142,8 +153,11 @@ def parse_po(text: str) -> tuple[list[Row], str | None]:
         if entry.obsolete or not entry.msgstr:
             continue
         key = entry.msgctxt or entry.msgid
-        status = "draft" if "fuzzy" in entry.flags else (
-            "reviewed" if "status: reviewed" in (entry.tcomment or "") else "published")
+        status = (
+            "draft"
+            if "fuzzy" in entry.flags
+            else ("reviewed" if "status: reviewed" in (entry.tcomment or "") else "published")
+        )
         row = Row(key, entry.msgstr, status, entry.comment or None)
         if key in rows:
             if rows[key] != row:
@@ -155,8 +169,12 @@ def parse_po(text: str) -> tuple[list[Row], str | None]:
 
 def dump_po(rows: list[Row], locale: str, sources: dict[str, str]) -> str:
     po = polib.POFile(wrapwidth=0)
-    po.metadata = {"Language": locale, "Content-Type": "text/plain; charset=UTF-8",
-                   "Content-Transfer-Encoding": "8bit", "MIME-Version": "1.0"}
+    po.metadata = {
+        "Language": locale,
+        "Content-Type": "text/plain; charset=UTF-8",
+        "Content-Transfer-Encoding": "8bit",
+        "MIME-Version": "1.0",
+    }
     for r in sorted(rows, key=lambda r: r.key):
         entry = polib.POEntry(msgctxt=r.key, msgid=sources.get(r.key, r.key), msgstr=r.source)
         if r.status == "draft":
@@ -172,6 +190,7 @@ def dump_po(rows: list[Row], locale: str, sources: dict[str, str]) -> str:
 # ---------------------------------------------------------------------------------------
 # Database
 
+
 def read_file(path: Path, fmt: str | None) -> tuple[list[Row], str | None, str]:
     fmt = fmt or ("po" if path.suffix in (".po", ".pot") else "json")
     text = path.read_text(encoding="utf-8")
@@ -181,8 +200,16 @@ def read_file(path: Path, fmt: str | None) -> tuple[list[Row], str | None, str]:
     return parse_i18next(text), None, fmt
 
 
-def import_rows(conn, rows: list[Row], namespace: str, locale: str, brand_id: str | None,
-                status: str | None, progress=None, chunk: int = 500) -> int:
+def import_rows(
+    conn,
+    rows: list[Row],
+    namespace: str,
+    locale: str,
+    brand_id: str | None,
+    status: str | None,
+    progress=None,
+    chunk: int = 500,
+) -> int:
     """Writes the rows in one transaction (chunks of `chunk`, for the progress bar)."""
     from psycopg.types.json import Jsonb
 
@@ -190,8 +217,10 @@ def import_rows(conn, rows: list[Row], namespace: str, locale: str, brand_id: st
     written = 0
     with conn.transaction():
         for i in range(0, len(payload), chunk):
-            part = payload[i:i + chunk]
-            written += conn.execute("select i18n.import_messages(%s, %s)", (Jsonb(part), brand_id)).fetchone()[0]
+            part = payload[i : i + chunk]
+            written += conn.execute(
+                "select i18n.import_messages(%s, %s)", (Jsonb(part), brand_id)
+            ).fetchone()[0]
             if progress:
                 progress(len(part))
     return written
@@ -199,12 +228,16 @@ def import_rows(conn, rows: list[Row], namespace: str, locale: str, brand_id: st
 
 def export_rows(conn, namespace: str, locale: str, brand_id: str | None) -> list[Row]:
     if brand_id:
-        q = ("select key, source, status, nullif(description, '') from i18n.brand_messages "
-             "where brand_id = %s and namespace = %s and locale = i18n.canonical_tag(%s) order by key")
+        q = (
+            "select key, source, status, nullif(description, '') from i18n.brand_messages "
+            "where brand_id = %s and namespace = %s and locale = i18n.canonical_tag(%s) order by key"
+        )
         args = (brand_id, namespace, locale)
     else:
-        q = ("select key, source, status, nullif(description, '') from i18n.messages "
-             "where namespace = %s and locale = i18n.canonical_tag(%s) order by key")
+        q = (
+            "select key, source, status, nullif(description, '') from i18n.messages "
+            "where namespace = %s and locale = i18n.canonical_tag(%s) order by key"
+        )
         args = (namespace, locale)
     return [Row(*r) for r in conn.execute(q, args).fetchall()]
 
@@ -213,13 +246,19 @@ def export_i18next_native(conn, namespace: str, locale: str, brand_id: str | Non
     table = "i18n.brand_messages" if brand_id else "i18n.messages"
     where = "brand_id = %(b)s and " if brand_id else ""
     rows = conn.execute(
-        f"select m.key || e.key, e.value #>> '{{}}' from {table} as m cross join lateral jsonb_each(m.i18next) as e "
+        f"select m.key || e.key, e.value #>> '{{}}' from {table} as m "
+        "cross join lateral jsonb_each(m.i18next) as e "
         f"where {where}namespace = %(ns)s and locale = i18n.canonical_tag(%(l)s) order by 1",
-        {"b": brand_id, "ns": namespace, "l": locale}).fetchall()
+        {"b": brand_id, "ns": namespace, "l": locale},
+    ).fetchall()
     return dict(rows)
 
 
 def default_sources(conn, namespace: str) -> dict[str, str]:
-    return dict(conn.execute(
-        "select key, source from i18n.messages where namespace = %s "
-        "and locale = (select default_locale from i18n.settings)", (namespace,)).fetchall())
+    return dict(
+        conn.execute(
+            "select key, source from i18n.messages where namespace = %s "
+            "and locale = (select default_locale from i18n.settings)",
+            (namespace,),
+        ).fetchall()
+    )

@@ -26,7 +26,9 @@ where
             -- the request hook's per-request helpers (brandbase.pre_request)
             'access.admit', 'access.client_ip', 'access.country_of', 'access.decide',
             'access.request_refusal', 'brand.forwarded_ip', 'quotas._consume',
-            'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request'
+            'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request',
+            -- the message formatter i18n.t() runs on every read
+            'i18n._format'
         ])
     )
     and not exists (
