@@ -145,6 +145,18 @@ comment on table i18n.brand_bundles is
 'The same for a brand with wording of its own in the namespace (its messages over the global ones).';
 create index brand_bundles_locale_idx on i18n.brand_bundles (locale);
 
+create table i18n.resolved (
+    namespace text not null,
+    locale text not null references i18n.locales (tag) on update cascade on delete cascade,
+    key text not null,
+    code text[] not null,
+    primary key (namespace, locale, key)
+);
+comment on table i18n.resolved is
+'For every platform locale, the compiled global message each key resolves to along the '
+'locale''s chain: i18n.t()''s hot path is one probe here. Rebuilt with the bundles.';
+create index resolved_locale_idx on i18n.resolved (locale);
+
 create table i18n.brand_settings (
     brand_id uuid primary key references brand.brands (id) on delete cascade,
     public_wording boolean not null default false,
@@ -190,6 +202,7 @@ alter table i18n.brand_locales enable row level security;
 alter table i18n.messages enable row level security;
 alter table i18n.brand_messages enable row level security;
 alter table i18n.bundles enable row level security;
+alter table i18n.resolved enable row level security;
 alter table i18n.brand_bundles enable row level security;
 alter table i18n.brand_settings enable row level security;
 alter table i18n.translatables enable row level security;

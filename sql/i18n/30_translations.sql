@@ -55,16 +55,10 @@ begin
         b := i18n._reading_brand(brand_id);
     end if;
     if b is null then
-        -- the hot path: a known tag, global wording; one statement, one index probe per chain step
-        select m.code into code
-        from i18n.locales as l
-        cross join lateral (
-            select x.code from i18n.messages as x
-            where x.namespace = t.namespace and x.locale = any(l.chain) and x.key = t.key and x.code is not null
-            order by pg_catalog.array_position(l.chain, x.locale)
-            limit 1
-        ) as m
-        where l.tag = t.locale;
+        -- the hot path: a platform locale, global wording: one probe of the resolved messages
+        select rs.code into code
+        from i18n.resolved as rs
+        where rs.namespace = t.namespace and rs.locale = t.locale and rs.key = t.key;
         if not found then
             chain := i18n.resolve_chain(locale, brand_id);
             select m.code into code
@@ -143,6 +137,16 @@ as $$
 begin
     -- every locale whose chain passes through a changed locale (null: all of them)
     if brand_id is null then
+        delete from i18n.resolved as rs
+        where rs.namespace = _rebuild_bundles.namespace
+            and (changed is null or rs.locale in (select l.tag from i18n.locales as l where l.chain && changed));
+        insert into i18n.resolved (namespace, locale, key, code)
+        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code
+        from i18n.locales as l
+        inner join i18n.messages as m
+            on m.namespace = _rebuild_bundles.namespace and m.locale = any(l.chain) and m.code is not null
+        where changed is null or l.chain && changed
+        order by l.tag, m.key, pg_catalog.array_position(l.chain, m.locale);
         insert into i18n.bundles as b (namespace, locale, body)
         select _rebuild_bundles.namespace, l.tag, i18n._build_bundle(null, _rebuild_bundles.namespace, l.chain)
         from i18n.locales as l
@@ -191,6 +195,8 @@ declare
 begin
     delete from i18n.bundles as b
     where not exists (select from i18n.messages as m where m.namespace = b.namespace);
+    delete from i18n.resolved as rs
+    where not exists (select from i18n.messages as m where m.namespace = rs.namespace);
     for r in select distinct m.namespace from i18n.messages as m loop
         perform i18n._rebuild_bundles(null, r.namespace, null);
     end loop;

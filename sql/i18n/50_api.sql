@@ -11,14 +11,15 @@ select brand.isolate('i18n.brand_bundles', 'i18n.read');
 select brand.isolate('i18n.content', 'i18n.read');
 
 revoke all on i18n.settings, i18n.locales, i18n.brand_locales, i18n.messages, i18n.brand_messages,
-i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content
+i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content, i18n.resolved
 from public, anon, authenticated;
 grant select on i18n.settings, i18n.locales to anon, authenticated;
 grant select (namespace, key, locale, published_source, placeholders, description, updated_at)
 on i18n.messages to anon, authenticated;
 grant select on i18n.brand_messages, i18n.brand_locales, i18n.brand_settings, i18n.content to authenticated;
 grant select on i18n.settings, i18n.locales, i18n.brand_locales, i18n.messages, i18n.brand_messages,
-i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content to service_role;
+i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content,
+i18n.resolved to service_role;
 
 do $$
 declare
@@ -32,7 +33,7 @@ begin
     execute format('drop policy if exists %I on i18n.messages', 'everyone may read published global messages');
     execute format('create policy %I on i18n.messages for select to anon, authenticated '
         'using (published_source is not null)', 'everyone may read published global messages');
-    foreach t in array array['settings', 'locales', 'messages', 'bundles', 'translatables'] loop
+    foreach t in array array['settings', 'locales', 'messages', 'bundles', 'translatables', 'resolved'] loop
         execute format('drop policy if exists %I on i18n.%I', 'service role may read it', t);
         execute format('create policy %I on i18n.%I for select to service_role using (true)',
             'service role may read it', t);
