@@ -291,11 +291,16 @@ begin
                 select case when c.value ->> 0 like '=%'
                     then '=' || pg_catalog.trim_scale(pg_catalog.substr(c.value ->> 0, 2)::numeric)::text
                     else c.value ->> 0 end
-                from pg_catalog.jsonb_array_elements(node -> 'cases') with ordinality as c (value, o) order by c.o);
+                from pg_catalog.jsonb_array_elements(node -> 'cases') with ordinality as c (value, o)
+                order by c.value ->> 0 not like '=%', c.o);
             first_body := base + pg_catalog.cardinality(code) + pg_catalog.cardinality(header) + k;
             bodies := '{}'::text[];
             jumps := '{}'::integer[];
-            for kase in select x.value from pg_catalog.jsonb_array_elements(node -> 'cases') as x loop
+            -- exact cases (=N) first, so the formatter looks for them only when sels[1] is one
+            for kase in
+                select x.value from pg_catalog.jsonb_array_elements(node -> 'cases') with ordinality as x (value, o)
+                order by x.value ->> 0 not like '=%', x.o
+            loop
                 header := header || (first_body + pg_catalog.cardinality(bodies))::text;
                 body := i18n._emit(kase -> 1, first_body + pg_catalog.cardinality(bodies), cardinal, ordinal);
                 bodies := bodies || body || array['j', ''];
@@ -551,8 +556,16 @@ begin
             sels := code[pc + 6:pc + 5 + k];
             if val ~ '^-?[0-9]{1,30}(\.[0-9]{1,30})?$' then
                 num := val::numeric;
-                i := pg_catalog.array_position(sels, '=' || pg_catalog.trim_scale(num)::text);
-                x := num - code[pc + 2]::numeric;
+                if sels[1] like '=%' then
+                    i := pg_catalog.array_position(sels, '=' || pg_catalog.trim_scale(num)::text);
+                else
+                    i := null;
+                end if;
+                if code[pc + 2] = '0' then
+                    x := num;
+                else
+                    x := num - code[pc + 2]::numeric;
+                end if;
                 if i is null then
                     ax := pg_catalog.abs(x);
                     if ax < 1000 and pg_catalog.scale(x) = 0 then
