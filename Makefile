@@ -9,6 +9,7 @@ bootstrap:
 	@scripts/bootstrap.sh
 	@scripts/supabase-cli.sh
 	@scripts/unleash-spec.sh
+	@scripts/i18n-reference.sh
 
 demo: bootstrap  ## start the local cluster, apply every module, print the summary
 	$(BIN)/brandbase up
@@ -34,6 +35,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/flags.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/notify.py
+	$(BIN)/python bench/i18n.py
 
 clean:
 	-$(BIN)/brandbase local destroy --yes

@@ -323,11 +323,71 @@ NOTIFY = {
     "api.unread_counts": Fn({"brand_id": "{brand}"}, scope="predicate"),
 }
 
+# i18n: readers answer everyone (anon too) and never raise; a brand's layer applies only to
+# its members (or when the brand made its wording public); writers are the brand's (i18n.manage).
+I18N_ANON = "translations are read by anonymous visitors too; a brand's wording applies only to its members"
+I18N_T = {"key": "'suite.hello'", "locale": "'en'", "params": "'{\"name\": \"x\"}'", "namespace": "'common'",
+          "brand_id": "{brand}"}
+I18N_T_LOOKUPS = {"key": ANY_ANSWER, "locale": ANY_ANSWER, "params": ANY_ANSWER, "namespace": ANY_ANSWER}
+I18N_BUNDLE = {"locale": "'en'", "namespace": "'common'", "brand_id": "{brand}"}
+I18N_BUNDLE_LOOKUPS = {"locale": ANY_ANSWER, "namespace": ANY_ANSWER}
+I18N_NEGOTIATE = {"accept_language": "'de-AT, en;q=0.5'", "available": "array['en', 'de']"}
+I18N_FORMAT = {"message": "'{n, plural, one {# x} other {# xs}}'", "locale": "'en'", "params": "'{\"n\": 2}'"}
+I18N_SET = {"brand_id": "{brand}", "namespace": "'common'", "key": "'suite.new'", "locale": "'en'",
+            "source": "'Hi there'"}
+I18N_KEY = {"brand_id": "{brand}", "namespace": "'common'", "key": "'suite.hello'", "locale": "'en'"}
+I18N_CONTENT = {"table_name": "'public.suite_i18n'",
+                "row_key": "jsonb_build_object('brand_id', {brand}, 'id', 1)",
+                "column_name": "'title'", "locale": "'en'", "value": "'x'"}
+I18N_LOCALES = {"brand_id": "{brand}", "tags": "array['en']", "default_tag": "'en'"}
+
+I18N = {
+    "i18n.canonical_tag": Fn({"tag": "'en-us'"}, scope="caller", anon=I18N_ANON, lookups={"tag": ANY_ANSWER}),
+    "i18n.plural_categories": Fn({"locale": "'ru'"}, scope="caller", anon=I18N_ANON,
+                                 lookups={"locale": ANY_ANSWER}),
+    "i18n.plural_category": Fn({"locale": "'ru'", "number": "'21'"}, scope="caller", anon=I18N_ANON,
+                               lookups={"locale": ANY_ANSWER, "number": ANY_ANSWER}),
+    "i18n.negotiate": Fn(I18N_NEGOTIATE, scope="caller", anon=I18N_ANON,
+                         lookups={"accept_language": ANY_ANSWER, "available": ANY_ANSWER}),
+    "api.negotiate_locale": Fn(I18N_NEGOTIATE, scope="caller", anon=I18N_ANON,
+                               lookups={"accept_language": ANY_ANSWER, "available": ANY_ANSWER}),
+    "i18n.available_locales": Fn({"brand_id": "{brand}"}, scope="caller",
+                                 anon="which locales a brand serves is public: its site shows them"),
+    "i18n.request_locale": Fn({"brand_id": "{brand}"}, scope="caller", anon=I18N_ANON),
+    "api.request_locale": Fn({"brand_id": "{brand}"}, scope="caller", anon=I18N_ANON),
+    "i18n.resolve_chain": Fn({"locale_or_accept_language": "'de-AT'", "brand_id": "{brand}"}, scope="caller",
+                             anon=I18N_ANON, lookups={"locale_or_accept_language": ANY_ANSWER}),
+    "i18n.request_chain": Fn(scope="caller", anon=I18N_ANON),
+    "i18n.format": Fn(I18N_FORMAT, scope="caller", anon=I18N_ANON,
+                      lookups={"message": ANY_ANSWER, "locale": ANY_ANSWER, "params": ANY_ANSWER}),
+    "api.format_message": Fn(I18N_FORMAT, scope="caller", anon=I18N_ANON,
+                             lookups={"message": ANY_ANSWER, "locale": ANY_ANSWER, "params": ANY_ANSWER}),
+    "i18n.t": Fn(I18N_T, scope="caller", anon=I18N_ANON, lookups=I18N_T_LOOKUPS),
+    "api.t": Fn(I18N_T, scope="caller", anon=I18N_ANON, lookups=I18N_T_LOOKUPS),
+    "i18n.bundle": Fn(I18N_BUNDLE, scope="caller", anon=I18N_ANON, lookups=I18N_BUNDLE_LOOKUPS),
+    "api.translation_bundle": Fn(I18N_BUNDLE, scope="caller", anon=I18N_ANON, lookups=I18N_BUNDLE_LOOKUPS),
+    "i18n.set_message": Fn(I18N_SET),
+    "api.set_translation": Fn(I18N_SET),
+    "i18n.set_status": Fn({**I18N_KEY, "status": "'reviewed'"}),
+    "api.set_translation_status": Fn({**I18N_KEY, "status": "'reviewed'"}),
+    "i18n.delete_message": Fn(I18N_KEY),
+    "api.delete_translation": Fn(I18N_KEY),
+    "i18n.set_brand_locales": Fn(I18N_LOCALES),
+    "api.set_brand_locales": Fn(I18N_LOCALES),
+    "i18n.set_brand_settings": Fn({"brand_id": "{brand}", "public_wording": "false"}),
+    "api.set_translation_settings": Fn({"brand_id": "{brand}", "public_wording": "false"}),
+    "i18n.set_content": Fn(I18N_CONTENT),
+    "api.set_content_translation": Fn(I18N_CONTENT),
+    "i18n.report": Fn({"brand_id": "{brand}"}),
+    "api.translation_report": Fn({"brand_id": "{brand}"}),
+}
+
 REGISTRY: dict[str, Fn] = {
     **BRAND, **AUDIT, **VERSIONS, **HEALTH, **RATELIMIT, **QUOTAS, **ACCESS, **GATE, **JOBS, **WEBHOOKS,
     **FLAGS,
     **SEARCH,
     **NOTIFY,
+    **I18N,
 }
 
 PLACEHOLDERS = ("brand", "user", "job", "dead_job", "endpoint", "delivery", "ip_rule", "token", "invitation",
@@ -478,8 +538,33 @@ cross join notify.pack_categories as c
 where c.key = 'system';
 """
 
+# i18n: a global message, each brand's own wording of it and a draft, a translatable table
+# with one content translation per brand.
+SEED_SQL += """
+select i18n.set_message(null, 'common', 'suite.hello', 'en', 'Hello {name}', 'published');
+select i18n.set_message(b.id, 'common', 'suite.hello', 'en', b.slug || '-i18n-marker {name}', 'published')
+from brand.brands as b;
+select i18n.set_message(b.id, 'common', 'suite.draft', 'en', b.slug || '-i18n-draft', 'draft')
+from brand.brands as b;
+create table public.suite_i18n (
+    brand_id uuid not null references brand.brands (id) on delete cascade,
+    id integer not null,
+    title text not null,
+    primary key (brand_id, id)
+);
+grant select on public.suite_i18n to authenticated;
+select brand.isolate('public.suite_i18n', 'content.read');
+insert into public.suite_i18n select b.id, 1, b.slug || ' i18n row' from brand.brands as b;
+select i18n.translatable('public.suite_i18n', array['title']);
+insert into i18n.content (brand_id, table_name, row_key, column_name, locale, value)
+select b.id, 'public.suite_i18n', jsonb_build_object('brand_id', b.id, 'id', 1), 'title', 'en',
+    b.slug || '-content-marker'
+from brand.brands as b;
+"""
+
 # Values only brand B holds: none may reach a member of brand A unless A passed it.
 B_MARKERS = ("4242424", "424242", "bolt v1", "127.0.0.1:9/bolt", "seed bolt", "bolt-flag-marker")
+B_MARKERS += ("bolt-i18n-marker", "bolt-i18n-draft", "bolt-content-marker")
 
 
 @dataclass

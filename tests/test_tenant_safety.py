@@ -308,6 +308,10 @@ def test_oversized_input_is_refused(world, conn, procs, qualified):
 ANON_RELATIONS = {
     "api.versions": "the API version registry is public metadata",
     "brandbase.api_versions": "the API version registry is public metadata",
+    "i18n.settings": "the platform's default locale",
+    "i18n.locales": "the platform's locales and their fallback chains",
+    "api.locales": "the platform's locales and their fallback chains",
+    "api.global_translations": "the platform's published UI messages, the same for every brand",
 }
 
 

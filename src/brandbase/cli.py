@@ -607,6 +607,9 @@ from .cli_notify import realtime_cmd  # noqa: E402
 
 main.add_command(notify_group)
 main.add_command(realtime_cmd)
+from .cli_i18n import i18n as i18n_group  # noqa: E402 - registered after main exists
+
+main.add_command(i18n_group)
 
 if __name__ == "__main__":  # pragma: no cover
     os.environ.setdefault("PYTHONUNBUFFERED", "1")

@@ -29,7 +29,9 @@ where
             'ratelimit.attempt', 'ratelimit."check"', 'ratelimit.limit_request',
             'access._client_ip', 'ratelimit._attempt',
             -- flag evaluation's hot path (every flags.evaluate/enabled, every rollout)
-            'flags._evaluate_row', 'flags._rules', 'flags._pick_variant', 'flags.murmur3_32'
+            'flags._evaluate_row', 'flags._rules', 'flags._pick_variant', 'flags.murmur3_32',
+            -- the message formatter i18n.t() runs on every read
+            'i18n._format'
         ])
     )
     and not exists (
