@@ -5,7 +5,7 @@
 -- error contract (PT404 for another brand's and a missing object alike) and the api layer
 -- (invoker wrappers over definers with the same arguments).
 begin;
-select plan(91);
+select plan(96);
 select tests.seed_two_brands();
 insert into webhooks.event_types (event_type, description) values ('order.paid', 'paid');
 update webhooks.settings set allowed_networks = '{}', development_mode = false;
@@ -192,6 +192,37 @@ update webhooks.deliveries set
 update webhooks.endpoints set rate_limit = null;
 update webhooks.settings set host_rate_limit = 7;
 select is((select count(*)::int from webhooks.claim('w', 50)), 7, 'one host: 7/s across its endpoints');
+-- Exact: at 3/s a token is 333,333 1/3 µs; three single claims owe exactly one second.
+delete from ratelimit.buckets
+where key like 'webhook%';
+update webhooks.deliveries set
+    locked_by = null, locked_until = null, next_attempt_at = now() - interval '1 minute';
+update webhooks.settings set host_rate_limit = 3;
+select is((select count(*)::int from webhooks.claim('w', 1)), 1, 'at 3/s, one claim of one');
+create temp table first_spend as
+select
+    b.tat,
+    b.rem,
+    b.den
+from ratelimit.buckets as b
+where b.key like 'webhook-host:%';
+select is(
+    (select (f.rem, f.den) from first_spend as f), (1::bigint, 3::bigint),
+    'a token of 1,000,000 / 3 µs keeps its third of a microsecond (ratelimit.check''s state)'
+);
+select is(
+    (select count(*)::int from webhooks.claim('w', 1)) + (select count(*)::int from webhooks.claim('w', 1)),
+    2, 'two more single claims'
+);
+select is(
+    (
+        select (b.tat - f.tat, b.rem) from ratelimit.buckets as b
+        cross join first_spend as f
+        where b.key like 'webhook-host:%'
+    ),
+    (666667::bigint, 0::bigint), 'three tokens at 3/s are exactly one second: nothing is rounded away'
+);
+select is((select count(*)::int from webhooks.claim('w', 50)), 0, 'and the fourth in that second is held');
 update webhooks.settings set host_rate_limit = 1000;
 
 -- Caps: Retry-After, body size, null payloads, the platform's own types.

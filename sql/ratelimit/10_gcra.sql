@@ -163,6 +163,27 @@ comment on function ratelimit.check(text, integer, interval, integer, integer) i
 'GCRA check-and-consume for key: rate requests per period with burst extra; returns '
 'allowed, capacity, remaining, reset_after and retry_after (seconds). Atomic under concurrency.';
 
+create or replace function ratelimit.owed(
+    tat bigint, rem bigint, den bigint, rate bigint, now_us bigint
+)
+returns bigint
+language sql
+immutable
+as $$
+    -- How far a bucket's TAT (tat + rem / den µs) lies past now_us, in units of 1/rate µs:
+    -- the exact figure of the key's spent allowance for set-based callers (webhooks.claim).
+    -- A remainder kept at another rate is rounded up to the next whole microsecond, so a
+    -- key is never early. Past TATs owe nothing.
+    select case
+        when tat < now_us then 0
+        else (tat - now_us) * rate + case when den = rate then rem when rem > 0 then rate else 0 end
+    end
+$$;
+
+comment on function ratelimit.owed(bigint, bigint, bigint, bigint, bigint) is
+'How far the TAT tat + rem/den µs lies past now_us, in units of 1/rate µs (0 when past); '
+'rounded up when den is not rate.';
+
 create or replace function ratelimit.prune()
 returns integer
 language sql
@@ -187,6 +208,7 @@ revoke all on ratelimit.buckets from public, anon, authenticated;
 grant select, insert, update on ratelimit.buckets to service_role;
 revoke all on function
 ratelimit.check(text, integer, interval, integer, integer),
+ratelimit.owed(bigint, bigint, bigint, bigint, bigint),
 ratelimit.prune()
 from public;
 grant usage on schema ratelimit to service_role;

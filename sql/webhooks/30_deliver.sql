@@ -22,7 +22,8 @@ as $$
 declare
     s webhooks.settings := (select t from webhooks.settings as t);
     now_us bigint := (date_part('epoch', clock_timestamp()) * 1000000)::bigint;
-    host_em bigint := 1000000::bigint / s.host_rate_limit;
+    -- a host's emission interval rounded up (only to tell a held delivery when to come back)
+    host_em bigint := (999999 + s.host_rate_limit) / s.host_rate_limit;
     room integer := least(greatest(coalesce(max_deliveries, 0), 0), 1000);
     -- Deliveries of rate-limited endpoints are taken only as many as can start at once (the
     -- worker's free slots): a token is spent when the request goes, not while it waits.
@@ -72,19 +73,22 @@ begin
             for update of d skip locked
         ),
 
-        -- tokens left: the capacity less what the bucket owes, rounded up to whole tokens
+        -- tokens left: the capacity less what the bucket owes, rounded up to whole tokens (a
+        -- token is 1 s in units of 1/rate µs: the exact GCRA state of ratelimit.check)
         ek as (
-            select e.endpoint_id, x.em,
-                greatest(e.rate_limit - (greatest(coalesce(b.tat, 0) - now_us, 0) + x.em - 1) / x.em, 0) as avail
+            select e.endpoint_id, (999999 + e.rate_limit) / e.rate_limit as em,
+                greatest(e.rate_limit - (coalesce(
+                    ratelimit.owed(b.tat, b.rem, b.den, e.rate_limit, now_us), 0
+                ) + 999999) / 1000000, 0) as avail
             from (select distinct c.endpoint_id, c.rate_limit from c where c.rate_limit is not null) as e
-            cross join lateral (select 1000000::bigint / e.rate_limit as em) as x
             left join ratelimit.buckets as b on b.key = 'webhook:' || e.endpoint_id
         ),
 
         hk as (
             select h.host,
-                greatest(s.host_rate_limit - (greatest(coalesce(b.tat, 0) - now_us, 0) + host_em - 1) / host_em, 0)
-                as avail
+                greatest(s.host_rate_limit - (coalesce(
+                    ratelimit.owed(b.tat, b.rem, b.den, s.host_rate_limit, now_us), 0
+                ) + 999999) / 1000000, 0) as avail
             from (select distinct c.host from c where s.host_rate_limit is not null) as h
             left join ratelimit.buckets as b on b.key = 'webhook-host:' || h.host
         ),
@@ -144,14 +148,23 @@ begin
                 group by g.endpoint_id, g.rate_limit
             ),
 
+            -- n tokens are n seconds in units of 1/rate µs; the key conforms while it owes at
+            -- most its capacity (rate tokens)
             spent as (
-                insert into ratelimit.buckets as b (key, tat)
-                select x.key, now_us + x.n * (1000000 / x.rate) from spend as x
+                insert into ratelimit.buckets as b (key, tat, rem, den)
+                select x.key, now_us + x.n * 1000000 / x.rate, x.n * 1000000 % x.rate, x.rate
+                from spend as x
                 on conflict on constraint buckets_pkey do update
-                set tat = greatest(b.tat, now_us) + (excluded.tat - now_us)
-                where greatest(b.tat, now_us) + (excluded.tat - now_us)
-                - (select x.rate from spend as x where x.key = b.key) * (1000000 / (
-                    select x.rate from spend as x where x.key = b.key)) <= now_us
+                set tat = now_us + (ratelimit.owed(b.tat, b.rem, b.den, excluded.den, now_us)
+                    + ratelimit.owed(excluded.tat, excluded.rem, excluded.den, excluded.den, now_us))
+                / excluded.den,
+                    rem = (ratelimit.owed(b.tat, b.rem, b.den, excluded.den, now_us)
+                        + ratelimit.owed(excluded.tat, excluded.rem, excluded.den, excluded.den, now_us))
+                    % excluded.den,
+                    den = excluded.den
+                where ratelimit.owed(b.tat, b.rem, b.den, excluded.den, now_us)
+                + ratelimit.owed(excluded.tat, excluded.rem, excluded.den, excluded.den, now_us)
+                <= excluded.den * 1000000
                 returning b.key
             )
 
