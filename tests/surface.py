@@ -242,8 +242,6 @@ SEARCH_CLICK = {"query_id": "{search_query}", "result": "'{\"id\": 1}'", "positi
 SEARCH_SETTINGS = {"brand_id": "{brand}", "log_queries": "true", "retention": "'30 days'"}
 
 SEARCH = {
-    "search.typo_variants": Fn({"brand_id": "{brand}", "word": "'elephant'"}, scope="predicate",
-                               lookups={"word": ANY_ANSWER}),
     "search.config_of": Fn({"language": "'german'"}, scope="caller", lookups={"language": ANY_ANSWER}),
     "search.parse_query": Fn({"config": "'english'", "q": "'quick brow'", "prefix": "true"}, scope="caller"),
     "search.query": Fn({"target": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS}),

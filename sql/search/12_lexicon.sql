@@ -3,26 +3,8 @@
 -- (search.enable and `brandbase search reindex` run it). Only the owner's functions read
 -- it: search._correct (15_rank.sql) offers a brand only words its own documents hold.
 
-create or replace function search.typo_variants(brand_id uuid, word text)
-returns text[]
-language sql
-immutable
-parallel safe
-set search_path = pg_catalog, pg_temp
-as $$
-    -- The word and, from 4 to 40 characters, each one-letter deletion of it: two words one
-    -- edit apart (a letter added, dropped, changed, or two swapped) share one of these.
-    select array[k.brand_key || word] || array(
-        select k.brand_key || pg_catalog.left(word, i - 1) || pg_catalog.substr(word, i + 1)
-        from generate_series(1, pg_catalog.length(word)) as i
-        where pg_catalog.length(word) between 4 and 40
-    )
-    from (select pg_catalog.left(pg_catalog.md5(brand_id::text), 10) || ':' as brand_key) as k
-$$;
-
-comment on function search.typo_variants(uuid, text) is
-'A word''s typo keys in a brand: the word and its one-letter deletions (from 4 letters on), '
-'prefixed by a hash of the brand.';
+-- 0025's per-brand typo keys went with search.lexicon (0031); search.words uses typo_keys.
+drop function if exists search.typo_variants(uuid, text);
 
 create or replace function search.typo_keys(word text)
 returns text[]
@@ -44,10 +26,6 @@ comment on function search.typo_keys(text) is
 'A word''s typo keys (SymSpell): the word and its one-letter deletions (from 4 letters on).';
 
 revoke all on function search.typo_keys(text) from public;
-
--- Kept for callers of 0025's per-brand keys; search.words uses search.typo_keys.
-revoke all on function search.typo_variants(uuid, text) from public;
-grant execute on function search.typo_variants(uuid, text) to authenticated, service_role;
 
 create or replace function search.refresh_lexicon(target regclass)
 returns integer
