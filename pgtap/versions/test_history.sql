@@ -1,7 +1,7 @@
 -- versions.track(): numbered versions on insert/update, none for no-op updates, a
 -- tombstone on delete; list, get, at, diff, restore (also of deleted rows), publish.
 begin;
-select plan(21);
+select plan(22);
 select tests.seed_two_brands();
 
 create table public.pages (
@@ -110,6 +110,7 @@ select is((
 -- Retention: keep the last 2 versions, never the published one.
 select tests.clear_authentication();
 select versions.track('public.pages', keep_last => 2, state_column => 'status');
+select ok(versions.seal() > 0, 'seal() numbers and stores the pending versions');
 select ok(versions.prune() > 0, 'prune() deletes old versions');
 select set_eq(
     $$select version from versions.content_versions where table_name = 'public.pages'$$,
