@@ -286,25 +286,25 @@ declare
 begin
     perform pg_advisory_xact_lock(pg_catalog.hashtext('versions.seal'));
     lower_id := coalesce((select max(r.upto_capture) from versions.seal_rounds as r), 0);
-    -- A mark: every capture id taken so far belongs to a transaction below next_xid (a
-    -- writer has its transaction id before its capture takes an id; the snapshot is
-    -- taken after the sequence is read). Only where each statement has a fresh snapshot.
-    if pg_catalog.current_setting('transaction_isolation') = 'read committed' then
+    -- A mark: every capture id taken so far belongs to a transaction below next_xid. A
+    -- writer has its transaction id before its capture takes an id (it changed the
+    -- table first), and this transaction's id, assigned after the sequence is read, is
+    -- above every id assigned before. (A snapshot's xmax is no such bound: it is the
+    -- latest completed id + 1, and running transactions above it are not listed.) A
+    -- transaction that already has an id, having written before it seals, takes no mark.
+    if pg_current_xact_id_if_assigned() is null then
         taken := (select case when q.is_called then q.last_value else q.last_value - 1 end
                   from versions.captures_id_seq as q);
-        next_xid := pg_snapshot_xmax(pg_current_snapshot())::text::bigint;
+        next_xid := pg_current_xact_id()::text::bigint;
         insert into versions.seal_marks (upto_capture, below_xid) values (taken, next_xid)
         on conflict (upto_capture) do nothing;
     end if;
-    -- Captures up to a mark all of whose other transactions have finished are final: none
-    -- below it can still appear, so numbering them in id order is the order of change.
-    -- (This transaction's own captures are visible to it; a rollback undoes the round too.)
+    -- Captures up to a mark whose transactions below below_xid have all finished are
+    -- final: none below it can still appear, so numbering them in id order is the order
+    -- of change. (xmin counts this transaction: below_xid = our own id passes.)
     upto_id := greatest(lower_id, coalesce((
         select max(m.upto_capture) from versions.seal_marks as m
-        where not exists (
-            select from pg_snapshot_xip(pg_current_snapshot()) as x (xid)
-            where x.xid::text::bigint < m.below_xid
-        )
+        where m.below_xid <= pg_snapshot_xmin(pg_current_snapshot())::text::bigint
     ), 0));
     if upto_id = lower_id then
         return 0;
