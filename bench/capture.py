@@ -64,8 +64,8 @@ begin
     if tg_op = 'UPDATE' then
         insert into bench.floor_inbox
         select pg_current_xact_id()::text::bigint, now(), tg_relid::regclass::text, tg_op, o.j, n.j, ctx.*
-        from (select json_agg(t) as j from old_rows as t) as o, (select json_agg(t) as j from new_rows as t) as n,
-            brand.request_context() as ctx;
+        from (select json_agg(t) as j from old_rows as t) as o,
+            (select json_agg(t) as j from new_rows as t) as n, brand.request_context() as ctx;
     else
         insert into bench.floor_inbox
         select pg_current_xact_id()::text::bigint, now(), tg_relid::regclass::text, tg_op, null, n.j, ctx.*
@@ -87,8 +87,10 @@ TRACK = {
     "supa_audit": "select audit_supa.enable_tracking('public.t_supa_audit'::regclass)",
 }
 TARGETS = {"latency": "<= +25%", "tps4": ">= 75%", "bulk": "<= 1.6x"}
+NAMES = {"floor": "floor: json_agg statement trigger", "supa_audit": "supa_audit 0.3.1"}
 SEAL = {"audit": "select audit.seal()", "versions": "select versions.seal()"}
-PENDING = {"audit": "select count(*) from audit.captures", "versions": "select count(*) from versions.captures"}
+PENDING = {"audit": "select count(*) from audit.captures",
+           "versions": "select count(*) from versions.captures"}
 
 
 def pgbench(dsn: str, script: str, clients: int, seconds: int) -> tuple[float, float]:
@@ -134,7 +136,8 @@ def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds (default 3)")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per pgbench run (default 10)")
-    parser.add_argument("--rows", type=int, default=100_000, help="table size and bulk insert (default 100,000)")
+    parser.add_argument("--rows", type=int, default=100_000,
+                        help="table size and bulk insert (default 100,000)")
     parser.add_argument("--quick", action="store_true", help="1 round of 2 s, 20,000 rows")
     args = parser.parse_args()
     if args.quick:
@@ -190,15 +193,16 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
             results.setdefault(("latency", v), []).append(latency)
             tps, _ = pgbench(dsn, update_script(tbl[v], rows), 4, seconds)
             results.setdefault(("tps4", v), []).append(tps)
-            results.setdefault(("cpu", v), []).append(backend_cpu_us(dsn, tbl[v], rows, 20 * seconds * 100))
+            results.setdefault(("cpu", v), []).append(backend_cpu_us(dsn, tbl[v], rows, 500 * seconds))
             with psycopg.connect(dsn, autocommit=True) as conn:
                 first = conn.execute(f"select max(id) + 1 from public.{tbl[v]}").fetchone()[0]
                 started = time.perf_counter()
                 conn.execute(
                     f"insert into public.{tbl[v]} select '{BRAND}', g, 0, 'title ' || g, "
-                    f"repeat('lorem ipsum ', 10), now() from generate_series({first}, {first + rows - 1}) as g")
+                    f"repeat('lorem ipsum ', 10), now() "
+                    f"from generate_series({first}, {first + rows - 1}) as g")
                 results.setdefault(("bulk", v), []).append(time.perf_counter() - started)
-            settle()  # the sealers run in the background in production; here between runs
+        settle()  # the sealers run in the background in production; here between rounds
 
     # The sealers against the write rate they must keep up with: a 4-client run leaves its
     # captures pending; one round seals them.
@@ -216,12 +220,13 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
 
     med = {k: statistics.median(x) for k, x in results.items()}
     base = {m: med[(m, "plain")] for m in ("latency", "tps4", "bulk", "cpu")}
-    header(f"capture: tracked vs untracked ({rounds} alternating rounds of {seconds} s, {rows:,} rows, medians)")
+    header(f"capture: tracked vs untracked ({rounds} alternating rounds of {seconds} s, "
+           f"{rows:,} rows, medians)")
     body = [["untracked", f"{base['latency']:.3f} ms", "-", f"{base['tps4']:,.0f}", "-",
              f"{base['bulk']:.2f} s", "-", f"{base['cpu']:.0f} us", "-"]]
     for v in wanted:
         body.append([
-            {"floor": "floor: json_agg statement trigger", "supa_audit": "supa_audit 0.3.1"}.get(v, f"{v}.track"),
+            NAMES.get(v, f"{v}.track"),
             f"{med[('latency', v)]:.3f} ms", f"{med[('latency', v)] / base['latency'] - 1:+.1%}",
             f"{med[('tps4', v)]:,.0f}", f"{med[('tps4', v)] / base['tps4']:.1%}",
             f"{med[('bulk', v)]:.2f} s", f"{med[('bulk', v)] / base['bulk']:.2f}x",

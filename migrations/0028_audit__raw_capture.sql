@@ -25,13 +25,34 @@ comment on table audit.entries is
 'Entries as stored: sealed (audit.logs_sealed, by month) and, from before 0028, unsealed '
 '(audit.logs_inbox, drained by audit.seal()). Read audit.logs, which adds the pending captures.';
 
+-- Until sql/audit re-creates it over the pending captures too, the old name is a plain view
+-- of the stored entries, so readers keep working between this migration and the repeatables.
+create view audit.logs with (security_invoker = true) as
+select
+    e.brand_id,
+    e.occurred_at,
+    e.id,
+    e.table_name,
+    e.record_key,
+    e.operation,
+    e.old_data,
+    e.new_data,
+    e.actor_id,
+    e.actor_role,
+    e.txid,
+    e.request_id,
+    e.client_ip,
+    e.sealed
+from audit.entries as e;
+
 create sequence audit.captures_id_seq as bigint;
 -- An entry's id is its capture's id * 2^20 + its position in the statement, so it is known
 -- before sealing and never changes; capture ids start above every existing entry id.
 select setval(
     'audit.captures_id_seq',
-    greatest((select coalesce(max(e.id), 0) from audit.entries as e), (select last_value from audit.logs_id_seq))
-    / 1048576 + 1,
+    greatest(
+        (select coalesce(max(e.id), 0) from audit.entries as e), (select last_value from audit.logs_id_seq)
+    ) / 1048576 + 1,
     false
 );
 
@@ -65,15 +86,33 @@ comment on column audit.captures.id is
 comment on column audit.captures.txid is 'Transaction id (64-bit); orders sealing.';
 comment on column audit.captures.brand_column is 'The tracked table''s brand column ('''' = none).';
 comment on column audit.captures.key_columns is 'The tracked table''s primary key columns at capture time.';
-comment on column audit.captures.skip_noop_updates is 'Whether an UPDATE row that changed nothing makes no entry.';
-comment on column audit.captures.old_rows is 'UPDATE, DELETE: the transition table of old rows, as json (excluded columns removed).';
-comment on column audit.captures.new_rows is 'INSERT, UPDATE: the transition table of new rows, as json (excluded columns removed).';
+comment on column audit.captures.skip_noop_updates is
+'Whether an UPDATE row that changed nothing makes no entry.';
+comment on column audit.captures.old_rows is
+'UPDATE, DELETE: the transition table of old rows, as json (excluded columns removed).';
+comment on column audit.captures.new_rows is
+'INSERT, UPDATE: the transition table of new rows, as json (excluded columns removed).';
 
 -- versions: the stored versions keep their table and numbers under a new name.
 alter table versions.content_versions rename to sealed_versions;
 comment on table versions.sealed_versions is
 'Numbered versions as stored by versions.seal(). Read versions.content_versions, which adds '
 'the versions still pending in versions.captures.';
+
+-- Likewise a plain (so updatable) view under the old name until sql/versions re-creates it:
+-- the previous release's capture trigger inserts into it while the upgrade runs.
+create view versions.content_versions with (security_invoker = true) as
+select
+    s.brand_id,
+    s.table_name,
+    s.record_key,
+    s.version,
+    s.operation,
+    s.data,
+    s.state,
+    s.author_id,
+    s.created_at
+from versions.sealed_versions as s;
 
 create sequence versions.captures_id_seq as bigint;
 create table versions.captures (
@@ -119,4 +158,5 @@ create table versions.seal_rounds (
     sealed_at timestamptz not null default now()
 );
 alter table versions.seal_rounds enable row level security;
-comment on table versions.seal_rounds is 'Each versions.seal() run: it numbered every capture up to upto_capture.';
+comment on table versions.seal_rounds is
+'Each versions.seal() run: it numbered every capture up to upto_capture.';

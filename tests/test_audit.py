@@ -3,8 +3,11 @@ superuser that audit.verify() must name entry by entry."""
 
 from __future__ import annotations
 
+import contextlib
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -189,10 +192,8 @@ def test_a_table_altered_between_capture_and_sealing_is_sealed_as_captured(acme)
 
 
 def _swallow(conn: psycopg.Connection, query: str) -> None:
-    try:
+    with contextlib.suppress(psycopg.Error):
         conn.execute(query)
-    except psycopg.Error:
-        pass
 
 
 def kill_mid_round(dsn: str, seal: str, table: str) -> None:
@@ -224,7 +225,8 @@ def test_a_sealer_killed_mid_round_loses_and_duplicates_nothing(acme):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute("insert into public.items select %s, g, 'bulk' from generate_series(1000, 5999) g",
                      (brand_id,))
-        expected = conn.execute("select count(*) from audit.logs where brand_id = %s", (brand_id,)).fetchone()[0]
+        expected = conn.execute("select count(*) from audit.logs where brand_id = %s",
+                                (brand_id,)).fetchone()[0]
         chained = conn.execute("select count(*) from audit.chain").fetchone()[0]
     kill_mid_round(dsn, "select audit.seal()", "audit.captures")
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -254,8 +256,8 @@ def test_concurrent_writers_and_sealers(acme):
                                  (i, brand_id, key))
                     if i % 5 == 0:
                         with conn.transaction():
-                            conn.execute("update public.items set note = 'tx' where brand_id = %s and id = %s",
-                                         (brand_id, key))
+                            conn.execute("update public.items set note = 'tx' "
+                                         "where brand_id = %s and id = %s", (brand_id, key))
                             conn.execute("delete from public.items where brand_id = %s and id = %s",
                                          (brand_id, key))
         except BaseException as exc:  # noqa: BLE001 - reported below
@@ -283,7 +285,8 @@ def test_concurrent_writers_and_sealers(acme):
         chained = [r[0] for r in conn.execute("select entry_id from audit.chain where brand_id = %s",
                                               (brand_id,))]
         writes = conn.execute("select count(*) from audit.logs where brand_id = %s and table_name = "
-                              "'public.items' and (record_key ->> 'id')::int >= 10000", (brand_id,)).fetchone()[0]
+                              "'public.items' and (record_key ->> 'id')::int >= 10000",
+                              (brand_id,)).fetchone()[0]
     assert len(ids) == len(set(ids)) and sorted(ids) == sorted(chained)
     assert writes == 3 * (60 * 2 + 12 * 2)  # insert + update each; update + delete every fifth
     assert problems(dsn, brand_id) == set()
@@ -297,9 +300,64 @@ def test_an_entry_left_in_the_inbox_by_the_previous_release_is_sealed(acme):
             "insert into audit.entries (brand_id, occurred_at, table_name, record_key, operation, new_data) "
             "values (%s, now(), 'public.items', '{\"id\": 1}', 'INSERT', '{\"id\": 1}') returning id",
             (brand_id,)).fetchone()[0]
-        assert conn.execute("select count(*) from audit.logs_inbox where id = %s", (legacy,)).fetchone()[0] == 1
+        assert conn.execute("select count(*) from audit.logs_inbox where id = %s",
+                            (legacy,)).fetchone()[0] == 1
         conn.execute("select audit.seal()")
         assert conn.execute("select count(*) from audit.logs_inbox").fetchone()[0] == 0
         assert conn.execute("select sealed from audit.logs where id = %s", (legacy,)).fetchone()[0]
-        assert conn.execute("select count(*) from audit.chain where entry_id = %s", (legacy,)).fetchone()[0] == 1
+        assert conn.execute("select count(*) from audit.chain where entry_id = %s",
+                            (legacy,)).fetchone()[0] == 1
     assert problems(dsn, brand_id) == set()
+
+
+PREVIOUS_RELEASE = "c162ecb"  # main before 0028: capture wrote entries into the inbox
+
+
+def test_upgrading_from_the_previous_release_keeps_every_entry_and_version(new_database, tmp_path):
+    """The pack as it was before 0028, with sealed entries, inbox entries and versions, then
+    upgraded: nothing is lost, renumbered or reported, and capture goes on raw."""
+    from brandbase import migrate, pack
+
+    old = subprocess.run(f"git archive {PREVIOUS_RELEASE} migrations sql | tar -x -C {tmp_path}",
+                         shell=True, cwd=Path(__file__).resolve().parents[1], capture_output=True)
+    if old.returncode != 0:
+        pytest.skip(f"previous release {PREVIOUS_RELEASE} not in this checkout's history")
+    dsn = new_database()
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        migrate.migrate(conn, pack.load(tmp_path))
+        brand_id = conn.execute("insert into brand.brands (slug, name) values ('up', 'Up') "
+                                "returning id").fetchone()[0]
+        conn.execute("create table public.docs (brand_id uuid references brand.brands (id), id int, "
+                     "body text, primary key (brand_id, id))")
+        conn.execute("select audit.track('public.docs')")
+        conn.execute("select versions.track('public.docs')")
+        conn.execute("insert into public.docs select %s, g, 'v1' from generate_series(1, 5) g", (brand_id,))
+        conn.execute("select audit.seal()")
+        conn.execute("update public.docs set body = 'v2' where brand_id = %s", (brand_id,))  # left unsealed
+        before = conn.execute("select id, operation, old_data, new_data, sealed from audit.logs "
+                              "where brand_id = %s order by id", (brand_id,)).fetchall()
+        versions_before = conn.execute("select record_key, version, data from versions.content_versions "
+                                       "order by 1, 2").fetchall()
+        assert any(not r[4] for r in before) and any(r[4] for r in before)
+
+        migrate.migrate(conn, pack.load())
+        assert conn.execute("select id, operation, old_data, new_data, sealed from audit.logs "
+                            "where brand_id = %s order by id", (brand_id,)).fetchall() == before
+        assert conn.execute("select record_key, version, data from versions.content_versions "
+                            "order by 1, 2").fetchall() == versions_before
+        assert conn.execute("select count(*) from audit.verify(%s)", (brand_id,)).fetchone()[0] == 0
+        conn.execute("update public.docs set body = 'v3' where brand_id = %s and id = 1", (brand_id,))
+        assert conn.execute("select count(*) from audit.captures").fetchone()[0] == 1
+        newest = conn.execute("select max(id) from audit.logs where brand_id = %s", (brand_id,)).fetchone()[0]
+        assert newest > max(r[0] for r in before)
+        conn.execute("select audit.seal()")
+        assert conn.execute("select count(*) from audit.logs_inbox").fetchone()[0] == 0
+        assert conn.execute("select count(*) from audit.logs where not sealed").fetchone()[0] == 0
+        assert conn.execute("select count(*) from audit.verify(%s)", (brand_id,)).fetchone()[0] == 0
+        assert conn.execute("select max(version) from versions.content_versions "
+                            "where record_key ->> 'id' = '1'").fetchone()[0] == 3
+        conn.execute("select versions.seal()")
+        assert conn.execute("select count(*) from versions.captures").fetchone()[0] == 0
+        assert conn.execute("select version, data ->> 'body' from versions.sealed_versions "
+                            "where record_key ->> 'id' = '1' order by 1").fetchall() == [
+            (1, "v1"), (2, "v2"), (3, "v3")]

@@ -10,7 +10,9 @@ select
 select throws_ok('delete from audit.logs', '42501', null, 'DELETE is refused, even for the owner');
 select throws_ok('truncate audit.entries', '42501', null, 'TRUNCATE is refused');
 select throws_ok('truncate audit.captures', '42501', null, 'TRUNCATE of the captures is refused');
-select throws_ok('update audit.captures set operation = ''DELETE''', '42501', null, 'UPDATE of the captures is refused');
+select throws_ok(
+    'update audit.captures set operation = ''DELETE''', '42501', null, 'UPDATE of the captures is refused'
+);
 select throws_ok(
     format(
         'truncate audit.%I', (

@@ -229,7 +229,10 @@ set search_path = pg_catalog, pg_temp
 as $$
     select e.*
     from audit.captures as c
-    cross join lateral audit._entries(c) as e
+    cross join lateral audit._entries(
+        c.id, c.txid, c.occurred_at, c.table_name, c.operation, c.brand_column, c.key_columns,
+        c.skip_noop_updates, c.old_rows, c.new_rows, c.actor_id, c.actor_role, c.request_id, c.client_ip
+    ) as e
     where (
         select brand.caller_is_service()
             or pg_catalog.pg_has_role(brand.invoking_role(), r.relowner, 'USAGE')

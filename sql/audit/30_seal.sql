@@ -43,6 +43,7 @@ create or replace function audit.seal()
 returns integer
 language plpgsql
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
     lower_txid bigint;
@@ -59,7 +60,10 @@ begin
         -- before 0028, entries still in the inbox.
         select e.*
         from audit.captures as c
-        cross join lateral audit._entries(c) as e
+        cross join lateral audit._entries(
+        c.id, c.txid, c.occurred_at, c.table_name, c.operation, c.brand_column, c.key_columns,
+        c.skip_noop_updates, c.old_rows, c.new_rows, c.actor_id, c.actor_role, c.request_id, c.client_ip
+    ) as e
         where c.txid >= lower_txid and c.txid < upper_txid
         union all
         select l.brand_id, l.occurred_at, l.id, l.table_name, l.record_key, l.operation, l.old_data,

@@ -7,8 +7,13 @@
 -- yet, in capture order. Readers number the pending captures the same way
 -- (versions.content_versions), so a version has its final number as soon as it commits.
 drop function if exists versions._version(text, text, text, text[], text, jsonb, uuid);
+drop function if exists versions._versions(versions.captures);
 
-create or replace function versions._versions(c versions.captures)
+-- Plain SQL without a SET clause, every name qualified, so that it inlines (as audit._entries).
+create or replace function versions._versions(
+    cap_id bigint, cap_at timestamptz, cap_table text, cap_operation text, cap_brand_column text,
+    cap_key_columns text[], cap_state_column text, cap_old_rows json, cap_new_rows json, cap_author_id uuid
+)
 returns table (
     brand_id uuid, table_name text, record_key jsonb, operation text, data jsonb, state text,
     author_id uuid, created_at timestamptz, capture_id bigint, pos bigint
@@ -16,29 +21,32 @@ returns table (
 language sql
 stable
 parallel safe
-set search_path = pg_catalog, pg_temp
 as $$
-    select (r.data ->> c.brand_column)::uuid, c.table_name, brand.row_key(r.data, c.key_columns), c.operation,
-           r.data, r.data ->> c.state_column, c.author_id, c.occurred_at, c.id, r.pos
+    select (r.data ->> _versions.cap_brand_column)::uuid, _versions.cap_table,
+           brand.row_key(r.data, _versions.cap_key_columns), _versions.cap_operation, r.data,
+           r.data ->> _versions.cap_state_column, _versions.cap_author_id, _versions.cap_at, _versions.cap_id, r.pos
     from (
         select e.ord as pos, e.value::jsonb as data
-        from json_array_elements(c.new_rows) with ordinality as e (value, ord)
-        where c.operation = 'INSERT'
+        from json_array_elements(_versions.cap_new_rows) with ordinality as e (value, ord)
+        where _versions.cap_operation = 'INSERT'
         union all
         -- The tombstone holds the row as it was.
         select e.ord, e.value::jsonb
-        from json_array_elements(c.old_rows) with ordinality as e (value, ord)
-        where c.operation = 'DELETE'
+        from json_array_elements(_versions.cap_old_rows) with ordinality as e (value, ord)
+        where _versions.cap_operation = 'DELETE'
         union all
         -- Old and new rows pair by position; a row the statement did not change gets no version.
         select u.ord, u.new_json::jsonb
-        from rows from (json_array_elements(c.old_rows), json_array_elements(c.new_rows))
-            with ordinality as u (old_json, new_json, ord)
-        where c.operation = 'UPDATE' and u.old_json::jsonb is distinct from u.new_json::jsonb
+        from rows from (
+            json_array_elements(_versions.cap_old_rows), json_array_elements(_versions.cap_new_rows)
+        ) with ordinality as u (old_json, new_json, ord)
+        where _versions.cap_operation = 'UPDATE' and u.old_json::jsonb is distinct from u.new_json::jsonb
     ) as r
 $$;
 
-comment on function versions._versions(versions.captures) is
+comment on function versions._versions(
+    bigint, timestamptz, text, text, text, text[], text, json, json, uuid
+) is
 'The versions one capture holds, unnumbered, in statement order (capture_id, pos).';
 
 create or replace function versions._number(only_table text)
@@ -55,24 +63,21 @@ as $$
     with fresh as materialized (
         select v.*
         from versions.captures as c
-        cross join lateral versions._versions(c) as v
+        cross join lateral versions._versions(
+            c.id, c.occurred_at, c.table_name, c.operation, c.brand_column, c.key_columns, c.state_column,
+            c.old_rows, c.new_rows, c.author_id
+        ) as v
         where only_table is null or c.table_name = only_table
-    ),
-    bases as (
-        select k.brand_id, k.table_name, k.record_key, coalesce((
-            select max(s.version) from versions.sealed_versions as s
-            where s.brand_id = k.brand_id and s.table_name = k.table_name and s.record_key = k.record_key
-        ), 0) as base
-        from (select distinct f.brand_id, f.table_name, f.record_key from fresh as f) as k
     )
     select f.brand_id, f.table_name, f.record_key,
-           (b.base + row_number() over (
+           (coalesce((
+               select max(s.version) from versions.sealed_versions as s
+               where s.brand_id = f.brand_id and s.table_name = f.table_name and s.record_key = f.record_key
+           ), 0) + row_number() over (
                partition by f.brand_id, f.table_name, f.record_key order by f.capture_id, f.pos
            ))::integer,
            f.operation, f.data, f.state, f.author_id, f.created_at, f.capture_id
     from fresh as f
-    inner join bases as b
-        on f.brand_id = b.brand_id and f.table_name = b.table_name and f.record_key = b.record_key
 $$;
 
 comment on function versions._number(text) is
@@ -185,7 +190,7 @@ $$;
 comment on function versions.untrack(regclass) is 'Stops versioning a table; its versions stay. Idempotent.';
 
 revoke all on function
-versions._versions(versions.captures),
+versions._versions(bigint, timestamptz, text, text, text, text[], text, json, json, uuid),
 versions._number(text),
 versions.tg_capture(),
 versions.track(regclass, integer, interval, name, name),
@@ -276,6 +281,7 @@ create or replace function versions.seal()
 returns integer
 language plpgsql
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
     lower_id bigint;
@@ -312,27 +318,24 @@ begin
     with fresh as materialized (
         select v.*
         from versions.captures as c
-        cross join lateral versions._versions(c) as v
+        cross join lateral versions._versions(
+            c.id, c.occurred_at, c.table_name, c.operation, c.brand_column, c.key_columns, c.state_column,
+            c.old_rows, c.new_rows, c.author_id
+        ) as v
         where c.id > lower_id and c.id <= upto_id
-    ),
-    bases as (
-        select k.brand_id, k.table_name, k.record_key, coalesce((
-            select max(s.version) from versions.sealed_versions as s
-            where s.brand_id = k.brand_id and s.table_name = k.table_name and s.record_key = k.record_key
-        ), 0) as base
-        from (select distinct f.brand_id, f.table_name, f.record_key from fresh as f) as k
     ),
     stored as (
         insert into versions.sealed_versions (brand_id, table_name, record_key, version, operation, data, state,
                                               author_id, created_at)
         select f.brand_id, f.table_name, f.record_key,
-               b.base + row_number() over (
+               coalesce((
+                   select max(s.version) from versions.sealed_versions as s
+                   where s.brand_id = f.brand_id and s.table_name = f.table_name and s.record_key = f.record_key
+               ), 0) + row_number() over (
                    partition by f.brand_id, f.table_name, f.record_key order by f.capture_id, f.pos
                ),
                f.operation, f.data, f.state, f.author_id, f.created_at
         from fresh as f
-        inner join bases as b
-            on f.brand_id = b.brand_id and f.table_name = b.table_name and f.record_key = b.record_key
         returning 1
     )
     insert into versions.seal_rounds (upto_capture, versions)
