@@ -64,12 +64,12 @@ begin
     if tg_op = 'UPDATE' then
         insert into bench.floor_inbox
         select pg_current_xact_id()::text::bigint, now(), tg_relid::regclass::text, tg_op, o.j, n.j, ctx.*
-        from (select json_agg(t) as j from old_rows as t) as o,
-            (select json_agg(t) as j from new_rows as t) as n, brand.request_context() as ctx;
+        from (select json_agg(t.*) as j from old_rows as t) as o,
+            (select json_agg(t.*) as j from new_rows as t) as n, brand.request_context() as ctx;
     else
         insert into bench.floor_inbox
         select pg_current_xact_id()::text::bigint, now(), tg_relid::regclass::text, tg_op, null, n.j, ctx.*
-        from (select json_agg(t) as j from new_rows as t) as n, brand.request_context() as ctx;
+        from (select json_agg(t.*) as j from new_rows as t) as n, brand.request_context() as ctx;
     end if;
     return null;
 end

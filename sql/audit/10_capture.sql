@@ -110,8 +110,8 @@ begin
                                         request_id, client_ip)
             select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, n.agg, ctx.*
-            from (select json_agg(t) as agg, count(*) as n from old_rows as t) as o,
-                (select json_agg(t) as agg from new_rows as t) as n,
+            from (select json_agg(t.*) as agg, count(*) as n from old_rows as t) as o,
+                (select json_agg(t.*) as agg from new_rows as t) as n,
                 brand.request_context() as ctx
             where o.n between 1 and 1048576;
         elsif tg_op = 'INSERT' then
@@ -120,7 +120,7 @@ begin
                                         client_ip)
             select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, n.agg, ctx.*
-            from (select json_agg(t) as agg, count(*) as n from new_rows as t) as n,
+            from (select json_agg(t.*) as agg, count(*) as n from new_rows as t) as n,
                 brand.request_context() as ctx
             where n.n between 1 and 1048576;
         else
@@ -129,7 +129,7 @@ begin
                                         client_ip)
             select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, ctx.*
-            from (select json_agg(t) as agg, count(*) as n from old_rows as t) as o,
+            from (select json_agg(t.*) as agg, count(*) as n from old_rows as t) as o,
                 brand.request_context() as ctx
             where o.n between 1 and 1048576;
         end if;
@@ -149,13 +149,13 @@ begin
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, n.agg, ctx.*
             from (
                 select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
-                from (select row_number() over () as rn, to_jsonb(t) - tg_argv[2]::text[] as j
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
                       from old_rows as t) as x
                 group by 1
             ) as o
             inner join (
                 select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
-                from (select row_number() over () as rn, to_jsonb(t) - tg_argv[2]::text[] as j
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
                       from new_rows as t) as x
                 group by 1
             ) as n on o.chunk = n.chunk
@@ -172,7 +172,7 @@ begin
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, r.agg, ctx.*
             from (
                 select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
-                from (select row_number() over () as rn, to_jsonb(t) - tg_argv[2]::text[] as j
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
                       from new_rows as t) as x
                 group by 1
             ) as r
@@ -189,7 +189,7 @@ begin
                    tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, r.agg, ctx.*
             from (
                 select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
-                from (select row_number() over () as rn, to_jsonb(t) - tg_argv[2]::text[] as j
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
                       from old_rows as t) as x
                 group by 1
             ) as r

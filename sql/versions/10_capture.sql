@@ -100,8 +100,8 @@ begin
                                        state_column, old_rows, new_rows, author_id)
         select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                tg_argv[0], tg_argv[1]::text[], nullif(tg_argv[2], ''), o.agg, n.agg, ctx.actor_id
-        from (select json_agg(t) as agg from old_rows as t) as o,
-            (select json_agg(t) as agg from new_rows as t) as n,
+        from (select json_agg(t.*) as agg from old_rows as t) as o,
+            (select json_agg(t.*) as agg from new_rows as t) as n,
             brand.request_context() as ctx
         where o.agg is not null;
     elsif tg_op = 'INSERT' then
@@ -109,7 +109,7 @@ begin
                                        state_column, new_rows, author_id)
         select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                tg_argv[0], tg_argv[1]::text[], nullif(tg_argv[2], ''), n.agg, ctx.actor_id
-        from (select json_agg(t) as agg from new_rows as t) as n,
+        from (select json_agg(t.*) as agg from new_rows as t) as n,
             brand.request_context() as ctx
         where n.agg is not null;
     else
@@ -117,7 +117,7 @@ begin
                                        state_column, old_rows, author_id)
         select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
                tg_argv[0], tg_argv[1]::text[], nullif(tg_argv[2], ''), o.agg, ctx.actor_id
-        from (select json_agg(t) as agg from old_rows as t) as o,
+        from (select json_agg(t.*) as agg from old_rows as t) as o,
             brand.request_context() as ctx
         where o.agg is not null;
     end if;
