@@ -2,7 +2,7 @@
 -- at once, in the statement's row order; the captures are as append-only as the log; odd
 -- request headers never block a write.
 begin;
-select plan(17);
+select plan(18);
 select tests.seed_two_brands();
 
 create table public.cards (
@@ -154,6 +154,16 @@ select is(
 
 select ok(
     (select value from audit.probe_seal_lag()) >= 0, 'the seal-lag probe reads the inbox'
+);
+
+-- A column named like the trigger's row alias is still a column, not the row.
+create table public.tees (brand_id uuid not null, id integer not null, t text, primary key (brand_id, id));
+select audit.track('public.tees');
+insert into public.tees values (tests.brand('acme'), 1, 'x');
+select is(
+    (select new_data from audit.logs where table_name = 'public.tees'),
+    jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1, 't', 'x'),
+    'a row with a column named t is captured whole'
 );
 
 select * from finish();
