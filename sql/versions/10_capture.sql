@@ -57,6 +57,7 @@ returns table (
 language sql
 stable
 set search_path = pg_catalog, pg_temp
+set enable_seqscan = off
 as $$
     -- Every pending version (of one table, or of all), numbered after its record's latest
     -- sealed version in capture order: what versions.seal() will store.
@@ -277,11 +278,15 @@ $$;
 comment on function versions._record_versions(uuid, text, jsonb) is
 'Every version of one record, sealed or pending (internal: no permission check).';
 
+-- enable_seqscan off: each version's base is an index probe of its record's latest stored
+-- version; planned on a table without statistics yet (a fresh install), that probe
+-- became a scan of versions.sealed_versions per version, quadratic in the round's size.
 create or replace function versions.seal()
 returns integer
 language plpgsql
 set search_path = pg_catalog, pg_temp
 set jit = off
+set enable_seqscan = off
 as $$
 declare
     lower_id bigint;
