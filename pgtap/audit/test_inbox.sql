@@ -161,7 +161,10 @@ create table public.tees (brand_id uuid not null, id integer not null, t text, p
 select audit.track('public.tees');
 insert into public.tees values (tests.brand('acme'), 1, 'x');
 select is(
-    (select new_data from audit.logs where table_name = 'public.tees'),
+    (
+        select new_data from audit.logs
+        where table_name = 'public.tees'
+    ),
     jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1, 't', 'x'),
     'a row with a column named t is captured whole'
 );

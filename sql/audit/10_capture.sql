@@ -33,8 +33,8 @@ drop function if exists audit._entry(text, text, text, text[], jsonb, jsonb, jso
 drop function if exists audit._entries(audit.captures);
 create or replace function audit._entries(
     cap_id bigint, cap_txid bigint, cap_at timestamptz, cap_table text, cap_operation text,
-    cap_brand_column text, cap_key_columns text[], cap_skip_noop boolean, cap_old_rows json, cap_new_rows json,
-    cap_actor_id uuid, cap_actor_role text, cap_request_id text, cap_client_ip inet
+    cap_brand_column text, cap_key_columns text[], cap_skip_noop boolean, cap_old_rows json,
+    cap_new_rows json, cap_actor_id uuid, cap_actor_role text, cap_request_id text, cap_client_ip inet
 )
 returns table (
     brand_id uuid, occurred_at timestamptz, id bigint, table_name text, record_key jsonb, operation text,
@@ -323,7 +323,9 @@ audit._table(text),
 audit.track(text, text[], boolean, name),
 audit.untrack(text),
 audit._changes(jsonb, jsonb),
-audit._entries(bigint, bigint, timestamptz, text, text, text, text[], boolean, json, json, uuid, text, text, inet),
+audit._entries(
+    bigint, bigint, timestamptz, text, text, text, text[], boolean, json, json, uuid, text, text, inet
+),
 audit.tg_capture(),
 audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)
