@@ -28,6 +28,7 @@ bench: bootstrap  ## benchmarks; numbers go to docs/performance.md by hand
 	$(BIN)/python bench/rls.py
 	$(BIN)/python bench/audit.py
 	$(BIN)/python bench/versions.py
+	$(BIN)/python bench/capture.py
 	$(BIN)/python bench/health.py
 	$(BIN)/python bench/advise.py
 	$(BIN)/python bench/gate.py

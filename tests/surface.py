@@ -109,6 +109,7 @@ def versioned(**args: str) -> Fn:
 
 AUDIT = {
     "api.audit_activity": Fn({"brand_id": "{brand}", "page_size": "10"}),
+    "audit.pending_entries": Fn(scope="caller"),
 }
 
 VERSIONS = {
@@ -121,6 +122,7 @@ VERSIONS = {
     "versions.restore": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
     "versions.publish": Fn({"target": "{table}", "key": "{key}", "n": "1"}),
     "versions.readable_scopes": Fn(scope="caller"),
+    "versions.pending_versions": Fn(scope="caller"),
     "versions.resolve": Fn({"table_name": "{table}"}, scope="caller", lookups=UNKNOWN_TABLE),
     "api.list_versions": versioned(),
     "api.get_version": versioned(version="1"),

@@ -1,6 +1,6 @@
 -- The log is append-only, even for its owner; retention drops whole monthly partitions.
 begin;
-select plan(6);
+select plan(8);
 select tests.seed_two_brands();
 
 select
@@ -8,12 +8,16 @@ select
         'update audit.logs set operation = ''DELETE''', '42501', null, 'UPDATE is refused, even for the owner'
     );
 select throws_ok('delete from audit.logs', '42501', null, 'DELETE is refused, even for the owner');
-select throws_ok('truncate audit.logs', '42501', null, 'TRUNCATE is refused');
+select throws_ok('truncate audit.entries', '42501', null, 'TRUNCATE is refused');
+select throws_ok('truncate audit.captures', '42501', null, 'TRUNCATE of the captures is refused');
+select throws_ok(
+    'update audit.captures set operation = ''DELETE''', '42501', null, 'UPDATE of the captures is refused'
+);
 select throws_ok(
     format(
         'truncate audit.%I', (
             select c.relname from pg_inherits as i inner join pg_class as c on i.inhrelid = c.oid
-            where i.inhparent = 'audit.logs'::regclass and c.relname <> 'logs_default'
+            where i.inhparent = 'audit.entries'::regclass and c.relname <> 'logs_default'
             order by c.relname limit 1
         )
     ),

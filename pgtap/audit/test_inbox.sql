@@ -1,8 +1,8 @@
--- The write path appends to the inbox: entries are visible in audit.logs at once, in the
--- statement's row order; the inbox is as append-only as the log; odd request headers
--- never block a write.
+-- The write path appends one raw capture per statement: entries are visible in audit.logs
+-- at once, in the statement's row order; the captures are as append-only as the log; odd
+-- request headers never block a write.
 begin;
-select plan(17);
+select plan(18);
 select tests.seed_two_brands();
 
 create table public.cards (
@@ -22,9 +22,9 @@ from generate_series(1, 5) as g;
 
 select is(
     (
-        select count(*)::int from audit.logs_inbox
+        select count(*)::int from audit.captures
         where table_name = 'public.cards'
-    ), 5, 'capture writes to the inbox'
+    ), 1, 'a statement is one capture'
 );
 select is(
     (
@@ -74,12 +74,12 @@ select is(
     ), true, 'with skip_noop_updates off, a no-op update is an entry with no changed columns'
 );
 
--- The inbox refuses changes like the log does.
+-- The captures refuse changes like the log does.
 select throws_ok(
-    'update audit.logs_inbox set operation = ''DELETE''', '42501', null, 'UPDATE of the inbox is refused'
+    'update audit.captures set operation = ''DELETE''', '42501', null, 'UPDATE of the captures is refused'
 );
 select throws_ok(
-    'delete from audit.logs_inbox', '42501', null, 'DELETE of unsealed inbox entries is refused'
+    'delete from audit.captures', '42501', null, 'DELETE of unsealed captures is refused'
 );
 select throws_ok('truncate audit.logs_inbox', '42501', null, 'TRUNCATE of the inbox is refused');
 select throws_ok('truncate audit.logs_sealed', '42501', null, 'TRUNCATE of the sealed log is refused');
@@ -154,6 +154,19 @@ select is(
 
 select ok(
     (select value from audit.probe_seal_lag()) >= 0, 'the seal-lag probe reads the inbox'
+);
+
+-- A column named like the trigger's row alias is still a column, not the row.
+create table public.tees (brand_id uuid not null, id integer not null, t text, primary key (brand_id, id));
+select audit.track('public.tees');
+insert into public.tees values (tests.brand('acme'), 1, 'x');
+select is(
+    (
+        select new_data from audit.logs
+        where table_name = 'public.tees'
+    ),
+    jsonb_build_object('brand_id', tests.brand('acme'), 'id', 1, 't', 'x'),
+    'a row with a column named t is captured whole'
 );
 
 select * from finish();

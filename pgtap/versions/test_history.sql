@@ -1,7 +1,7 @@
 -- versions.track(): numbered versions on insert/update, none for no-op updates, a
 -- tombstone on delete; list, get, at, diff, restore (also of deleted rows), publish.
 begin;
-select plan(21);
+select plan(22);
 select tests.seed_two_brands();
 
 create table public.pages (
@@ -107,13 +107,15 @@ select is((
     where id = 1
 ), 'Hello, world', 'the deleted row is back');
 
--- Retention: keep the last 2 versions, never the published one.
+-- Retention applies to sealed versions (tests/test_versions.py): versions still pending,
+-- as every one of this transaction's is, are never pruned.
 select tests.clear_authentication();
 select versions.track('public.pages', keep_last => 2, state_column => 'status');
-select ok(versions.prune() > 0, 'prune() deletes old versions');
+select is(versions.seal(), 0, 'a transaction that wrote does not number its own pending versions');
+select is(versions.prune(), 0, 'prune() never deletes a pending version');
 select set_eq(
     $$select version from versions.content_versions where table_name = 'public.pages'$$,
-    array[3, 4, 5], 'the last two and the published one remain'
+    array[1, 2, 3, 4, 5], 'every version remains'
 );
 
 select throws_ok(

@@ -1,10 +1,12 @@
--- audit: capture. One generic statement-level trigger function reads the transition
--- tables, so a bulk statement writes its entries in one INSERT ... SELECT. It writes to
--- the inbox (audit.logs_inbox: one index, no monthly routing); audit.seal() moves
--- entries into the monthly log later. PL/pgSQL compiles trigger functions per trigger,
--- so each tracked table gets its own cached plans. What a single-row statement costs
--- is mostly executor start-up, so each operation is one statement of few plan nodes.
-
+-- audit: capture. One generic statement-level trigger function stores each statement
+-- raw in audit.captures: its transition rows as json (json_agg: no parse into jsonb on
+-- the write path) and the statement's constants (table, operation, transaction, brand
+-- and key columns, request context, time). Keys, brands, changed columns and the
+-- decision to skip a no-op update are the sealer's (audit.seal()) and the readers'
+-- (audit.logs), through one function, audit._entries(). PL/pgSQL compiles trigger
+-- functions per trigger, so each tracked table gets its own cached plans. What a
+-- single-row statement costs is mostly executor start-up, so each operation is one
+-- statement of few plan nodes.
 create or replace function audit._changes(old_row jsonb, new_row jsonb)
 returns table (old_values jsonb, new_values jsonb)
 language sql
@@ -22,24 +24,62 @@ $$;
 comment on function audit._changes(jsonb, jsonb) is
 'An UPDATE''s changed columns only: old and new values (nulls when nothing changed).';
 
-create or replace function audit._entry(
-    table_name text, operation text, brand_column text, key_columns text[], key_row jsonb,
-    old_data jsonb, new_data jsonb
+drop function if exists audit._entry(text, text, text, text[], jsonb, jsonb, jsonb);
+
+-- An entry's id: its capture's id * 2^20 + its position in the statement (from 0). A
+-- statement of more rows is stored as several captures of at most 2^20 rows each. Plain
+-- SQL without a SET clause, every name qualified, so that it inlines into the sealer's and
+-- the readers' statements (a function call per capture cost 90 us more than the work).
+drop function if exists audit._entries(audit.captures);
+create or replace function audit._entries(
+    cap_id bigint, cap_txid bigint, cap_at timestamptz, cap_table text, cap_operation text,
+    cap_brand_column text, cap_key_columns text[], cap_skip_noop boolean, cap_old_rows json,
+    cap_new_rows json, cap_actor_id uuid, cap_actor_role text, cap_request_id text, cap_client_ip inet
 )
 returns table (
-    brand_id uuid, occurred_at timestamptz, table_name text, record_key jsonb, operation text,
-    old_data jsonb, new_data jsonb
+    brand_id uuid, occurred_at timestamptz, id bigint, table_name text, record_key jsonb, operation text,
+    old_data jsonb, new_data jsonb, actor_id uuid, actor_role text, txid bigint, request_id text,
+    client_ip inet
 )
 language sql
-stable  -- like brand.row_key(): a function labelled immutable would not inline it
+stable
+parallel safe
 as $$
-    select coalesce((key_row ->> brand_column)::uuid, '00000000-0000-0000-0000-000000000000'),
-           brandbase.now(), _entry.table_name, brand.row_key(key_row, key_columns), _entry.operation,
-           _entry.old_data, _entry.new_data
+    select coalesce((r.key_row ->> nullif(_entries.cap_brand_column, ''))::uuid,
+                    '00000000-0000-0000-0000-000000000000'),
+           _entries.cap_at, _entries.cap_id * 1048576 + r.pos, _entries.cap_table,
+           case when _entries.cap_operation = 'TRUNCATE' then '{}'::jsonb
+               else brand.row_key(r.key_row, _entries.cap_key_columns) end,
+           _entries.cap_operation, r.old_data, r.new_data, _entries.cap_actor_id, _entries.cap_actor_role,
+           _entries.cap_txid, _entries.cap_request_id, _entries.cap_client_ip
+    from (
+        select e.ord - 1 as pos, e.value::jsonb as key_row, null::jsonb as old_data, e.value::jsonb as new_data
+        from json_array_elements(_entries.cap_new_rows) with ordinality as e (value, ord)
+        where _entries.cap_operation = 'INSERT'
+        union all
+        select e.ord - 1, e.value::jsonb, e.value::jsonb, null
+        from json_array_elements(_entries.cap_old_rows) with ordinality as e (value, ord)
+        where _entries.cap_operation = 'DELETE'
+        union all
+        -- Old and new rows pair by position in the two transition tables.
+        select u.ord - 1, j.new_row, ch.old_values, ch.new_values
+        from rows from (
+            json_array_elements(_entries.cap_old_rows), json_array_elements(_entries.cap_new_rows)
+        ) with ordinality as u (old_json, new_json, ord)
+        cross join lateral (select u.old_json::jsonb as old_row, u.new_json::jsonb as new_row) as j
+        cross join lateral audit._changes(j.old_row, j.new_row) as ch
+        where _entries.cap_operation = 'UPDATE' and not (_entries.cap_skip_noop and ch.new_values is null)
+        union all
+        select 0, null, null, null
+        where _entries.cap_operation = 'TRUNCATE'
+    ) as r
 $$;
 
-comment on function audit._entry(text, text, text, text[], jsonb, jsonb, jsonb) is
-'One entry as the inbox stores it, less the request context (inlined into audit.tg_capture()).';
+comment on function audit._entries(
+    bigint, bigint, timestamptz, text, text, text, text[], boolean, json, json, uuid, text, text, inet
+) is
+'The entries of one capture, as audit.logs shows them and audit.seal() stores them: one per row '
+'(for UPDATE: changed columns only; no-op rows skipped when the table says so), keyed and branded.';
 
 create or replace function audit.tg_capture()
 returns trigger
@@ -51,58 +91,119 @@ as $$
 -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates.
 -- Each operation is one statement that reads the trigger's arguments itself: PL/pgSQL
 -- sets up every variable and condition again in each transaction, which costs more
--- than the statement's own work for one row. Rows pass through an array so that each
--- row's to_jsonb() runs once, not once per use. Entries follow the statement's row order.
+-- than the statement's own work for one row. A statement that changed no row stores
+-- nothing. The transition tables are read in their order, which pairs old and new rows.
 begin
-    if tg_op = 'UPDATE' then
-        -- Old and new rows pair by position in the two transition tables.
-        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                      new_data, actor_id, actor_role, request_id, client_ip)
-        select e.*, ctx.*
-        from unnest(
-            array(select to_jsonb(t) - tg_argv[2]::text[] from old_rows as t),
-            array(select to_jsonb(t) - tg_argv[2]::text[] from new_rows as t)
-        ) as r (old_row, new_row)
-        cross join brand.request_context() as ctx
-        cross join lateral audit._changes(r.old_row, r.new_row) as c
-        cross join lateral audit._entry(
-            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            r.new_row, c.old_values, c.new_values
-        ) as e
-        where not (tg_argv[3]::boolean and c.new_values is null);
-    elsif tg_op = 'INSERT' then
-        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                      new_data, actor_id, actor_role, request_id, client_ip)
-        select e.*, ctx.*
-        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from new_rows as t)) as r (j)
-        cross join brand.request_context() as ctx
-        cross join lateral audit._entry(
-            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            r.j, null, r.j
-        ) as e;
-    elsif tg_op = 'DELETE' then
-        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation, old_data,
-                                      new_data, actor_id, actor_role, request_id, client_ip)
-        select e.*, ctx.*
-        from unnest(array(select to_jsonb(t) - tg_argv[2]::text[] from old_rows as t)) as r (j)
-        cross join brand.request_context() as ctx
-        cross join lateral audit._entry(
-            tg_relid::regclass::text, tg_op, tg_argv[0], tg_argv[1]::text[],
-            r.j, r.j, null
-        ) as e;
-    else
-        insert into audit.logs_inbox (brand_id, occurred_at, table_name, record_key, operation,
-                                      actor_id, actor_role, request_id, client_ip)
-        select '00000000-0000-0000-0000-000000000000', brandbase.now(),
-               tg_relid::regclass::text, '{}', tg_op, ctx.*
+    if tg_op = 'TRUNCATE' then
+        insert into audit.captures (txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                    skip_noop_updates, actor_id, actor_role, request_id, client_ip)
+        select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+               '', '{}', false, ctx.*
         from brand.request_context() as ctx;
+        return null;
+    end if;
+    if tg_argv[2] = '{}' then
+        -- The common case: no excluded columns, at most 2^20 rows.
+        if tg_op = 'UPDATE' then
+            insert into audit.captures (txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                        skip_noop_updates, old_rows, new_rows, actor_id, actor_role,
+                                        request_id, client_ip)
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, n.agg, ctx.*
+            from (select json_agg(t.*) as agg, count(*) as n from old_rows as t) as o,
+                (select json_agg(t.*) as agg from new_rows as t) as n,
+                brand.request_context() as ctx
+            where o.n between 1 and 1048576;
+        elsif tg_op = 'INSERT' then
+            insert into audit.captures (txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                        skip_noop_updates, new_rows, actor_id, actor_role, request_id,
+                                        client_ip)
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, n.agg, ctx.*
+            from (select json_agg(t.*) as agg, count(*) as n from new_rows as t) as n,
+                brand.request_context() as ctx
+            where n.n between 1 and 1048576;
+        else
+            insert into audit.captures (txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                        skip_noop_updates, old_rows, actor_id, actor_role, request_id,
+                                        client_ip)
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, ctx.*
+            from (select json_agg(t.*) as agg, count(*) as n from old_rows as t) as o,
+                brand.request_context() as ctx
+            where o.n between 1 and 1048576;
+        end if;
+        if found then
+            return null;
+        end if;
+    end if;
+    -- Excluded columns (removed before anything is stored), or a statement of more than
+    -- 2^20 rows (stored as captures of 2^20 rows each, in order), or no row at all.
+    if tg_op = 'UPDATE' then
+        insert into audit.captures (id, txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                    skip_noop_updates, old_rows, new_rows, actor_id, actor_role,
+                                    request_id, client_ip)
+        select nextval('audit.captures_id_seq'), s.*
+        from (
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, o.agg, n.agg, ctx.*
+            from (
+                select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
+                      from old_rows as t) as x
+                group by 1
+            ) as o
+            inner join (
+                select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
+                      from new_rows as t) as x
+                group by 1
+            ) as n on o.chunk = n.chunk
+            cross join brand.request_context() as ctx
+            order by o.chunk
+            offset 0
+        ) as s;
+    elsif tg_op = 'INSERT' then
+        insert into audit.captures (id, txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                    skip_noop_updates, new_rows, actor_id, actor_role, request_id, client_ip)
+        select nextval('audit.captures_id_seq'), s.*
+        from (
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, r.agg, ctx.*
+            from (
+                select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
+                      from new_rows as t) as x
+                group by 1
+            ) as r
+            cross join brand.request_context() as ctx
+            order by r.chunk
+            offset 0
+        ) as s;
+    else
+        insert into audit.captures (id, txid, occurred_at, table_name, operation, brand_column, key_columns,
+                                    skip_noop_updates, old_rows, actor_id, actor_role, request_id, client_ip)
+        select nextval('audit.captures_id_seq'), s.*
+        from (
+            select pg_current_xact_id()::text::bigint, brandbase.now(), tg_relid::regclass::text, tg_op,
+                   tg_argv[0], tg_argv[1]::text[], tg_argv[3]::boolean, r.agg, ctx.*
+            from (
+                select (x.rn - 1) / 1048576 as chunk, json_agg(x.j order by x.rn) as agg
+                from (select row_number() over () as rn, to_jsonb(t.*) - tg_argv[2]::text[] as j
+                      from old_rows as t) as x
+                group by 1
+            ) as r
+            cross join brand.request_context() as ctx
+            order by r.chunk
+            offset 0
+        ) as s;
     end if;
     return null;
 end
 $$;
 
 comment on function audit.tg_capture() is
-'Statement-level trigger that writes audit entries from the transition tables into the inbox.';
+'Statement-level trigger that stores each statement''s transition rows raw (json) in audit.captures.';
 
 create or replace function audit.track(
     target regclass,
@@ -222,7 +323,9 @@ audit._table(text),
 audit.track(text, text[], boolean, name),
 audit.untrack(text),
 audit._changes(jsonb, jsonb),
-audit._entry(text, text, text, text[], jsonb, jsonb, jsonb),
+audit._entries(
+    bigint, bigint, timestamptz, text, text, text, text[], boolean, json, json, uuid, text, text, inet
+),
 audit.tg_capture(),
 audit.track(regclass, text[], boolean, name),
 audit.untrack(regclass)

@@ -1,6 +1,7 @@
 -- audit: tamper evidence. audit.seal() runs in the background (pg_cron every minute, or
--- the worker): it hashes every inbox entry of the transactions that finished since the
--- last round, chains them per brand and moves them to the sealed monthly log. Writers
+-- the worker): it expands the captures of the transactions that finished since the last
+-- round into entries, hashes and chains them per brand and stores them in the sealed
+-- monthly log. Writers
 -- never wait for it, and it never misses an entry: a round seals exactly the
 -- transactions below its snapshot's xmin that the previous round could not yet see as
 -- finished.
@@ -42,19 +43,37 @@ create or replace function audit.seal()
 returns integer
 language plpgsql
 set search_path = pg_catalog, pg_temp
+set jit = off
 as $$
 declare
     lower_txid bigint;
-    upper_txid bigint := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+    upper_txid bigint;
     sealed integer;
 begin
-    -- One sealer at a time; writers never take this lock.
+    -- One sealer at a time; writers never take this lock. The bounds are read after it,
+    -- so a sealer that waited sees the previous round.
     perform pg_advisory_xact_lock(pg_catalog.hashtext('audit.seal'));
+    upper_txid := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
     lower_txid := coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0);
-    with fresh as (
-        select l.brand_id, l.id, l.occurred_at, l.txid, audit.entry_hash(l) as entry_hash
-        from audit.logs as l
-        where not l.sealed and l.txid >= lower_txid and l.txid < upper_txid
+    with fresh_rows as materialized (
+        -- The entries of the captures of finished transactions (expanded once) and, from
+        -- before 0028, entries still in the inbox.
+        select e.*
+        from audit.captures as c
+        cross join lateral audit._entries(
+        c.id, c.txid, c.occurred_at, c.table_name, c.operation, c.brand_column, c.key_columns,
+        c.skip_noop_updates, c.old_rows, c.new_rows, c.actor_id, c.actor_role, c.request_id, c.client_ip
+    ) as e
+        where c.txid >= lower_txid and c.txid < upper_txid
+        union all
+        select l.brand_id, l.occurred_at, l.id, l.table_name, l.record_key, l.operation, l.old_data,
+               l.new_data, l.actor_id, l.actor_role, l.txid, l.request_id, l.client_ip
+        from audit.logs_inbox as l
+        where l.txid >= lower_txid and l.txid < upper_txid
+    ),
+    fresh as (
+        select f.*, audit.entry_hash(row(f.*, false)::audit.logs) as entry_hash
+        from fresh_rows as f
     ),
     heads as (
         select b.brand_id, c.seq, c.chain_hash
@@ -88,28 +107,30 @@ begin
         left join heads as h on l.brand_id = h.brand_id
         where l.id is not null
         returning 1
+    ),
+    -- Runs although nothing reads it (a data-modifying WITH always does).
+    stored as (
+        insert into audit.logs_sealed (brand_id, occurred_at, id, table_name, record_key, operation, old_data,
+                                       new_data, actor_id, actor_role, txid, request_id, client_ip, sealed)
+        select f.brand_id, f.occurred_at, f.id, f.table_name, f.record_key, f.operation, f.old_data,
+               f.new_data, f.actor_id, f.actor_role, f.txid, f.request_id, f.client_ip, true
+        from fresh_rows as f
+        returning 1
     )
     insert into audit.seal_rounds (below_txid, entries)
     select upper_txid, count(*) from written
     returning entries into sealed;
-    -- A separate statement, so the inbox's delete check sees the seals just written.
-    with moved as (
-        delete from audit.logs_inbox as i
-        where i.txid >= lower_txid and i.txid < upper_txid
-        returning i.*
-    )
-    insert into audit.logs_sealed (brand_id, occurred_at, id, table_name, record_key, operation, old_data,
-                                   new_data, actor_id, actor_role, txid, request_id, client_ip, sealed)
-    select m.brand_id, m.occurred_at, m.id, m.table_name, m.record_key, m.operation, m.old_data,
-           m.new_data, m.actor_id, m.actor_role, m.txid, m.request_id, m.client_ip, true
-    from moved as m;
+    -- Separate statements, so the delete checks see the seals and the round just written.
+    delete from audit.captures as c where c.txid >= lower_txid and c.txid < upper_txid;
+    delete from audit.logs_inbox as i where i.txid >= lower_txid and i.txid < upper_txid;
     return sealed;
 end
 $$;
 
 comment on function audit.seal() is
-'Seals the inbox entries of every transaction finished since the last round and moves them '
-'to the sealed log; returns how many.';
+'Turns the captures of every transaction finished since the last round into entries, chains '
+'and stores them in the sealed log, and removes the captures; returns how many entries. One '
+'transaction: a sealer killed mid-round leaves everything as it was.';
 
 create or replace function audit.verify(brand_id uuid)
 returns table (entry_id bigint, problem text, detail text)

@@ -1,14 +1,17 @@
 -- audit: reading the trail. The app reads through api functions (brand-scoped, permission
 -- audit.read, newest first, keyset-paginated by (occurred_at, id)); RLS guards the table.
--- audit.logs holds the inbox and the sealed log, so entries are visible as soon as their
--- transaction commits, sealed or not.
+-- audit.logs shows the stored entries and the pending captures, so entries are visible as
+-- soon as their transaction commits, sealed or not.
 
-select brand.isolate('audit.logs', 'audit.read');
+select brand.isolate('audit.entries', 'audit.read');
 select brand.isolate('audit.chain', 'audit.read');
-revoke all on audit.logs, audit.logs_inbox, audit.logs_sealed, audit.chain, audit.tracked, audit.seal_rounds
+revoke all on audit.logs, audit.entries, audit.logs_inbox, audit.logs_sealed, audit.chain, audit.tracked,
+audit.seal_rounds, audit.captures
 from public, anon, authenticated;
-grant select on audit.logs, audit.chain to authenticated;
-grant select on audit.logs, audit.chain, audit.tracked, audit.seal_rounds to service_role;
+grant select on audit.logs, audit.entries, audit.chain to authenticated;
+grant select on audit.logs, audit.entries, audit.chain, audit.tracked, audit.seal_rounds to service_role;
+revoke all on function audit.pending_entries() from public, anon;
+grant execute on function audit.pending_entries() to authenticated, service_role;
 
 create or replace view api.audit_log
 with (security_invoker = true) as

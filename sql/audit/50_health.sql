@@ -6,11 +6,15 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select coalesce(round(extract(epoch from now() - min(l.occurred_at))::numeric, 1), 0),
-           count(l.id) || ' entries not yet sealed'
-    from audit.logs_inbox as l
-    where l.txid >= coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0)
-        and l.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
+    select coalesce(round(extract(epoch from now() - min(x.occurred_at))::numeric, 1), 0),
+           count(*) || ' captured statements not yet sealed'
+    from (
+        select c.occurred_at, c.txid from audit.captures as c
+        union all
+        select l.occurred_at, l.txid from audit.logs_inbox as l
+    ) as x
+    where x.txid >= coalesce((select max(r.below_txid) from audit.seal_rounds as r), 0)
+        and x.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint
 $$;
 
 comment on function audit.probe_seal_lag() is

@@ -92,9 +92,7 @@ language sql
 stable
 set search_path = pg_catalog, pg_temp
 as $$
-    select v.data from versions.content_versions as v
-    where v.brand_id = _latest.brand_id and v.table_name = _latest.table_name
-        and v.record_key = _latest.record_key
+    select v.data from versions._record_versions(_latest.brand_id, _latest.table_name, _latest.record_key) as v
     order by v.version desc
     limit 1
 $$;
@@ -178,12 +176,11 @@ set search_path = pg_catalog, pg_temp
 as $$
     select v.*
     from versions.record(target, key, permission) as r
-    inner join versions.content_versions as v
-        on r.brand_id = v.brand_id and v.table_name = r.table_name and r.record_key = v.record_key
+    cross join lateral versions._record_versions(r.brand_id, r.table_name, r.record_key) as v
 $$;
 
 comment on function versions.history(regclass, jsonb, text) is
-'Every stored version of a record, once the caller''s permission is checked.';
+'Every version of a record, sealed or pending, once the caller''s permission is checked.';
 
 create or replace function versions.list(target regclass, key jsonb)
 returns table (
@@ -378,12 +375,12 @@ as $$
                row_number() over (
                    partition by v.brand_id, v.table_name, v.record_key order by v.version desc
                ) as age
-        from versions.content_versions as v
+        from versions.sealed_versions as v
         inner join versions.tracked as t on v.table_name = t.table_name
         where t.keep_last is not null or t.keep_for is not null
     ),
     doomed as (
-        delete from versions.content_versions as v
+        delete from versions.sealed_versions as v
         using ranked as r
         where v.brand_id = r.brand_id and v.table_name = r.table_name
             and v.record_key = r.record_key and v.version = r.version
@@ -437,3 +434,4 @@ versions.publish(regclass, jsonb, integer)
 to authenticated, service_role;
 
 select brand.schedule('versions-prune', '41 3 * * *', 'select versions.prune()');
+select brand.schedule('versions-seal', '* * * * *', 'select versions.seal()');

@@ -1,12 +1,16 @@
 -- versions: the app's surface. Tables are named as text (e.g. 'public.posts'); only
 -- versioned tables resolve. Permissions are checked by the versions.* functions.
 
-select brand.isolate('versions.content_versions', 'content.read');
+select brand.isolate('versions.sealed_versions', 'content.read');
 select brand.isolate('versions.published', 'content.read');
-revoke all on versions.content_versions, versions.published, versions.tracked
+revoke all on versions.content_versions, versions.sealed_versions, versions.published, versions.tracked,
+versions.captures, versions.seal_marks, versions.seal_rounds
 from public, anon, authenticated;
-grant select on versions.content_versions, versions.published to authenticated;
-grant select on versions.content_versions, versions.published, versions.tracked to service_role;
+grant select on versions.content_versions, versions.sealed_versions, versions.published to authenticated;
+grant select on versions.content_versions, versions.sealed_versions, versions.published, versions.tracked,
+versions.seal_rounds to service_role;
+revoke all on function versions.pending_versions() from public, anon;
+grant execute on function versions.pending_versions() to authenticated, service_role;
 
 create or replace function versions.readable_scopes()
 returns table (table_name text, brand_id uuid)

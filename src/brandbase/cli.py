@@ -522,14 +522,15 @@ def audit_verify(obj: Ctx, dsn: str | None, brand_id: str | None) -> None:
     with connect(obj.dsn(dsn)) as conn:
         rows = conn.execute(
             "select b.brand_id, v.entry_id, v.problem, v.detail "
-            "from (select distinct brand_id from audit.chain where %(b)s::uuid is null "
-            "      or brand_id = %(b)s::uuid) as b, audit.verify(b.brand_id) as v",
+            "from (select brand_id from audit.chain union select brand_id from audit.logs "
+            "      where not sealed) as b, audit.verify(b.brand_id) as v "
+            "where %(b)s::uuid is null or b.brand_id = %(b)s::uuid",
             {"b": brand_id}).fetchall()
     for brand, entry, problem, detail in rows:
         click.echo(f"  {brand} entry {entry}: {problem} - {detail}", err=True)
     if rows:
         raise click.ClickException(f"{len(rows)} problem(s) in the audit trail")
-    click.echo("intact: every sealed entry matches its seal")
+    click.echo("intact: every sealed entry matches its seal, and no unsealed one is out of band")
 
 
 

@@ -82,8 +82,8 @@ from people
 
 # Entries spread over the current month (inside existing partitions), sized by brand.
 AUDIT = """
-insert into audit.logs (brand_id, occurred_at, table_name, record_key, operation, old_data, new_data,
-                        actor_id, actor_role)
+insert into audit.entries (brand_id, occurred_at, table_name, record_key, operation, old_data, new_data,
+                           actor_id, actor_role)
 select m.brand_id,
        date_trunc('month', now()) + random() * (now() - date_trunc('month', now())),
        (array['public.posts', 'public.pages', 'brand.members'])[1 + (g % 3)],
@@ -100,8 +100,8 @@ cross join lateral (
 """
 
 VERSIONS = """
-insert into versions.content_versions (brand_id, table_name, record_key, version, operation, data, state,
-                                       author_id, created_at)
+insert into versions.sealed_versions (brand_id, table_name, record_key, version, operation, data, state,
+                                      author_id, created_at)
 select r.brand_id, 'seed.pages', jsonb_build_object('brand_id', r.brand_id, 'id', r.page), v,
        case when v = 1 then 'INSERT' else 'UPDATE' end,
        jsonb_build_object('brand_id', r.brand_id, 'id', r.page, 'title', 'Page ' || r.page || ' v' || v),
@@ -201,13 +201,13 @@ def seed(conn: psycopg.Connection, plan: Plan, progress: Callable[[str, int], No
         progress("brands", plan.brands)
         conn.execute(sql.SQL(MEMBERS).format(**params))
         progress("members", plan.members)
-        if _installed(conn, "audit.logs"):
+        if _installed(conn, "audit.entries"):
             chunks = 10
             for _ in range(chunks):
                 conn.execute(sql.SQL(AUDIT).format(
                     chunk=sql.Literal(plan.audit_entries // chunks), **params))
                 progress("audit entries", plan.audit_entries // chunks)
-        if _installed(conn, "versions.content_versions"):
+        if _installed(conn, "versions.sealed_versions"):
             conn.execute(sql.SQL(VERSIONS).format(pages=sql.Literal(plan.versions // 10), **params))
             progress("versions", plan.versions)
         members = sql.SQL(SEED_MEMBERS).format(**params)
@@ -219,7 +219,7 @@ def seed(conn: psycopg.Connection, plan: Plan, progress: Callable[[str, int], No
             conn.execute(sql.SQL(WEBHOOK_EVENTS).format(events=sql.Literal(plan.deliveries // 2)))
             conn.execute(WEBHOOK_OUTCOMES)
             progress("webhook deliveries", plan.deliveries)
-    if _installed(conn, "audit.logs"):
+    if _installed(conn, "audit.entries"):
         conn.execute("select audit.seal()")  # seeded entries are sealed like any others
     conn.execute("analyze")
     return {"brands": plan.brands, "members": plan.members, "audit entries": plan.audit_entries,
