@@ -25,6 +25,25 @@ def copy_pack(dest: Path) -> Path:
     return dest
 
 
+# The last release that landed before this round's migrations (0026-0031): upgrade tests
+# install it as it was and migrate it to the working tree's pack.
+PREVIOUS_RELEASE = "c162ecb"
+
+
+def previous_release(dest: Path):
+    """The pack (migrations/ and sql/) of PREVIOUS_RELEASE, extracted into dest; skips the
+    test when the checkout lacks that history."""
+    import pytest
+
+    from brandbase import pack
+
+    old = subprocess.run(f"git archive {PREVIOUS_RELEASE} migrations sql | tar -x -C {dest}",
+                         shell=True, cwd=ROOT, capture_output=True)
+    if old.returncode != 0:
+        pytest.skip(f"previous release {PREVIOUS_RELEASE} not in this checkout's history")
+    return pack.load(dest)
+
+
 def scalar(dsn: str, query: str, params: tuple = ()):
     with psycopg.connect(dsn, autocommit=True) as conn:
         return conn.execute(query, params).fetchone()[0]

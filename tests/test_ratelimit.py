@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 
 import psycopg
+from tests.helpers import previous_release
 
 
 def test_sixteen_clients_on_one_key_never_exceed_the_limit(owner_dsn):
@@ -63,26 +64,20 @@ def test_exact_under_concurrency_for_a_rate_that_does_not_divide_its_period(owne
     assert den == 7 and 0 <= rem < 7
 
 
-def test_state_written_before_exact_gcra_upgrades_exactly(new_database):
+def test_state_written_before_exact_gcra_upgrades_exactly(new_database, tmp_path):
     """Buckets written under the truncating limiter (whole microseconds, no remainder) keep
     their TAT through migration 0029, and count on exactly at their rate."""
-    from pathlib import Path
-
     from brandbase import migrate, pack
 
-    root = Path(__file__).resolve().parents[1]
-    full = pack.load(root)
-    before = pack.Pack(root, [f for f in full.versioned if f.name < "migrations/0029"], full.repeatable)
-    assert len(before.versioned) < len(full.versioned)
     dsn = new_database()
     with psycopg.connect(dsn, autocommit=True) as conn:
-        migrate.migrate(conn, before)
+        migrate.migrate(conn, previous_release(tmp_path))
         assert conn.execute("select count(*) from information_schema.columns where table_schema = "
                             "'ratelimit' and table_name = 'buckets' and column_name = 'rem'"
                             ).fetchone()[0] == 0
         conn.execute("insert into ratelimit.buckets (key, tat) values ('old', "
                      "(extract(epoch from timestamptz '2030-01-01 00:00:00.5+00') * 1000000)::bigint)")
-        migrate.migrate(conn, full)
+        migrate.migrate(conn, pack.load())
         with conn.transaction():
             conn.execute("select set_config('brandbase.frozen_now', '2030-01-01 00:00:00+00', true)")
             refused = conn.execute("select allowed, reset_after, retry_after "
