@@ -245,6 +245,8 @@ SEARCH_SETTINGS = {"brand_id": "{brand}", "log_queries": "true", "retention": "'
 
 SEARCH = {
     "search.config_of": Fn({"language": "'german'"}, scope="caller", lookups={"language": ANY_ANSWER}),
+    "search.cursor_of": Fn({"options": "'{\"cursor\": {\"s\": 1, \"k\": {}}}'"}, scope="caller",
+                           lookups={"options": ANY_ANSWER}),
     "search.parse_query": Fn({"config": "'english'", "q": "'quick brow'", "prefix": "true"}, scope="caller"),
     "search.query": Fn({"target": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS}),
     "api.search": Fn({"table_name": f"'{SEARCH_TABLE}'", "q": "'v1'", "options": SEARCH_OPTIONS},

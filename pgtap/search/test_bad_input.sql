@@ -2,7 +2,7 @@
 -- hint, never a crash: empty and stop-word queries, unbalanced quotes, tsquery syntax,
 -- injection attempts, oversized queries, bad options, unknown and disabled tables.
 begin;
-select plan(30);
+select plan(31);
 select tests.seed_two_brands();
 
 create table public.docs (
@@ -98,6 +98,15 @@ select
         (select code from tests.error_of($$select pg_temp.q('x', '{"cursor": {"s": "x"}}')$$)),
         '22023',
         'forged cursor'
+    );
+select
+    is(
+        (
+            select code
+            from tests.error_of($$select pg_temp.q('x', '{"cursor": {"s": 1, "k": {}, "t": "soon"}}')$$)
+        ),
+        '22023',
+        'a cursor whose time is no time'
     );
 select is(
     (select code from tests.error_of($$select pg_temp.q('x', '{"filters": {"body": "x"}}')$$)), '22023',

@@ -8,6 +8,39 @@
 -- page's rows as the caller, under RLS: RLS stays the final word on which documents are
 -- returned. See docs/search.md.
 
+create or replace function search.cursor_of(options jsonb)
+returns jsonb
+language plpgsql
+stable
+set search_path = pg_catalog, pg_temp
+as $$
+-- options.cursor when it is one search.query() returned (a score, a key and a time), null
+-- when there is none; anything else is 22023.
+declare
+    cur jsonb := options -> 'cursor';
+begin
+    if cur is null or cur = 'null'::jsonb then
+        return null;
+    end if;
+    if pg_catalog.jsonb_typeof(cur) <> 'object' or pg_catalog.jsonb_typeof(cur -> 's') <> 'number'
+        or pg_catalog.jsonb_typeof(cur -> 'k') <> 'object' then
+        raise exception 'options.cursor is not a cursor search.query() returned'
+            using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
+    end if;
+    perform (cur ->> 't')::timestamptz;
+    return cur;
+exception when invalid_datetime_format or datetime_field_overflow then
+    raise exception 'options.cursor is not a cursor search.query() returned'
+        using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
+end
+$$;
+
+comment on function search.cursor_of(jsonb) is
+'options.cursor if it is a cursor search.query() returned, null if absent; 22023 otherwise.';
+
+revoke all on function search.cursor_of(jsonb) from public;
+grant execute on function search.cursor_of(jsonb) to authenticated, service_role;
+
 create or replace function search._rank(
     target regclass, brand_id uuid, tsq tsquery, options jsonb, typo_words text[] default null
 )
@@ -71,23 +104,8 @@ begin
         raise exception 'options.limit and options.candidates must be integers'
             using errcode = '22023', hint = 'limit: 1 to 100 (20); candidates: limit to 5000 (1000).';
     end;
-    cur := opts -> 'cursor';
-    if cur is not null and cur <> 'null' then
-        if pg_catalog.jsonb_typeof(cur) <> 'object' or pg_catalog.jsonb_typeof(cur -> 's') <> 'number'
-            or pg_catalog.jsonb_typeof(cur -> 'k') <> 'object' then
-            raise exception 'options.cursor is not a cursor search.query() returned'
-                using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
-        end if;
-        begin
-            ref := (cur ->> 't')::timestamptz;
-        exception when others then
-            raise exception 'options.cursor is not a cursor search.query() returned'
-                using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
-        end;
-    else
-        cur := null;
-    end if;
-    ref := coalesce(ref, brandbase.now());
+    cur := search.cursor_of(opts);
+    ref := coalesce((cur ->> 't')::timestamptz, brandbase.now());
 
     -- Filters: equality (or any of an array) on the declared filter columns.
     if opts ? 'filters' then

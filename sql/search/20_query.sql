@@ -195,25 +195,9 @@ begin
             using errcode = '22023', hint = 'Use at most 32 words.';
     end if;
 
-    cur := opts -> 'cursor';
-    if cur is not null and cur <> 'null' then
-        if pg_catalog.jsonb_typeof(cur) <> 'object' or pg_catalog.jsonb_typeof(cur -> 's') <> 'number'
-            or pg_catalog.jsonb_typeof(cur -> 'k') <> 'object' then
-            raise exception 'options.cursor is not a cursor search.query() returned'
-                using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
-        end if;
-        begin
-            ref := (cur ->> 't')::timestamptz;
-        exception when others then
-            raise exception 'options.cursor is not a cursor search.query() returned'
-                using errcode = '22023', hint = 'Pass next_cursor of the previous page as it was.';
-        end;
-        mode := coalesce(cur ->> 'm', 'text');
-    else
-        cur := null;
-        mode := 'text';
-    end if;
-    ref := coalesce(ref, brandbase.now());
+    cur := search.cursor_of(opts);
+    mode := coalesce(cur ->> 'm', 'text');
+    ref := coalesce((cur ->> 't')::timestamptz, brandbase.now());
     keys := coalesce(nullif(array_remove(cfg.key_columns, cfg.brand_column), '{}'), cfg.key_columns);
 
     typo_text := pg_catalog.btrim(pg_catalog.regexp_replace(coalesce(q, ''), '[^[:alnum:][:space:]]+', ' ', 'g'));
