@@ -206,7 +206,8 @@ begin
 end
 $$;
 
-comment on function i18n._rebuild_all_bundles() is 'Rebuilds every cached bundle (after a change of locales or chains).';
+comment on function i18n._rebuild_all_bundles() is
+'Rebuilds every cached bundle (after a change of locales or chains).';
 
 create or replace function i18n.tg_messages__bundles()
 returns trigger
@@ -266,7 +267,9 @@ begin
 end
 $$;
 
-create or replace function i18n.bundle(locale text default null, namespace text default 'common', brand_id uuid default null)
+create or replace function i18n.bundle(
+    locale text default null, namespace text default 'common', brand_id uuid default null
+)
 returns jsonb
 language plpgsql
 stable
@@ -500,7 +503,8 @@ end
 $$;
 
 comment on function i18n.set_status(uuid, text, text, text, text) is
-'Moves a translation''s working copy to draft, reviewed or published (publishing serves it). PT404 when missing.';
+'Moves a translation''s working copy to draft, reviewed or published (publishing serves it). '
+'PT404 when missing.';
 
 create or replace function i18n.delete_message(brand_id uuid, namespace text, key text, locale text)
 returns void
@@ -650,7 +654,8 @@ comment on function i18n.set_brand_settings(uuid, boolean) is
 
 revoke all on function
 i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
-i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]), i18n._rebuild_all_bundles(),
+i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
+i18n._rebuild_all_bundles(),
 i18n.tg_messages__bundles(),
 i18n.request_chain(), i18n._assert_writer(uuid), i18n._check_key(text, text, text),
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),
