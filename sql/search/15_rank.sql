@@ -75,6 +75,7 @@ declare
     window_rows integer;
     density float8;
     rarest bigint;
+    table_rows float8;
     brand_cond text;
     previous_threshold text;
     stmt text;
@@ -225,8 +226,10 @@ begin
         -- than 50 words is no rare prefix).
         if pg_catalog.strpos(tsq::text, '|') = 0 and pg_catalog.strpos(tsq::text, '!') = 0
             and cfg.lexicon_at is not null and pg_catalog.has_table_privilege('search.words', 'select') then
-            select exp(sum(ln(greatest(coalesce(e.docs, 0), 0.5) / greatest(c.reltuples, 1)))), min(coalesce(e.docs, 0))
-            into density, rarest
+            select
+                exp(sum(ln(greatest(coalesce(e.docs, 0), 0.5) / greatest(c.reltuples, 1)))),
+                min(coalesce(e.docs, 0)), max(greatest(c.reltuples, 1))
+            into density, rarest, table_rows
             from pg_catalog.regexp_matches(tsq::text, '''((?:[^'']|'''')+)''(:\*)?', 'g') as m
             cross join pg_catalog.pg_class as c
             cross join lateral (
@@ -243,14 +246,16 @@ begin
             ) as e
             where c.oid = target;
         end if;
-        -- Known density: one walk of the window that should hold a page and a half (at
-        -- least the first window, at most 4 of them: ~12,000 rows, a walk costs 1-3 us a
-        -- row), or, when even that window should hold less than one match, every match
-        -- (GIN). A query of several common words whose matches are sparse is answered from
-        -- the brand's newest 12,000 rows: fewer hits than exist, never a 40 ms intersection
-        -- of long posting lists (docs/search.md, "What the candidate limit gives up").
+        -- Known density: the walk when the widest window (4 windows: ~12,000 rows, a walk
+        -- costs 1-3 us a row) should hold a page and a half, sized to hold that; also when
+        -- it should hold at least one match and every term is common (in 5% of the table
+        -- or more: GIN would intersect long posting lists, 20-40 ms for four such words):
+        -- such a query is answered from the brand's newest rows, fewer hits than exist
+        -- (docs/search.md, "What the candidate limit gives up"). Else every match (GIN),
+        -- cheap when one term is rare.
         if density is not null then
-            if density * 4 * scan_window >= 1 then
+            if density * 4 * scan_window >= (page_size + 1) * 1.5
+                or density * 4 * scan_window >= 1 and rarest >= 0.05 * table_rows then
                 execute stmt into ranked
                 using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size,
                     least(greatest((page_size + 1) * 1.5 / density, scan_window), 4 * scan_window)::integer;
@@ -280,11 +285,12 @@ begin
                 return ranked;
             end if;
         end if;
-        -- Every match (GIN). A term the table's lexicon says is in fewer than 300 documents
-        -- of all brands (a typo, a rare word) is looked up alone, the brand checked on each
-        -- row: the (brand, vector) index would read the whole brand's posting list (3 ms
-        -- for 300,000 documents) to intersect it with almost nothing.
-        brand_cond := case when rarest < 300 then '(t.%I = $1) is true' else 't.%I = $1' end;
+        -- Every match (GIN). A query the table's lexicon says fewer than 300 documents of
+        -- all brands match (a typo, a rare word, a sparse AND) is looked up alone, the
+        -- brand checked on each row: the (brand, vector) index would read the whole brand's
+        -- posting list (3 ms for 300,000 documents) to intersect it with almost nothing.
+        brand_cond := case when rarest < 300 or density * table_rows < 300
+            then '(t.%I = $1) is true' else 't.%I = $1' end;
         candidate_sql := pg_catalog.format(
             'select * from (select %s, t.%I as v%s from %s as t where ' || brand_cond || ' and t.%I operator(pg_catalog.@@) $2%s '
             'offset 0) as t order by %s limit $3',
