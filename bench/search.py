@@ -245,10 +245,13 @@ def corpus(c, docs: int, brands: int, log) -> tuple[str, list[dict], float]:
     return name, labelled, generated
 
 
-def update_costs(conn: psycopg.Connection, ids: list[int], rounds: int = 6) -> tuple[float, float]:
-    """Median single-row UPDATE of the body, unindexed (docs_plain) and search-enabled (docs)
-    tables alternating in rounds; a first round of each warms the caches and is not counted."""
+def update_costs(conn: psycopg.Connection, ids: list[int], rounds: int = 6) -> dict[str, tuple[float, float]]:
+    """Median single-row UPDATE of the body and the server's CPU per UPDATE (ms), unindexed
+    (docs_plain) and search-enabled (docs) tables alternating in rounds; a first round of
+    each warms the caches and is not counted."""
     samples: dict[str, list[float]] = {"docs_plain": [], "docs": []}
+    cpu = {"docs_plain": 0.0, "docs": 0.0}
+    pid = conn.execute("select pg_backend_pid()").fetchone()[0]
     stmt = "update {} set body = body || ' zuzu' where brand_id = %s and id = %s"
     for name in ("docs_plain", "docs"):
         for i in ids:
@@ -256,11 +259,13 @@ def update_costs(conn: psycopg.Connection, ids: list[int], rounds: int = 6) -> t
     for r in range(rounds):
         for name in (("docs_plain", "docs") if r % 2 == 0 else ("docs", "docs_plain")):
             q = sql.SQL(stmt).format(sql.Identifier("public", name))
+            before = backend_cpu(pid)
             for i in ids:
                 t = time.perf_counter()
                 conn.execute(q, (LARGEST, i))
                 samples[name].append(time.perf_counter() - t)
-    return median_ms(samples["docs_plain"]), median_ms(samples["docs"])
+            cpu[name] += backend_cpu(pid) - before
+    return {n: (median_ms(samples[n]), cpu[n] / len(samples[n]) * 1000) for n in samples}
 
 
 def searched_db(c, corpus_name: str, reuse: bool, log) -> tuple[str, dict]:
@@ -364,7 +369,8 @@ def main() -> None:
                                (LARGEST,)).fetchone()[0]
         ids = [r[0] for r in conn.execute(
             "select id from public.docs where brand_id = %s order by id limit 400", (LARGEST,))][::4]
-        plain_ms, indexed_ms = update_costs(conn, ids)
+        costs = update_costs(conn, ids)
+        (plain_ms, plain_cpu), (indexed_ms, indexed_cpu) = costs["docs_plain"], costs["docs"]
         sets = query_sets(conn, rng, args.samples)
         if args.kinds:
             sets = {k: v for k, v in sets.items() if any(k.startswith(w) for w in args.kinds)}
@@ -385,6 +391,8 @@ def main() -> None:
         ["single-row UPDATE, unindexed table (median)", f"{plain_ms:.3f} ms"],
         ["single-row UPDATE, search-enabled table (median)", f"{indexed_ms:.3f} ms"],
         ["write cost ratio", f"{indexed_ms / plain_ms:.2f}x"],
+        ["server CPU per UPDATE, unindexed / search-enabled",
+         f"{plain_cpu:.3f} ms / {indexed_cpu:.3f} ms ({indexed_cpu / max(plain_cpu, 1e-9):.2f}x)"],
     ])
 
     rows = []
