@@ -4,7 +4,7 @@
 -- lexicon says is rare looked up in GIN alone with the brand checked per row (never
 -- another brand's rows, nor counts), and typo corrections one edit away before two.
 begin;
-select plan(11);
+select plan(12);
 select tests.seed_two_brands();
 
 create table public.cards (
@@ -48,11 +48,21 @@ select ok(
     (select 'fastupdate=off' = any(c.reloptions) from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
     'the GIN index is made without fastupdate'
 );
-alter index public.cards_search_gin set (fastupdate = on);
+-- an index made before (no setting: fastupdate on) is switched; an operator's setting is kept
+alter index public.cards_search_gin reset (fastupdate);
+select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
+alter index public.cards_search_gin set (fastupdate = on, gin_pending_list_limit = 64);
+select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
+select is(
+    (select c.reloptions::text from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
+    '{fastupdate=on,gin_pending_list_limit=64}', 'an operator''s own fastupdate setting is kept by search.enable'
+);
+
+alter index public.cards_search_gin reset (fastupdate, gin_pending_list_limit);
 select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
 select ok(
     (select 'fastupdate=off' = any(c.reloptions) from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
-    'an index with fastupdate is switched by search.enable'
+    'an index without a fastupdate setting (an earlier version''s) is switched by search.enable'
 );
 
 select ok(search.one_edit('pbio', 'pibo'), 'one edit: two neighbours swapped');
