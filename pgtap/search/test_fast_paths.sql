@@ -45,30 +45,46 @@ insert into public.cards (brand_id, id, title) values (tests.brand('bolt'), 102,
 select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
 
 select ok(
-    (select 'fastupdate=off' = any(c.reloptions) from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
+    (
+        select 'fastupdate=off' = any(c.reloptions) from pg_class as c
+        where c.oid = 'public.cards_search_gin'::regclass
+    ),
     'the GIN index is made without fastupdate'
 );
--- an index made before (no setting: fastupdate on) is switched; an operator's setting is kept
-alter index public.cards_search_gin reset (fastupdate);
-select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
-alter index public.cards_search_gin set (fastupdate = on, gin_pending_list_limit = 64);
+-- an operator's setting is kept; an index made before (no setting: fastupdate on) is switched
+do $$ begin
+    execute 'alter index public.cards_search_gin set (fastupdate = on, gin_pending_list_limit = 64)';
+end $$;
 select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
 select is(
-    (select c.reloptions::text from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
-    '{fastupdate=on,gin_pending_list_limit=64}', 'an operator''s own fastupdate setting is kept by search.enable'
+    (
+        select c.reloptions::text from pg_class as c
+        where c.oid = 'public.cards_search_gin'::regclass
+    ),
+    '{fastupdate=on,gin_pending_list_limit=64}',
+    'an operator''s own fastupdate setting is kept by search.enable'
 );
 
-alter index public.cards_search_gin reset (fastupdate, gin_pending_list_limit);
+do $$ begin
+    execute 'alter index public.cards_search_gin reset (fastupdate, gin_pending_list_limit)';
+end $$;
 select search.enable('public.cards', '{"title": "A"}', 'english', '{}');
 select ok(
-    (select 'fastupdate=off' = any(c.reloptions) from pg_class as c where c.oid = 'public.cards_search_gin'::regclass),
+    (
+        select 'fastupdate=off' = any(c.reloptions) from pg_class as c
+        where c.oid = 'public.cards_search_gin'::regclass
+    ),
     'an index without a fastupdate setting (an earlier version''s) is switched by search.enable'
 );
 
 select ok(search.one_edit('pbio', 'pibo'), 'one edit: two neighbours swapped');
 select ok(not search.one_edit('pbio', 'pabi'), 'two edits are not one');
 select ok(search.one_edit('lantern', 'lanterns'), 'one edit: a letter added');
-select ok(search.one_edit('lantern', 'lanturn') and search.one_edit('ferry', 'ferry'), 'one edit: a letter changed; the same word');
+select
+    ok(
+        search.one_edit('lantern', 'lanturn') and search.one_edit('ferry', 'ferry'),
+        'one edit: a letter changed; the same word'
+    );
 
 -- after the lexicon's refresh: a word it does not know, in an old row of each brand
 insert into public.cards (brand_id, id, title) values
@@ -77,7 +93,9 @@ insert into public.cards (brand_id, id, title) values
 
 select tests.authenticate_as(tests.uid('viewer@acme'));
 select is(
-    (api.search('public.cards', 'wombat', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total')::int,
+    (
+        api.search('public.cards', 'wombat', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'total'
+    )::int,
     1, 'a word the lexicon lacks, in an old row: found in GIN alone, the other brand''s row not counted'
 );
 select is(
@@ -93,13 +111,17 @@ select is(
     (
         select pg_catalog.string_agg(h -> 'key' ->> 'id', ',')
         from pg_catalog.jsonb_array_elements(
-            api.search('public.cards', 'alpha beta', jsonb_build_object('brand_id', tests.brand('acme'))) -> 'hits'
+            api.search('public.cards', 'alpha beta', jsonb_build_object('brand_id', tests.brand('acme')))
+            -> 'hits'
         ) as h
     ),
     '101', 'two common words that meet only in an old row: none in the window, found through GIN'
 );
 select is(
-    (api.search('public.cards', 'pbio', jsonb_build_object('brand_id', tests.brand('acme'))) ->> 'typo_fallback')::boolean,
+    (
+        api.search('public.cards', 'pbio', jsonb_build_object('brand_id', tests.brand('acme')))
+        ->> 'typo_fallback'
+    )::boolean,
     true, 'a typo: corrected'
 );
 select is(
