@@ -27,6 +27,43 @@ comment on function search.typo_keys(text) is
 
 revoke all on function search.typo_keys(text) from public;
 
+create or replace function search.one_edit(a text, b text)
+returns boolean
+language sql
+immutable
+parallel safe
+set search_path = pg_catalog, pg_temp
+as $$
+    -- Whether b is a (a letter added, dropped or changed, or two neighbours swapped): the
+    -- typo keys also meet words two edits apart, which the correction tries after these.
+    select case
+        when a = b then true
+        when pg_catalog.length(a) = pg_catalog.length(b) then
+            (select count(*) from generate_series(1, pg_catalog.length(a)) as i
+             where pg_catalog.substr(a, i, 1) <> pg_catalog.substr(b, i, 1)) = 1
+            or exists (
+                select from generate_series(1, pg_catalog.length(a) - 1) as i
+                where pg_catalog.left(a, i - 1) || pg_catalog.substr(a, i + 1, 1) || pg_catalog.substr(a, i, 1)
+                    || pg_catalog.substr(a, i + 2) = b
+            )
+        when pg_catalog.length(a) = pg_catalog.length(b) + 1 then exists (
+            select from generate_series(1, pg_catalog.length(a)) as i
+            where pg_catalog.left(a, i - 1) || pg_catalog.substr(a, i + 1) = b
+        )
+        when pg_catalog.length(b) = pg_catalog.length(a) + 1 then exists (
+            select from generate_series(1, pg_catalog.length(b)) as i
+            where pg_catalog.left(b, i - 1) || pg_catalog.substr(b, i + 1) = a
+        )
+        else false
+    end
+$$;
+
+comment on function search.one_edit(text, text) is
+'Whether two words are at most one edit apart (Damerau: a letter added, dropped, changed, or '
+'two neighbours swapped).';
+
+revoke all on function search.one_edit(text, text) from public;
+
 create or replace function search.refresh_lexicon(target regclass)
 returns integer
 language plpgsql

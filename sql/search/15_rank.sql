@@ -73,7 +73,10 @@ declare
     recency_order text;
     scan_window integer;
     window_rows integer;
-    rare boolean;
+    density float8;
+    rarest bigint;
+    table_rows float8;
+    brand_cond text;
     previous_threshold text;
     stmt text;
     ranked jsonb;
@@ -216,44 +219,80 @@ begin
             candidate_sql, score_expr, cursor_cond, key_order, facet_sql, key_json, key_order
         );
         scan_window := greatest(3 * cap, 3000);
-        -- A query the lexicon says is rare (an AND of plain words whose document counts,
-        -- taken as independent, leave less than half a page in the window) skips the walk.
-        -- Only the owner reads the lexicon (search._rank_as_owner).
+        -- The lexicon's estimate (only the owner reads it: search._rank_as_owner) of an AND
+        -- of words, plain or prefixes (no `|`, no `!`): the share of the table's documents
+        -- holding them all, taken as independent, and the document count of the rarest. A
+        -- prefix counts the documents of the words it opens (the first 50 in order: more
+        -- than 50 words is no rare prefix).
         if pg_catalog.strpos(tsq::text, '|') = 0 and pg_catalog.strpos(tsq::text, '!') = 0
-            and pg_catalog.has_table_privilege('search.words', 'select') then
-            select exp(sum(ln(greatest(coalesce(w.docs, 0), 0.5) / greatest(c.reltuples, 1))))
-                * scan_window < page_size / 2.0
-            into rare
+            and cfg.lexicon_at is not null and pg_catalog.has_table_privilege('search.words', 'select') then
+            select
+                exp(sum(ln(greatest(coalesce(e.docs, 0), 0.5) / greatest(c.reltuples, 1)))),
+                min(coalesce(e.docs, 0)), max(greatest(c.reltuples, 1))
+            into density, rarest, table_rows
             from pg_catalog.regexp_matches(tsq::text, '''((?:[^'']|'''')+)''(:\*)?', 'g') as m
             cross join pg_catalog.pg_class as c
-            left join search.words as w on w.table_name = target::text and w.word = pg_catalog.replace(m[1], '''''', '''')
-            where c.oid = target and m[2] is null;
+            cross join lateral (
+                select case when m[2] is null then (
+                    select w.docs from search.words as w
+                    where w.table_name = target::text and w.word = pg_catalog.replace(m[1], '''''', '''')
+                ) else (
+                    select case when count(*) >= 50 then 2147483647 else sum(x.docs) end
+                    from (select w.word, w.docs from search.words as w
+                          where w.table_name = target::text and w.word >= pg_catalog.replace(m[1], '''''', '''')
+                          order by w.word limit 50) as x
+                    where pg_catalog.starts_with(x.word, pg_catalog.replace(m[1], '''''', ''''))
+                ) end as docs
+            ) as e
+            where c.oid = target;
         end if;
-        if not coalesce(rare, false) then
+        -- Known density: the walk when the widest window (4 windows: ~12,000 rows, a walk
+        -- costs 1-3 us a row) should hold a page and a half, sized to hold that; also when
+        -- it should hold at least one match and every term is common (in 5% of the table
+        -- or more: GIN would intersect long posting lists, 20-40 ms for four such words):
+        -- such a query is answered from the brand's newest rows, fewer hits than exist
+        -- (docs/search.md, "What the candidate limit gives up"). Else every match (GIN),
+        -- cheap when one term is rare.
+        if density is not null then
+            if density * 4 * scan_window >= (page_size + 1) * 1.5
+                or density * 4 * scan_window >= 1 and rarest >= 0.05 * table_rows then
+                execute stmt into ranked
+                using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size,
+                    least(greatest((page_size + 1) * 1.5 / density, scan_window), 4 * scan_window)::integer;
+                if (ranked ->> 'total')::integer > 0 then
+                    return ranked;
+                end if;
+                -- None in the window (the words are not independent): every match, below.
+            end if;
+        else
             execute stmt into ranked
             using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size, scan_window;
             if (ranked ->> 'total')::integer > page_size then
                 return ranked;
             end if;
+            execute pg_catalog.format(
+                'select count(*) from (select from %s as t where t.%I = $1 limit $2) as w', target, cfg.brand_column
+            ) into window_rows using brand_id, scan_window;
+            if window_rows < scan_window then
+                return ranked;  -- the window held the whole brand: every match is a candidate
+            end if;
+            -- Some matches but not a page: a wider window that should hold a page and a
+            -- half, at most 4 windows.
+            if (ranked ->> 'total')::integer > 0 then
+                execute stmt into ranked
+                using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size,
+                    least(scan_window * (page_size + 1) * 1.5 / (ranked ->> 'total')::integer, 4 * scan_window)::integer;
+                return ranked;
+            end if;
         end if;
-        execute pg_catalog.format(
-            'select count(*) from (select from %s as t where t.%I = $1 limit $2) as w', target, cfg.brand_column
-        ) into window_rows using brand_id, scan_window;
-        if window_rows < scan_window and ranked is not null then
-            return ranked;  -- the window held the whole brand: every match is a candidate
-        end if;
-        -- Some matches but not a page: a wider window that should hold a page and a half,
-        -- when that is at most 8 windows (a walk costs ~3 us a row; GIN's intersection of
-        -- the posting lists of several common words costs more than 24,000 of them).
-        if (ranked ->> 'total')::integer > 0
-            and scan_window * (page_size + 1) * 1.5 / (ranked ->> 'total')::integer <= 8 * scan_window then
-            execute stmt into ranked
-            using brand_id, tsq, cap, ref, opts -> 'filters', (cur ->> 's')::float8, cur -> 'k', page_size,
-                (scan_window * (page_size + 1) * 1.5 / (ranked ->> 'total')::integer)::integer;
-            return ranked;
-        end if;
+        -- Every match (GIN). A query the table's lexicon says fewer than 300 documents of
+        -- all brands match (a typo, a rare word, a sparse AND) is looked up alone, the
+        -- brand checked on each row: the (brand, vector) index would read the whole brand's
+        -- posting list (3 ms for 300,000 documents) to intersect it with almost nothing.
+        brand_cond := case when rarest < 300 or density * table_rows < 300
+            then '(t.%I = $1) is true' else 't.%I = $1' end;
         candidate_sql := pg_catalog.format(
-            'select * from (select %s, t.%I as v%s from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2%s '
+            'select * from (select %s, t.%I as v%s from %s as t where ' || brand_cond || ' and t.%I operator(pg_catalog.@@) $2%s '
             'offset 0) as t order by %s limit $3',
             key_list, cfg.vector_column, extra_cols, target, cfg.brand_column, cfg.vector_column, filters,
             case when cfg.recency_column is not null then 't.r desc nulls last'

@@ -103,6 +103,8 @@ as $$
 declare
     cfg search.indexed;
     probe text;
+    rare_probe text;
+    candidate_docs integer;
     fixed text[] := '{}'::text[];
     changed boolean := false;
     word text;
@@ -119,6 +121,10 @@ begin
         'select exists (select from %s as t where t.%I = $1 and t.%I operator(pg_catalog.@@) $2)',
         target, cfg.brand_column, cfg.vector_column
     );
+    rare_probe := pg_catalog.format(
+        'select exists (select from %s as t where (t.%I = $1) is true and t.%I operator(pg_catalog.@@) $2)',
+        target, cfg.brand_column, cfg.vector_column
+    );
     foreach word in array (coalesce(words, '{}'::text[]))[1:5] loop
         lexeme := (
             select x.lexeme from pg_catalog.unnest(pg_catalog.to_tsvector(config, pg_catalog.left(word, 40))) as x
@@ -130,13 +136,19 @@ begin
         -- document of the table held it at the last refresh) is not probed. One query on
         -- search.words, planned with the keys in hand (EXECUTE: the GIN index, not a walk
         -- of the table's whole lexicon); the words in the order they are tried.
+        -- Words one edit away first (the keys also meet words two edits away), each group
+        -- the most frequent first. A candidate in under 300 documents of the table is
+        -- probed alone in GIN, the brand checked per row (the (brand, vector) index would
+        -- read the brand's whole posting list).
         best := null;
-        for candidate in execute
-            'select w.word from search.words as w where w.table_name = $1 '
-            'and w.keys operator(pg_catalog.&&) $3 order by w.word = $2 desc, w.docs desc, w.word limit 9'
+        for candidate, candidate_docs in execute
+            'select w.word, w.docs from search.words as w where w.table_name = $1 '
+            'and w.keys operator(pg_catalog.&&) $3 '
+            'order by w.word = $2 desc, search.one_edit(w.word, $2) desc, w.docs desc, w.word limit 9'
             using target::text, lexeme, search.typo_keys(lexeme)
         loop
-            execute probe into held using brand_id, pg_catalog.plainto_tsquery('simple', candidate);
+            execute case when candidate_docs < 300 then rare_probe else probe end
+            into held using brand_id, pg_catalog.plainto_tsquery('simple', candidate);
             if held then
                 best := candidate;
                 exit;
