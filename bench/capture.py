@@ -15,11 +15,12 @@ side in one run with pgbench.
   tracked write rate (target: at least 3x)
 
 This machine is noisy (2 shared cores): many short rounds, every variant once per round,
-the order rotating and reversing each round. Each round's figure is taken as a ratio to
-the untracked run of the same round, and the median of those ratios is reported with its
-spread (lowest-highest), so a slow moment hurts one round of one variant, not the verdict.
+the order rotating and reversing each round, and each variant run between two untracked
+runs: its figure is taken as a ratio to their mean (the load changes over seconds, so the
+baseline is measured next to each variant), and the median of those ratios is reported
+with its spread (lowest .. highest), so a slow moment hurts one ratio, not the verdict.
 
-    .venv/bin/python bench/capture.py [--rounds 8] [--seconds 2] [--quick]
+    .venv/bin/python bench/capture.py [--rounds 5] [--seconds 2] [--quick]
 """
 
 from __future__ import annotations
@@ -88,9 +89,11 @@ def floor_sql(name: str, definer: bool) -> str:
     return (FLOOR_TABLE
             + f"create function bench.tg_{name}() returns trigger language plpgsql {attributes} "
             + f"as $$ {FLOOR_BODY} $$;\n"
-            + f"create trigger floor_update after update on public.t_{name} referencing old table as old_rows "
-            + f"new table as new_rows for each statement execute function bench.tg_{name}();\n"
-            + f"create trigger floor_insert after insert on public.t_{name} referencing new table as new_rows "
+            + f"create trigger floor_update after update on public.t_{name} "
+            + "referencing old table as old_rows new table as new_rows "
+            + f"for each statement execute function bench.tg_{name}();\n"
+            + f"create trigger floor_insert after insert on public.t_{name} "
+            + "referencing new table as new_rows "
             + f"for each statement execute function bench.tg_{name}();\n")
 
 
@@ -149,17 +152,17 @@ def backend_cpu_us(conn, tbl: str, rows: int, statements: int) -> float:
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=8, help="alternating rounds (default 8)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
     parser.add_argument("--seconds", type=float, default=2, help="seconds per pgbench run (default 2)")
     parser.add_argument("--rows", type=int, default=100_000,
                         help="table size and bulk insert (default 100,000)")
-    parser.add_argument("--bulk-rounds", type=int, default=3, help="rounds of the bulk insert (default 3)")
-    parser.add_argument("--seal-seconds", type=float, default=8,
-                        help="4-client run that leaves the captures each sealer then seals (default 8)")
-    parser.add_argument("--quick", action="store_true", help="2 rounds of 1 s, 20,000 rows (well under a minute)")
+    parser.add_argument("--bulk-rounds", type=int, default=2, help="rounds of the bulk insert (default 2)")
+    parser.add_argument("--seal-seconds", type=float, default=6,
+                        help="4-client run that leaves the captures each sealer then seals (default 6)")
+    parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, 20,000 rows")
     args = parser.parse_args()
     if args.quick:
-        args.rounds, args.seconds, args.rows, args.bulk_rounds, args.seal_seconds = 2, 1, 20_000, 1, 2
+        args.rounds, args.seconds, args.rows, args.bulk_rounds, args.seal_seconds = 1, 1, 20_000, 1, 2
     return args
 
 
@@ -213,8 +216,9 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
         # Rotate the start each round and reverse every other round: every variant runs
         # early, late, before and after each other one.
         out = []
+        others = tables[1:]
         for rnd in range(n):
-            order = tables[rnd % len(tables):] + tables[:rnd % len(tables)]
+            order = others[rnd % len(others):] + others[:rnd % len(others)]
             out.append(order[::-1] if rnd % 2 else order)
         return out
 
@@ -223,25 +227,37 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
     cpu_conns = {v: psycopg.connect(dsn, autocommit=True) for v in tables}
     for v in tables:  # warm every variant's caches (plans, trigger functions) once
         backend_cpu_us(cpu_conns[v], tbl[v], rows, 300)
-        pgbench(dsn, update_script(tbl[v], rows), 4, 1)
+        if not args.quick:
+            pgbench(dsn, update_script(tbl[v], rows), 4, 1)
+
+    def measure(v: str) -> dict[str, float]:
+        return {"latency": pgbench(dsn, update_script(tbl[v], rows), 1, seconds)[1],
+                "tps4": pgbench(dsn, update_script(tbl[v], rows), 4, seconds)[0],
+                "cpu": backend_cpu_us(cpu_conns[v], tbl[v], rows, 1000)}
+
+    # Each variant runs between two untracked runs and is compared with their mean: the
+    # machine's load changes over seconds, so the baseline is taken next to each variant.
     raw: dict[tuple[str, str], list[float]] = {}
     ratio: dict[tuple[str, str], list[float]] = {}
     for order in orders(rounds):
-        got: dict[tuple[str, str], float] = {}
+        before = measure("plain")
+        for m, x in before.items():
+            raw.setdefault((m, "plain"), []).append(x)
         for v in order:
-            got[("latency", v)] = pgbench(dsn, update_script(tbl[v], rows), 1, seconds)[1]
-            got[("tps4", v)] = pgbench(dsn, update_script(tbl[v], rows), 4, seconds)[0]
-            got[("cpu", v)] = backend_cpu_us(cpu_conns[v], tbl[v], rows, 1000)
-        for (m, v), x in got.items():
-            raw.setdefault((m, v), []).append(x)
-            base = got[(m, "plain")]
-            ratio.setdefault((m, v), []).append(x - base if m == "cpu" else x / base)
+            got = measure(v)
+            after = measure("plain")
+            for m, x in got.items():
+                raw.setdefault((m, v), []).append(x)
+                raw[(m, "plain")].append(after[m])
+                base = (before[m] + after[m]) / 2
+                ratio.setdefault((m, v), []).append(x - base if m == "cpu" else x / base)
+            before = after
         settle()  # the sealers run in the background in production; here between rounds
     for conn in cpu_conns.values():
         conn.close()
     for order in orders(args.bulk_rounds):
         got = {}
-        for v in order:
+        for v in ["plain", *order]:
             with psycopg.connect(dsn, autocommit=True) as conn:
                 first = conn.execute(f"select max(id) + 1 from public.{tbl[v]}").fetchone()[0]
                 t0 = time.perf_counter()
@@ -274,8 +290,8 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
 
     med = {k: statistics.median(x) for k, x in raw.items()}
     rmed = {k: statistics.median(x) for k, x in ratio.items()}
-    header(f"capture: tracked vs untracked ({rounds} rounds of {seconds:g} s, bulk {args.bulk_rounds} rounds, "
-           f"{rows:,} rows; medians of per-round ratios, spread lowest .. highest)")
+    header(f"capture: tracked vs untracked ({rounds} rounds of {seconds:g} s, bulk {args.bulk_rounds} "
+           f"rounds, {rows:,} rows; medians of per-round ratios, spread lowest .. highest)")
     print(f"load average at the start: {' '.join(load)}; measuring took {elapsed_total:.0f} s\n")
     pct = lambda x: f"{x - 1:+.1%}"  # noqa: E731
     share = lambda x: f"{x:.1%}"  # noqa: E731
@@ -293,13 +309,14 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
             f"{med[('bulk', v)]:.2f} s", "-" if first else times(rmed[("bulk", v)]),
             f"{med[('cpu', v)]:.0f} us", "-" if first else micro(rmed[("cpu", v)]),
             "" if first else spread(ratio[("cpu", v)], micro)])
-    body.append(["target (audit, versions)", "", "<= +25%", "", "", ">= 75%", "", "", "<= 1.6x", "", "reported", ""])
+    body.append(["target (audit, versions)", "", "<= +25%", "", "", ">= 75%", "", "", "<= 1.6x", "",
+                 "reported", ""])
     table(["variant", "1 client latency", "vs untracked", "spread", "4 clients TPS", "vs untracked", "spread",
            "INSERT...SELECT", "vs untracked", "backend CPU / UPDATE", "added", "spread"], body)
     table(["sealer", "write rate to keep up with", "(its own 4-client run)", "sealed in one round",
            "sealed per second", "ratio", "target"],
-          [[SEAL[v], f"{rate:,.0f}/s", f"{own:,.0f}/s", f"{done:,}", f"{sealed:,.0f}", f"{sealed / rate:.1f}x",
-            ">= 3x (aim 4x)"] for v, (rate, done, sealed, own) in sealing.items()])
+          [[SEAL[v], f"{rate:,.0f}/s", f"{own:,.0f}/s", f"{done:,}", f"{sealed:,.0f}",
+            f"{sealed / rate:.1f}x", ">= 3x (aim 4x)"] for v, (rate, done, sealed, own) in sealing.items()])
     print("verdicts:")
     for v in variants:
         lat, tps4, bulk = rmed[("latency", v)], rmed[("tps4", v)], rmed[("bulk", v)]
