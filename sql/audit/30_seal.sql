@@ -35,7 +35,7 @@ comment on function audit._hash_entry(
 create or replace function audit.entry_hash(e audit.logs)
 returns bytea
 language sql
-immutable
+stable  -- as audit._hash_entry(): inlines into audit.verify
 parallel safe
 as $$
     select audit._hash_entry(
