@@ -20,7 +20,7 @@ runs: its figure is taken as a ratio to their mean (the load changes over second
 baseline is measured next to each variant), and the median of those ratios is reported
 with its spread (lowest .. highest), so a slow moment hurts one ratio, not the verdict.
 
-    .venv/bin/python bench/capture.py [--rounds 5] [--seconds 2] [--quick]
+    .venv/bin/python bench/capture.py [--rounds 4] [--seconds 2] [--quick]
 """
 
 from __future__ import annotations
@@ -130,6 +130,30 @@ def pgbench(dsn: str, script: str, clients: int, seconds: float) -> tuple[float,
     return tps, latency
 
 
+def pgbench_mixed(dsn: str, scripts: dict[str, str], clients: int, seconds: float) -> dict[str, float]:
+    """One pgbench run of several scripts at equal weight, each transaction picking one at
+    random: returns each script's average latency (ms). Every variant meets the same load
+    at the same moments, which separate runs on a shared machine cannot give."""
+    files = {}
+    for v, script in scripts.items():
+        with tempfile.NamedTemporaryFile("w", suffix=f"_{v}.sql", delete=False) as f:
+            f.write(script)
+        Path(f.name).chmod(0o644)
+        files[v] = f.name
+    args = [str(find_bindir() / "pgbench"), "-n", "-M", "prepared", "-c", str(clients),
+            "-j", str(min(clients, 2)), "-T", str(max(1, round(seconds)))]
+    for name in files.values():
+        args += ["-f", f"{name}@1"]
+    out = subprocess.run([*args, dsn], capture_output=True, text=True, check=True).stdout
+    for name in files.values():
+        Path(name).unlink()
+    latency = {}
+    for v, name in files.items():
+        section = out.split(f": {name}\n", 1)[1]
+        latency[v] = float(re.search(r"latency average = ([\d.]+) ms", section)[1])
+    return latency
+
+
 def update_sql(tbl: str) -> str:
     return (f"update public.{tbl} set balance = balance + 1, updated_at = now() "
             f"where brand_id = '{BRAND}' and id = ")
@@ -152,17 +176,23 @@ def backend_cpu_us(conn, tbl: str, rows: int, statements: int) -> float:
 
 def options() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds (default 5)")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating rounds (default 4)")
     parser.add_argument("--seconds", type=float, default=2, help="seconds per pgbench run (default 2)")
     parser.add_argument("--rows", type=int, default=100_000,
                         help="table size and bulk insert (default 100,000)")
     parser.add_argument("--bulk-rounds", type=int, default=2, help="rounds of the bulk insert (default 2)")
     parser.add_argument("--seal-seconds", type=float, default=6,
                         help="4-client run that leaves the captures each sealer then seals (default 6)")
+    parser.add_argument("--mixed-rounds", type=int, default=5,
+                        help="interleaved runs (all variants in one pgbench run) per client count "
+                        "(default 5)")
+    parser.add_argument("--mixed-seconds", type=float, default=3,
+                        help="seconds per interleaved run (default 3)")
     parser.add_argument("--quick", action="store_true", help="1 round of 1 s runs, 20,000 rows")
     args = parser.parse_args()
     if args.quick:
         args.rounds, args.seconds, args.rows, args.bulk_rounds, args.seal_seconds = 1, 1, 20_000, 1, 2
+        args.mixed_rounds, args.mixed_seconds = 1, 2
     return args
 
 
@@ -255,6 +285,17 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
         settle()  # the sealers run in the background in production; here between rounds
     for conn in cpu_conns.values():
         conn.close()
+    # Interleaved: all variants in one pgbench run, transaction by transaction.
+    scripts = {v: update_script(tbl[v], rows) for v in tables}
+    for _ in range(args.mixed_rounds):
+        for m, clients in (("mixed1", 1), ("mixed4", 4)):
+            lat = pgbench_mixed(dsn, scripts, clients, args.mixed_seconds)
+            for v in tables:
+                raw.setdefault((m, v), []).append(lat[v])
+                # mixed4: throughput at 4 clients relative to untracked = the latency ratio inverted
+                ratio.setdefault((m, v), []).append(
+                    lat[v] / lat["plain"] if m == "mixed1" else lat["plain"] / lat[v])
+        settle()
     for order in orders(args.bulk_rounds):
         got = {}
         for v in ["plain", *order]:
@@ -313,22 +354,33 @@ def run(variants: tuple[str, ...] = ("audit", "versions")) -> None:
                  "reported", ""])
     table(["variant", "1 client latency", "vs untracked", "spread", "4 clients TPS", "vs untracked", "spread",
            "INSERT...SELECT", "vs untracked", "backend CPU / UPDATE", "added", "spread"], body)
+    table(["variant (interleaved: one pgbench run, all variants)", "1 client latency", "vs untracked",
+           "spread", "4 clients latency", "4-client throughput vs untracked", "spread"],
+          [[NAMES.get(v, f"{v}.track"), f"{med[('mixed1', v)]:.3f} ms",
+            "-" if v == "plain" else pct(rmed[("mixed1", v)]),
+            "" if v == "plain" else spread(ratio[("mixed1", v)], pct),
+            f"{med[('mixed4', v)]:.3f} ms", "-" if v == "plain" else share(rmed[("mixed4", v)]),
+            "" if v == "plain" else spread(ratio[("mixed4", v)], share)] for v in tables]
+          + [["target (audit, versions)", "", "<= +25%", "", "", ">= 75%", ""]])
     table(["sealer", "write rate to keep up with", "(its own 4-client run)", "sealed in one round",
            "sealed per second", "ratio", "target"],
           [[SEAL[v], f"{rate:,.0f}/s", f"{own:,.0f}/s", f"{done:,}", f"{sealed:,.0f}",
             f"{sealed / rate:.1f}x", ">= 3x (aim 4x)"] for v, (rate, done, sealed, own) in sealing.items()])
-    print("verdicts:")
+    print("verdicts (separate runs | interleaved):")
     for v in variants:
         lat, tps4, bulk = rmed[("latency", v)], rmed[("tps4", v)], rmed[("bulk", v)]
+        mlat, mtps = rmed[("mixed1", v)], rmed[("mixed4", v)]
         rate, _, sealed, _ = sealing[v]
-        print(f"- {v}: 1-client latency {pct(lat)} (<= +25%): {verdict(lat <= 1.25)}; "
-              f"4-client TPS {share(tps4)} (>= 75%): {verdict(tps4 >= 0.75)}; "
+        print(f"- {v}: 1-client latency {pct(lat)} {verdict(lat <= 1.25)} | {pct(mlat)} "
+              f"{verdict(mlat <= 1.25)} (<= +25%); 4-client TPS {share(tps4)} {verdict(tps4 >= 0.75)} | "
+              f"{share(mtps)} {verdict(mtps >= 0.75)} (>= 75%); "
               f"INSERT...SELECT {times(bulk)} (<= 1.6x): {verdict(bulk <= 1.6)}; "
               f"sealer {sealed / rate:.1f}x (>= 3x): {verdict(sealed / rate >= 3)}; "
               f"added CPU {micro(rmed[('cpu', v)])} vs floor {micro(rmed[('cpu', 'floor')])}, "
               f"definer floor {micro(rmed[('cpu', 'floor_definer')])}")
     for f in ("floor", "floor_definer"):
-        print(f"- {NAMES[f]}: latency {pct(rmed[('latency', f)])}, TPS {share(rmed[('tps4', f)])}, "
+        print(f"- {NAMES[f]}: latency {pct(rmed[('latency', f)])} | {pct(rmed[('mixed1', f)])}, "
+              f"TPS {share(rmed[('tps4', f)])} | {share(rmed[('mixed4', f)])}, "
               f"bulk {times(rmed[('bulk', f)])} (the floor, measured in the same rounds)")
     if "supa_audit" not in wanted:
         print(f"- {SUPA_AUDIT_MISSING}")
