@@ -165,6 +165,44 @@ def test_a_pending_entry_reads_as_it_will_be_sealed(acme):
     assert problems(dsn, brand_id) == set()
 
 
+def test_the_sealer_stores_what_readers_saw_pending_for_every_kind_of_row(acme):
+    """Multi-row inserts, updates with no-op rows and changes of excluded columns only, and
+    deletes, in two brands: the sealed entries are exactly the pending ones (ids, keys,
+    changed columns), and each seal holds audit.entry_hash() of its entry (issue 16: the
+    sealer parses each row once and hashes through an inlined helper)."""
+    dsn, brand_id = acme
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("select set_config('request.jwt.claims', %s, false)",
+                     (f'{{"sub": "{OWNER_ID}", "role": "authenticated"}}',))
+        other = conn.execute("select (brand.create_brand('bolt', 'Bolt')).id").fetchone()[0]
+        conn.execute("create table public.notes (brand_id uuid references brand.brands (id), id int, "
+                     "title text, body text, secret text, primary key (brand_id, id))")
+        conn.execute("select audit.track('public.notes', exclude_columns => array['secret'])")
+        conn.execute("insert into public.notes select b, g, 'note ' || g, repeat('x', g), 's' "
+                     "from generate_series(1, 6) g, unnest(array[%s, %s]::uuid[]) b", (brand_id, other))
+        conn.execute("update public.notes set title = title || '!' where id <= 3")
+        conn.execute("update public.notes set body = body where id = 4")
+        conn.execute("update public.notes set secret = 'changed' where id = 5")
+        conn.execute("delete from public.notes where id = 6 and brand_id = %s", (other,))
+        query = ("select brand_id, id, record_key, operation, old_data, new_data, actor_id, actor_role, txid "
+                 "from audit.logs where table_name = 'public.notes' order by id")
+        pending = conn.execute(query).fetchall()
+        assert len(pending) == 12 + 6 + 1  # inserts, real updates (no-op rows made none), the delete
+        first = next(r for r in pending if r[3] == "UPDATE" and str(r[0]) == brand_id and r[2]["id"] == 1)
+        assert (first[4], first[5]) == ({"title": "note 1"}, {"title": "note 1!"})
+        assert not any("secret" in (r[4] or {}) or "secret" in (r[5] or {}) for r in pending)
+        assert conn.execute("select audit.seal()").fetchone()[0] >= len(pending)
+        assert conn.execute(query).fetchall() == pending
+        assert conn.execute("select count(*) from audit.logs where table_name = 'public.notes' and not sealed"
+                            ).fetchone()[0] == 0
+        assert conn.execute(
+            "select count(*) from audit.chain as c join audit.logs as l "
+            "on c.brand_id = l.brand_id and c.entry_id = l.id "
+            "where l.table_name = 'public.notes' and c.entry_hash = audit.entry_hash(l)").fetchone()[0] == 19
+    assert problems(dsn, brand_id) == set()
+    assert problems(dsn, str(other)) == set()
+
+
 def test_a_table_altered_between_capture_and_sealing_is_sealed_as_captured(acme):
     dsn, brand_id = acme
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -53,20 +53,33 @@ as $$
            _entries.cap_operation, r.old_data, r.new_data, _entries.cap_actor_id, _entries.cap_actor_role,
            _entries.cap_txid, _entries.cap_request_id, _entries.cap_client_ip
     from (
-        select e.ord - 1 as pos, e.value::jsonb as key_row, null::jsonb as old_data, e.value::jsonb as new_data
-        from json_array_elements(_entries.cap_new_rows) with ordinality as e (value, ord)
+        -- Each row is parsed into jsonb once (offset 0 keeps the planner from copying the
+        -- cast into every use: unfenced, an UPDATE row was parsed about ten times).
+        select x.pos, x.row_data as key_row, null::jsonb as old_data, x.row_data as new_data
+        from (
+            select e.ord - 1 as pos, e.value::jsonb as row_data
+            from json_array_elements(_entries.cap_new_rows) with ordinality as e (value, ord)
+            offset 0
+        ) as x
         where _entries.cap_operation = 'INSERT'
         union all
-        select e.ord - 1, e.value::jsonb, e.value::jsonb, null
-        from json_array_elements(_entries.cap_old_rows) with ordinality as e (value, ord)
+        select x.pos, x.row_data, x.row_data, null
+        from (
+            select e.ord - 1 as pos, e.value::jsonb as row_data
+            from json_array_elements(_entries.cap_old_rows) with ordinality as e (value, ord)
+            offset 0
+        ) as x
         where _entries.cap_operation = 'DELETE'
         union all
         -- Old and new rows pair by position in the two transition tables.
-        select u.ord - 1, j.new_row, ch.old_values, ch.new_values
-        from rows from (
-            json_array_elements(_entries.cap_old_rows), json_array_elements(_entries.cap_new_rows)
-        ) with ordinality as u (old_json, new_json, ord)
-        cross join lateral (select u.old_json::jsonb as old_row, u.new_json::jsonb as new_row) as j
+        select j.pos, j.new_row, ch.old_values, ch.new_values
+        from (
+            select u.ord - 1 as pos, u.old_json::jsonb as old_row, u.new_json::jsonb as new_row
+            from rows from (
+                json_array_elements(_entries.cap_old_rows), json_array_elements(_entries.cap_new_rows)
+            ) with ordinality as u (old_json, new_json, ord)
+            offset 0
+        ) as j
         cross join lateral audit._changes(j.old_row, j.new_row) as ch
         where _entries.cap_operation = 'UPDATE' and not (_entries.cap_skip_noop and ch.new_values is null)
         union all
@@ -86,7 +99,6 @@ returns trigger
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
-set plan_cache_mode = force_generic_plan
 as $$
 -- tg_argv: brand column ('' = none), key columns, excluded columns, skip no-op updates.
 -- Each operation is one statement that reads the trigger's arguments itself: PL/pgSQL

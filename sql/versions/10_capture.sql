@@ -26,21 +26,35 @@ as $$
            brand.row_key(r.data, _versions.cap_key_columns), _versions.cap_operation, r.data,
            r.data ->> _versions.cap_state_column, _versions.cap_author_id, _versions.cap_at, _versions.cap_id, r.pos
     from (
-        select e.ord as pos, e.value::jsonb as data
-        from json_array_elements(_versions.cap_new_rows) with ordinality as e (value, ord)
+        -- Each row is parsed into jsonb once (offset 0 keeps the planner from copying the
+        -- cast into every use of the column).
+        select x.pos, x.data
+        from (
+            select e.ord as pos, e.value::jsonb as data
+            from json_array_elements(_versions.cap_new_rows) with ordinality as e (value, ord)
+            offset 0
+        ) as x
         where _versions.cap_operation = 'INSERT'
         union all
         -- The tombstone holds the row as it was.
-        select e.ord, e.value::jsonb
-        from json_array_elements(_versions.cap_old_rows) with ordinality as e (value, ord)
+        select x.pos, x.data
+        from (
+            select e.ord as pos, e.value::jsonb as data
+            from json_array_elements(_versions.cap_old_rows) with ordinality as e (value, ord)
+            offset 0
+        ) as x
         where _versions.cap_operation = 'DELETE'
         union all
         -- Old and new rows pair by position; a row the statement did not change gets no version.
-        select u.ord, u.new_json::jsonb
-        from rows from (
-            json_array_elements(_versions.cap_old_rows), json_array_elements(_versions.cap_new_rows)
-        ) with ordinality as u (old_json, new_json, ord)
-        where _versions.cap_operation = 'UPDATE' and u.old_json::jsonb is distinct from u.new_json::jsonb
+        select u.pos, u.new_row
+        from (
+            select p.ord as pos, p.old_json::jsonb as old_row, p.new_json::jsonb as new_row
+            from rows from (
+                json_array_elements(_versions.cap_old_rows), json_array_elements(_versions.cap_new_rows)
+            ) with ordinality as p (old_json, new_json, ord)
+            offset 0
+        ) as u
+        where _versions.cap_operation = 'UPDATE' and u.old_row is distinct from u.new_row
     ) as r
 $$;
 
@@ -89,7 +103,6 @@ returns trigger
 language plpgsql
 security definer
 set search_path = pg_catalog, pg_temp
-set plan_cache_mode = force_generic_plan
 as $$
 -- tg_argv: brand column, key columns, state column ('' = none). As in audit.tg_capture(),
 -- each operation is one statement that reads the trigger's arguments itself (PL/pgSQL
