@@ -109,7 +109,26 @@ begin
             group by e.user_id
         ) as o on u.user_id = o.user_id
     ),
-    counted as (
+    -- The counters, once per recipient: a plain UPDATE of the inbox rows that exist (HOT:
+    -- no indexed column changes), and an upsert only for the recipients who have none yet.
+    bumped as (
+        update notify.inboxes as i
+        set seq = i.seq + 1,
+            unread = i.unread + t.in_app::integer,
+            unseen = i.unseen + t.in_app::integer,
+            by_category = case
+                when not t.in_app then i.by_category
+                else i.by_category || pg_catalog.jsonb_build_object(cat.key, pg_catalog.jsonb_build_array(
+                    coalesce((i.by_category -> cat.key ->> 0)::integer, 0) + 1,
+                    coalesce((i.by_category -> cat.key ->> 1)::integer, 0) + 1
+                ))
+            end,
+            updated_at = brandbase.now()
+        from targets as t
+        where i.brand_id = target_brand and i.user_id = t.user_id and (t.in_app or t.email is not null)
+        returning i.user_id, i.seq
+    ),
+    created as (
         insert into notify.inboxes as i (brand_id, user_id, seq, unread, unseen, by_category)
         select
             target_brand,
@@ -119,7 +138,8 @@ begin
             t.in_app::integer,
             case when t.in_app then pg_catalog.jsonb_build_object(cat.key, '[1, 1]'::jsonb) else '{}'::jsonb end
         from targets as t
-        where t.in_app or t.email is not null
+        where (t.in_app or t.email is not null) and not exists (select from bumped as b where b.user_id = t.user_id)
+        -- created by a concurrent send since this statement's snapshot: count on it
         on conflict on constraint inboxes_pkey do update
         set seq = i.seq + 1,
             unread = i.unread + excluded.unread,
@@ -133,6 +153,11 @@ begin
             end,
             updated_at = brandbase.now()
         returning i.user_id, i.seq
+    ),
+    counted as (
+        select b.user_id, b.seq from bumped as b
+        union all
+        select c.user_id, c.seq from created as c
     ),
     written as (
         insert into notify.notifications (
