@@ -23,7 +23,9 @@ it follows commit order and a late commit can never hide below an id already sen
 
 Live path: the pack's ``pg_notify`` on the user's channel (``notify.channel_of``) carries
 only the id; the server LISTENs to the channels of connected users (one connection) and
-reads each new notification once per user and brand, for all of that user's streams.
+reads new notifications once per user and brand, for all of that user's streams: the ids
+that arrive while a user's read is in flight are read together by the next one (one read
+per user and burst, in commit order), and fanned out in-process.
 
 ``GET /presence?brand=<uuid>`` lists the members of the brand with an open stream.
 """
@@ -54,8 +56,8 @@ select n.seq, to_jsonb(n) from api.notifications as n
 where n.brand_id = %s and n.seq > %s order by n.seq limit %s
 """
 ON_NOTIFY_SQL = """
-select (select jsonb_build_array(n.seq, to_jsonb(n)) from api.notifications as n
-        where n.brand_id = %(brand)s and n.id = %(id)s),
+select (select jsonb_agg(jsonb_build_array(n.seq, to_jsonb(n)) order by n.seq) from api.notifications as n
+        where n.brand_id = %(brand)s and n.id = any(%(ids)s)),
        api.unread_counts(%(brand)s)
 """
 STATE_SQL = """
@@ -181,7 +183,9 @@ class Server:
         self.pending_listen: asyncio.Queue = asyncio.Queue()
         self.listening: dict[str, asyncio.Future] = {}
         self.connections = 0
-        self.user_locks: dict[str, asyncio.Lock] = {}
+        self.user_brands: dict[str, set[str]] = defaultdict(set)  # user -> brands with a stream
+        self.pending: dict[str, list[str]] = {}  # user -> payloads not read yet
+        self.reading: set[str] = set()  # users whose read is in flight
         self.delivered = 0
         self.server: asyncio.base_events.Server | None = None
 
@@ -262,39 +266,53 @@ class Server:
             async for note in conn.notifies(timeout=0.05):
                 user_id = self.channels.get(note.channel)
                 if user_id:
-                    asyncio.create_task(self.on_notify(user_id, note.payload))
+                    self.on_notify(user_id, note.payload)
             await asyncio.sleep(0)
 
-    async def on_notify(self, user_id: str, payload: str) -> None:
-        # One user's events are read in the order they were committed (a FIFO lock per user):
-        # the reader connections run different users' reads side by side, never one user's.
-        lock = self.user_locks.setdefault(user_id, asyncio.Lock())
-        async with lock:
-            await self._on_notify(user_id, payload)
-        if not lock.locked() and user_id not in {k[0] for k in self.clients}:
-            self.user_locks.pop(user_id, None)
+    def on_notify(self, user_id: str, payload: str) -> None:
+        """Queue a payload for the user; one drain task per user reads what is queued, so one
+        user's events are read in the order they were committed, and the ids arriving while a
+        read is in flight are read together by the next one. Different users' reads run side
+        by side on the reader connections; the loop never waits for a read."""
+        self.pending.setdefault(user_id, []).append(payload)
+        if user_id not in self.reading:
+            self.reading.add(user_id)
+            asyncio.create_task(self._drain(user_id))
 
-    async def _on_notify(self, user_id: str, payload: str) -> None:
-        groups = [(key, cs) for key, cs in self.clients.items() if key[0] == user_id and cs]
-        for (_, brand_id), clients in groups:
+    async def _drain(self, user_id: str) -> None:
+        try:
+            while payloads := self.pending.pop(user_id, None):
+                await self._on_notify(user_id, payloads)
+        finally:
+            self.reading.discard(user_id)
+            if self.pending.get(user_id):  # queued after the last pop: drain again
+                self.reading.add(user_id)
+                asyncio.create_task(self._drain(user_id))
+
+    async def _on_notify(self, user_id: str, payloads: list[str]) -> None:
+        ids = sorted({int(p) for p in payloads if p.isdigit()})
+        for brand_id in list(self.user_brands.get(user_id, ())):
+            clients = self.clients.get((user_id, brand_id))
+            if not clients:
+                continue
             claims = next(iter(clients)).claims
-            try:  # the notification (if it is this brand's) and the counts, in one read
+            try:  # the notifications (those of this brand) and the counts, in one read
                 [(found, counts)] = await self.as_user(
-                    claims, ON_NOTIFY_SQL, {"brand": brand_id, "id": int(payload) if payload.isdigit() else 0}
+                    claims, ON_NOTIFY_SQL, {"brand": brand_id, "ids": ids}
                 )
             except psycopg.Error as exc:
                 self.log(f"realtime: read failed: {exc}")
                 continue
-            if payload.isdigit():
-                if found is None:
-                    continue  # another brand's notification
-                seq, row = found
+            if ids and not found and len(ids) == len(payloads):
+                continue  # only other brands' notifications: nothing changed here
+            for seq, row in found or ():
                 for c in list(clients):
                     c.notification(seq, row)
                     self.delivered += 1
+            chunk = sse("counts", counts)
             for c in list(clients):
                 if c.ready:
-                    c.push(sse("counts", counts))
+                    c.push(chunk)
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -420,6 +438,7 @@ class Server:
         key = (user_id, brand_id)
         first = not self.clients[key]
         self.clients[key].add(client)
+        self.user_brands[user_id].add(brand_id)
         self.connections += 1
         pump = asyncio.create_task(self.pump(client))
         watch = asyncio.create_task(self.watch(reader, client))
@@ -460,8 +479,11 @@ class Server:
             self.connections -= 1
             if not self.clients[key]:
                 del self.clients[key]
+                self.user_brands[user_id].discard(brand_id)
+                if not self.user_brands[user_id]:
+                    del self.user_brands[user_id]
                 self.announce(brand_id, user_id, False)
-                if not any(k[0] == user_id for k in self.clients):
+                if user_id not in self.user_brands:
                     channel = "brandbase_notify_" + user_id.replace("-", "")
                     self.channels.pop(channel, None)
                     self.listening.pop(channel, None)
