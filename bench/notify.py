@@ -225,8 +225,11 @@ async def sse_latency(
                 sent[title] = time.perf_counter()
 
     start = time.perf_counter() + 0.5
+    cpu0 = (backend_cpu(server.pid), time.process_time())
     await asyncio.gather(*(asyncio.to_thread(producer, k, start) for k in range(producers)))
     achieved = n / (max(sent.values()) - start) if sent else 0.0
+    span = max(sent.values()) - start if sent else 1.0
+    cpu = ((backend_cpu(server.pid) - cpu0[0]) / span, (time.process_time() - cpu0[1]) / span)
     await asyncio.sleep(2)
     for t in tasks:
         t.cancel()
@@ -235,7 +238,7 @@ async def sse_latency(
     lat = sorted((arrivals[k] - v) * 1000 for k, v in sent.items() if k in arrivals)
     lost = len(sent) - len(lat)
     q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float("nan")  # noqa: E731
-    return ready, achieved, len(sent), lost, q(0.5), q(0.99)
+    return ready, achieved, len(sent), lost, q(0.5), q(0.99), cpu
 
 
 VERDICTS: list[tuple[str, str, str]] = []
@@ -412,7 +415,7 @@ def sse_part(dsn: str, brand: str, args) -> None:
                 "select id from auth.users where email like 'u%%@bench.test' order by email"
             ).fetchall()
         ]
-    ready, achieved, n_sent, lost, p50, p99 = asyncio.run(
+    ready, achieved, n_sent, lost, p50, p99, cpu = asyncio.run(
         sse_latency(
             dsn,
             brand,
@@ -431,6 +434,11 @@ def sse_part(dsn: str, brand: str, args) -> None:
             ["lost", f"{lost}", "0"],
             ["commit → event, p50", f"{p50:.1f} ms", "< 50 ms"],
             ["commit → event, p99", f"{p99:.1f} ms", "< 250 ms"],
+            [
+                "CPU of the server process / of this bench process (clients + producers)",
+                f"{cpu[0]:.0%} / {cpu[1]:.0%} of a core",
+                "",
+            ],
         ],
     )
     full = ready >= 1000 and achieved >= 195 and lost == 0

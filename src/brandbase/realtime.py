@@ -233,9 +233,11 @@ class Server:
         try:
             async with conn.pipeline() as pipeline:
                 async with conn.transaction():
-                    await conn.execute("set local role authenticated")
+                    # as PostgREST does it: the role and the claims in one statement
                     await conn.execute(
-                        "select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),)
+                        "select set_config('role', 'authenticated', true), "
+                        "set_config('request.jwt.claims', %s, true)",
+                        (json.dumps(claims),),
                     )
                     cursor = await conn.execute(query, params)
                 await pipeline.sync()
