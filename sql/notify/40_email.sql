@@ -82,11 +82,25 @@ begin
         where n.brand_id = c.brand_id and n.id = c.notification_id
         returning n.id
     ),
+    -- one job per batch of up to 50 emails of a brand: a worker claims, records and settles
+    -- a batch in a few round trips, and sends its emails over several SMTP connections
+    batches as (
+        select b.brand_id, pg_catalog.array_agg(b.id order by b.id) as email_ids
+        from (
+            select w.brand_id, w.id, (pg_catalog.row_number() over (partition by w.brand_id order by w.id) - 1) / 50
+                as batch
+            from written as w
+        ) as b
+        group by b.brand_id, b.batch
+    ),
     per_brand as (
-        select w.brand_id, pg_catalog.json_agg(pg_catalog.json_build_object('email_id', w.id) order by w.id)
-            as payloads, count(*) as n
-        from written as w
-        group by w.brand_id
+        select
+            b.brand_id,
+            pg_catalog.json_agg(pg_catalog.json_build_object('email_ids', b.email_ids) order by b.email_ids[1])
+                as payloads,
+            sum(pg_catalog.cardinality(b.email_ids)) as n
+        from batches as b
+        group by b.brand_id
     )
     select coalesce(sum(pb.n), 0)::integer into gathered
     from per_brand as pb
@@ -99,7 +113,8 @@ $$;
 
 comment on function notify.gather_due(timestamptz) is
 'Creates the emails that are due (single ones at once, digests once their oldest item waited a '
-'period; quiet hours respected) and enqueues one notify_email job each. Returns the number of '
+'period; quiet hours respected) and enqueues them in notify_email jobs of up to 50 emails '
+'({"email_ids": [...]}; a job of one {"email_id": id} is handled too). Returns the number of '
 'emails. Scheduled every minute; safe to run concurrently (SKIP LOCKED).';
 
 -- The unsubscribe token: brand, user, category (or *), signed with the pack's secret.
@@ -288,6 +303,20 @@ as $$
         || pg_catalog.jsonb_build_object('status_before', notify.email_sending(brand_id, email_id))
 $$;
 
+create or replace function notify.email_begin_many(brand_id uuid, email_ids bigint[])
+returns jsonb
+language sql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+    select coalesce(pg_catalog.jsonb_agg(notify.email_begin(email_begin_many.brand_id, u.id) order by u.id), '[]'::jsonb)
+    from pg_catalog.unnest(email_ids) as u (id)
+$$;
+
+comment on function notify.email_begin_many(uuid, bigint[]) is
+'email_begin for a batch of emails of a brand, in one round trip: their render contexts with '
+'status_before (sent: send nothing; null: no such email).';
+
 comment on function notify.email_begin(uuid, bigint) is
 'One round trip before an attempt: records it (email_sending) and returns what to render '
 '(email_for_send) with status_before; sent means: send nothing.';
@@ -337,6 +366,7 @@ notify.unsubscribe(text),
 notify.email_for_send(uuid, bigint),
 notify.email_sending(uuid, bigint),
 notify.email_begin(uuid, bigint),
+notify.email_begin_many(uuid, bigint[]),
 notify.email_accepted(uuid, bigint, text),
 notify.email_failed(uuid, bigint, text),
 notify.set_template(uuid, text, text, text, text, text)
@@ -350,6 +380,7 @@ notify.unsubscribe_token(uuid, uuid, text),
 notify.email_for_send(uuid, bigint),
 notify.email_sending(uuid, bigint),
 notify.email_begin(uuid, bigint),
+notify.email_begin_many(uuid, bigint[]),
 notify.email_accepted(uuid, bigint, text),
 notify.email_failed(uuid, bigint, text)
 to service_role;
