@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import email.policy
 import functools
 import json
 import os
@@ -37,7 +38,10 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
-from email.message import EmailMessage
+from email.header import Header, decode_header, make_header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 from email.utils import formatdate
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
@@ -139,22 +143,44 @@ def render(ctx: dict) -> tuple[str, str, str]:
     )
 
 
-def build_message(ctx: dict, sender: str) -> EmailMessage:
+# compat32 without folding: a long header (the unsubscribe link is one ~200-character token)
+# stays on its line, as EmailMessage wrote it (RFC 5322 allows 998 characters)
+UNFOLDED = email.policy.compat32.clone(max_line_length=0)
+
+
+def _header(value: str) -> str | Header:
+    if "\r" in value or "\n" in value:
+        raise EmailError("a header value holds a line break")  # no header injection
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def build_message(ctx: dict, sender: str) -> Message:
+    """The email as multipart/alternative (plain text, HTML; UTF-8), built with the email
+    package's MIME classes: a fifth of the cost of EmailMessage.set_content, which spent
+    most of a digest's time in header policy machinery."""
     subject, text, html = render(ctx)
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = ctx["to"]
-    msg["Subject"] = subject
+    msg = MIMEMultipart("alternative", policy=UNFOLDED)
+    msg["From"] = _header(sender)
+    msg["To"] = _header(ctx["to"])
+    msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = f"<{ctx['idempotency_key']}@brandbase>"
+    msg["Message-ID"] = _header(f"<{ctx['idempotency_key']}@brandbase>")
     base = ctx.get("unsubscribe_url") or ""
     if base:
         sep = "&" if "?" in base else "?"
-        msg["List-Unsubscribe"] = f"<{base}{sep}{urlencode({'token': ctx['unsubscribe_all']})}>"
+        msg["List-Unsubscribe"] = _header(f"<{base}{sep}{urlencode({'token': ctx['unsubscribe_all']})}>")
         msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
+    msg.attach(MIMEText(text, "plain", "utf-8"))
+    msg.attach(MIMEText(html, "html", "utf-8"))
     return msg
+
+
+def body_of(msg: Message, subtype: str) -> str:
+    """The decoded text of the message's text/<subtype> part."""
+    for part in msg.walk():
+        if part.get_content_type() == f"text/{subtype}":
+            return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+    return ""
 
 
 # ---------------------------------------------------------------------------------------
@@ -201,7 +227,7 @@ class SmtpProvider:
             with contextlib.suppress(OSError):
                 smtp.close()
 
-    def send(self, msg: EmailMessage, idempotency_key: str) -> str:
+    def send(self, msg: Message, idempotency_key: str) -> str:
         for attempt in (1, 2):
             smtp = getattr(self.local, "smtp", None)
             try:
@@ -242,13 +268,13 @@ class ResendProvider:
     base_url: str = "https://api.resend.com"
     timeout: float = 30.0
 
-    def send(self, msg: EmailMessage, idempotency_key: str) -> str:
-        text = msg.get_body(("plain",)).get_content()
-        html = msg.get_body(("html",)).get_content()
+    def send(self, msg: Message, idempotency_key: str) -> str:
+        text = body_of(msg, "plain")
+        html = body_of(msg, "html")
         body = {
-            "from": msg["From"],
-            "to": [msg["To"]],
-            "subject": msg["Subject"],
+            "from": str(make_header(decode_header(msg["From"]))),
+            "to": [str(make_header(decode_header(msg["To"])))],
+            "subject": str(make_header(decode_header(msg["Subject"]))),
             "text": text,
             "html": html,
             "headers": {
