@@ -255,13 +255,15 @@ security definer
 set search_path = pg_catalog, pg_temp
 as $$
     update notify.emails as e
-    set status = case when e.status = 'sent' then 'sent' else 'sending' end, attempts = e.attempts + 1
+    set status = case when e.status = 'sent' then 'sent' else 'sending' end,
+        attempts = e.attempts + (e.status <> 'sent')::integer
     where e.brand_id = email_sending.brand_id and e.id = email_sending.email_id
     returning (select o.status from notify.emails as o where o.brand_id = e.brand_id and o.id = e.id)
 $$;
 
 comment on function notify.email_sending(uuid, bigint) is
-'Records an attempt before it is made; returns the status before it (sent: do not send again).';
+'Records an attempt before it is made (none for an email already sent); returns the status '
+'before it (sent: do not send again).';
 
 create or replace function notify.email_accepted(brand_id uuid, email_id bigint, provider_message_id text)
 returns boolean
