@@ -437,7 +437,10 @@ def test_a_burst_for_one_user_arrives_whole_in_commit_order_with_one_read_per_ba
             )
             await viewer.until("counts")
             await asyncio.gather(
-                *(send_async(owner_dsn, ids["acme"], ids["viewer@acme"], f"burst {k}", n=10) for k in range(3))
+                *(
+                    send_async(owner_dsn, ids["acme"], ids["viewer@acme"], f"burst {k}", n=10)
+                    for k in range(3)
+                )
             )
             seqs = []
             while len(seqs) < 30:

@@ -58,7 +58,8 @@ def race(dsn: str, brand: str, user: str, first: str, second: str) -> tuple[int,
 
         def run_b():
             as_user(b, user)
-            result["b"] = b.execute("select api.mark_notifications(%s, null, %s)", (brand, second)).fetchone()[0]
+            mark = "select api.mark_notifications(%s, null, %s)"
+            result["b"] = b.execute(mark, (brand, second)).fetchone()[0]
             b.commit()
 
         t = threading.Thread(target=run_b)
@@ -110,7 +111,8 @@ def test_marking_seen_then_read_in_one_transaction_counts_once(owner_dsn):
     with psycopg.connect(owner_dsn) as conn:
         as_user(conn, user)
         ids_ = [r[0] for r in conn.execute("select id from api.notifications order by id").fetchall()]
-        assert conn.execute("select api.mark_notifications(%s, %s, 'seen')", (brand, ids_[:1])).fetchone()[0] == 1
+        seen = conn.execute("select api.mark_notifications(%s, %s, 'seen')", (brand, ids_[:1]))
+        assert seen.fetchone()[0] == 1
         assert conn.execute("select api.mark_notifications(%s, null, 'read')", (brand,)).fetchone()[0] == 3
         conn.commit()
     with psycopg.connect(owner_dsn, autocommit=True) as conn:
