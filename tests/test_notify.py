@@ -408,3 +408,50 @@ def test_the_cli_refuses_to_start_without_a_jwt_secret(owner_dsn, monkeypatch):
     }
     done = run_cli("realtime", "--dsn", owner_dsn, env=env_less)
     assert done.returncode != 0 and "BRANDBASE_JWT_SECRET" in done.stderr
+
+
+def test_a_burst_for_one_user_arrives_whole_in_commit_order_with_one_read_per_batch(owner_dsn):
+    """Ids that arrive while the user's read is in flight are read together by the next one:
+    every notification arrives once, in seq order, and the server made fewer reads than
+    notifications (one send per transaction, 30 transactions from 3 connections)."""
+    ids = seed(owner_dsn)
+
+    async def main():
+        server = await server_for(owner_dsn)
+        reads = 0
+        as_user = server.as_user
+
+        async def counting(claims, query, params):
+            nonlocal reads
+            if query == realtime.ON_NOTIFY_SQL:
+                reads += 1
+                await asyncio.sleep(0.05)  # a slow read: the burst piles up behind it
+            return await as_user(claims, query, params)
+
+        server.as_user = counting
+        try:
+            viewer = await open_stream(
+                server.port,
+                f"/notifications/stream?brand={ids['acme']}",
+                realtime.token_for(ids["viewer@acme"], SECRET),
+            )
+            await viewer.until("counts")
+            await asyncio.gather(
+                *(
+                    send_async(owner_dsn, ids["acme"], ids["viewer@acme"], f"burst {k}", n=10)
+                    for k in range(3)
+                )
+            )
+            seqs = []
+            while len(seqs) < 30:
+                e = await viewer.until("notification")
+                seqs.append(int(e["id"]))
+            assert seqs == list(range(1, 31)), "all, once each, in commit order"
+            with pytest.raises(TimeoutError):
+                await viewer.until("notification", timeout=0.5)  # nothing twice
+            assert reads < 30, f"{reads} reads for 30 notifications"
+            viewer.close()
+        finally:
+            await server.close()
+
+    run(main())

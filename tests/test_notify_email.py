@@ -384,3 +384,52 @@ def test_resend_provider_sends_the_request_shape_with_an_idempotency_key(owner_d
     assert "hello" in b2["text"] and "hello" in b2["html"] and b2["headers"]["Message-ID"]
     assert scalar(owner_dsn, "select provider_message_id from notify.emails") == "re_test_123"
     assert json.dumps(b2)  # JSON body as Resend expects it
+
+
+def test_a_batch_with_one_refused_email_sends_the_others_once_and_retries_only_that_one(owner_dsn, smtp):
+    """gather_due puts a brand's emails in jobs of up to 50: one refused email fails the job
+    after the others went out; the retried job sends only the refused one."""
+    sink, port = smtp
+    ids = setup(owner_dsn, digest=None)
+    users = [ids["viewer@acme"], ids["member@acme"], ids["editor@acme"]]
+    send(owner_dsn, ids["acme"], users, "batch")
+    assert gather(owner_dsn, "0 seconds") == 3
+    payloads = [
+        r[0] for r in psycopg.connect(owner_dsn, autocommit=True).execute(
+            "select payload from jobs.job_queue where queue = 'notify_email'"
+        ).fetchall()
+    ]
+    assert len(payloads) == 1 and len(payloads[0]["email_ids"]) == 3, "one job for the batch"
+    refused = []
+
+    def refuse_the_members_first_try(s: Sink):
+        if not refused and any("member" in r for r in s.envelope_rcpts):
+            refused.append(1)
+            return "554 5.7.1 refused by the test"
+        return None
+
+    sink.on_data = lambda s: None
+    # aiosmtpd hands the envelope to handle_DATA; keep its recipients for the callback
+    original = sink.handle_DATA
+
+    async def handle_data(server, session, envelope):
+        sink.envelope_rcpts = envelope.rcpt_tos
+        return await original(server, session, envelope)
+
+    sink.handle_DATA = handle_data
+    sink.on_data = refuse_the_members_first_try
+    deliver_until(owner_dsn, "select bool_and(status = 'sent') from notify.emails", port)
+    assert refused == [1]
+    assert len(sink.ids()) == 3 and len(set(sink.ids())) == 3, "each email once"
+    assert scalar(owner_dsn, "select max(attempts) from notify.emails") == 2
+    assert scalar(owner_dsn, "select min(attempts) from notify.emails") == 1
+
+
+def test_a_header_with_a_line_break_is_refused():
+    ctx = {
+        "kind": "single", "to": "victim@example.test\r\nBcc: all@example.test", "idempotency_key": "k",
+        "items": [{"category": "c", "title": "t", "body": None, "action_url": None, "unsubscribe": "x"}],
+        "brand_name": "B", "unsubscribe_url": "", "unsubscribe_all": "y",
+    }
+    with pytest.raises(notify_email.EmailError):
+        notify_email.build_message(ctx, "app@example.test")

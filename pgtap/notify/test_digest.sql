@@ -1,7 +1,7 @@
 -- notify: gathering emails: single ones at once, digests once their oldest item waited a
 -- period, never a notification twice, quiet hours in the user's time zone respected.
 begin;
-select plan(8);
+select plan(9);
 select tests.seed_two_brands();
 select tests.freeze_time('2026-03-02 10:00:00+00');
 select tests.authenticate_as(tests.uid('admin@acme'));
@@ -36,7 +36,14 @@ select is(
     (
         select count(*)::integer from jobs.job_queue
         where queue = 'notify_email'
-    ), 4, 'one job per email'
+    ), 2, 'one job per batch of emails (a gather''s emails of a brand go in batches of up to 50)'
+);
+select is(
+    (
+        select array_agg(e.id::bigint order by e.id::bigint) from jobs.job_queue as j
+        cross join lateral json_array_elements_text(j.payload -> 'email_ids') as e (id)
+        where j.queue = 'notify_email'
+    ), (select array_agg(e.id order by e.id) from notify.emails as e), 'every email in exactly one job'
 );
 
 -- quiet hours 22:00-07:00 in Tokyo (UTC+9): at 14:00 UTC it is 23:00 there

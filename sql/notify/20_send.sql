@@ -61,23 +61,74 @@ as $$
 declare
     new_ids bigint[];
     new_users uuid[];
-    in_app_flags boolean[];
     sent integer;
     app_channel record;
+    overridden uuid[];
+    default_in_app boolean;
+    default_email text;
 begin
-    with decided as (
+    -- The decision for a recipient who overrides nothing, made once (notify.effective for a
+    -- user without preferences: auth.users ids are random v4 uuids, never the nil uuid).
+    select
+        coalesce(bool_or(e.enabled) filter (where e.channel = 'in_app'), false),
+        max(e.digest) filter (where e.channel = 'email' and e.enabled)
+    into default_in_app, default_email
+    from notify.effective(target_brand, array['00000000-0000-0000-0000-000000000000'::uuid], cat.key) as e
+    where e.channel in ('in_app', 'email');
+
+    -- The recipients who override it: preferences of this brand for the category or for all
+    -- ('*') on in_app or email, and the muted (a partial index: one probe when nobody is).
+    -- Usually none, and the statement below then joins nothing.
+    select pg_catalog.array_agg(o.user_id) into overridden
+    from (
+        select p.user_id
+        from notify.preferences as p
+        where p.brand_id = target_brand and p.category in (cat.key, '*') and p.channel in ('in_app', 'email')
+        union
+        select us.user_id
+        from notify.user_settings as us
+        where us.muted and us.user_id = any(user_ids)
+    ) as o;
+
+    -- One statement: every recipient's inbox row (the counters, the next seq; the row's
+    -- foreign key to brand.members proves the membership, and its lock orders the seqs),
+    -- then their notifications.
+    with targets as (
         select
-            e.user_id,
-            coalesce(bool_or(e.enabled) filter (where e.channel = 'in_app'), false) as in_app,
-            max(e.digest) filter (where e.channel = 'email' and e.enabled) as email
-        from notify.effective(target_brand, user_ids, cat.key) as e
-        where e.channel in ('in_app', 'email')
-        group by e.user_id
+            u.user_id,
+            coalesce(o.in_app, default_in_app) as in_app,
+            case when o.user_id is null then default_email else o.email end as email
+        from pg_catalog.unnest(user_ids) as u (user_id)
+        left join (
+            select
+                e.user_id,
+                coalesce(bool_or(e.enabled) filter (where e.channel = 'in_app'), false) as in_app,
+                max(e.digest) filter (where e.channel = 'email' and e.enabled) as email
+            from notify.effective(target_brand, overridden, cat.key) as e
+            where e.channel in ('in_app', 'email') and overridden is not null
+            group by e.user_id
+        ) as o on u.user_id = o.user_id
     ),
-    targets as (
-        select d.user_id, d.in_app, d.email from decided as d where d.in_app or d.email is not null
+    -- The counters, once per recipient: a plain UPDATE of the inbox rows that exist (HOT:
+    -- no indexed column changes), and an upsert only for the recipients who have none yet.
+    bumped as (
+        update notify.inboxes as i
+        set seq = i.seq + 1,
+            unread = i.unread + t.in_app::integer,
+            unseen = i.unseen + t.in_app::integer,
+            by_category = case
+                when not t.in_app then i.by_category
+                else i.by_category || pg_catalog.jsonb_build_object(cat.key, pg_catalog.jsonb_build_array(
+                    coalesce((i.by_category -> cat.key ->> 0)::integer, 0) + 1,
+                    coalesce((i.by_category -> cat.key ->> 1)::integer, 0) + 1
+                ))
+            end,
+            updated_at = brandbase.now()
+        from targets as t
+        where i.brand_id = target_brand and i.user_id = t.user_id and (t.in_app or t.email is not null)
+        returning i.user_id, i.seq
     ),
-    counted as (
+    created as (
         insert into notify.inboxes as i (brand_id, user_id, seq, unread, unseen, by_category)
         select
             target_brand,
@@ -87,6 +138,8 @@ begin
             t.in_app::integer,
             case when t.in_app then pg_catalog.jsonb_build_object(cat.key, '[1, 1]'::jsonb) else '{}'::jsonb end
         from targets as t
+        where (t.in_app or t.email is not null) and not exists (select from bumped as b where b.user_id = t.user_id)
+        -- created by a concurrent send since this statement's snapshot: count on it
         on conflict on constraint inboxes_pkey do update
         set seq = i.seq + 1,
             unread = i.unread + excluded.unread,
@@ -101,30 +154,41 @@ begin
             updated_at = brandbase.now()
         returning i.user_id, i.seq
     ),
+    counted as (
+        select b.user_id, b.seq from bumped as b
+        union all
+        select c.user_id, c.seq from created as c
+    ),
     written as (
         insert into notify.notifications (
             brand_id, user_id, seq, category, title, body, data, action_url, actor_id, in_app, email, created_at
         )
         select
-            target_brand, t.user_id, c.seq, cat.key, title, body, data, action_url, actor_id, t.in_app, t.email,
+            target_brand, c.user_id, c.seq, cat.key, title, body, data, action_url, actor_id,
+            case when overridden is null then default_in_app else t.in_app end,
+            case when overridden is null then default_email else t.email end,
             brandbase.now()
-        from targets as t
-        inner join counted as c on t.user_id = c.user_id
+        from counted as c
+        left join targets as t on overridden is not null and c.user_id = t.user_id
         returning id, user_id, in_app
+    ),
+    -- Listeners (brandbase realtime, an app's LISTEN) learn the id on the user's channel,
+    -- nothing else (in the statement: no second pass over the rows).
+    announced as (
+        select
+            w.id,
+            w.user_id,
+            case when w.in_app then pg_catalog.pg_notify(notify.channel_of(w.user_id), w.id::text) end as n
+        from written as w
     )
-    select array_agg(w.id), array_agg(w.user_id), array_agg(w.in_app)
-    into new_ids, new_users, in_app_flags
-    from written as w;
+    select pg_catalog.array_agg(a.id), pg_catalog.array_agg(a.user_id), pg_catalog.count(a.n)
+    into new_ids, new_users, sent
+    from announced as a;
 
     sent := coalesce(pg_catalog.cardinality(new_ids), 0);
     if sent = 0 then
         return 0;
     end if;
-
-    -- Listeners (brandbase realtime, an app's LISTEN) learn the id, nothing else.
-    perform pg_catalog.pg_notify(notify.channel_of(n.user_id), n.id::text)
-    from unnest(new_ids, new_users, in_app_flags) as n (id, user_id, in_app)
-    where n.in_app;
 
     -- Supabase Realtime: a broadcast on the recipient's private topic.
     if exists (
@@ -454,8 +518,36 @@ comment on function notify.on_insert(regclass, text, text, name, text, text, tex
 'the members holding permission. title, body and action_url may name the row''s columns as '
 '{column}. Idempotent per table and category.';
 
+-- A member's notifications go with the member: brand.members -> notify.inboxes cascades,
+-- and the inbox row takes its notifications along (notifications check no foreign key per
+-- row: the fan-out writes the inbox row, whose foreign key proves the membership).
+create or replace function notify.tg_inboxes__delete_notifications()
+returns trigger
+language plpgsql
+security definer
+set search_path = pg_catalog, pg_temp
+as $$
+begin
+    delete from notify.notifications as n
+    using notify_gone as g
+    where n.user_id = g.user_id and n.brand_id = g.brand_id;
+    return null;
+end
+$$;
+
+comment on function notify.tg_inboxes__delete_notifications() is
+'Statement trigger: deleting inbox rows (a member leaving, a user or brand deleted) deletes '
+'their notifications.';
+
+drop trigger if exists inboxes_delete_notifications on notify.inboxes;
+create trigger inboxes_delete_notifications
+after delete on notify.inboxes
+referencing old table as notify_gone
+for each statement execute function notify.tg_inboxes__delete_notifications();
+
 revoke all on function
 notify.channel_of(uuid),
+notify.tg_inboxes__delete_notifications(),
 notify._merge_counts(jsonb, jsonb),
 notify._fan_out(uuid, uuid[], notify.pack_categories, text, text, jsonb, text, uuid),
 notify._check_content(text, text, jsonb, text),

@@ -52,8 +52,14 @@ begin
                 using errcode = 'PT404', hint = 'Only your own notifications (api.notifications) can be marked.';
         end if;
     end if;
-    with target as (
+    -- The inbox row's lock first: every change of the counters (marks, removals, sends)
+    -- takes it, so two marks of one inbox run one after the other and the second reads
+    -- what the first committed (a fresh snapshot per statement): nothing counts twice. The
+    -- UPDATE's own row locks then suffice: no locking pass over the notifications.
+    perform from notify.inboxes as i where i.brand_id = mark.brand_id and i.user_id = uid for update;
+    with target as materialized (
         select
+            n.ctid as row_id,
             n.brand_id,
             n.id,
             n.category,
@@ -68,7 +74,6 @@ begin
                 when 'archived' then n.archived_at is null
                 else n.archived_at is not null
             end
-        for update of n
     ),
     changed_rows as (
         update notify.notifications as n
@@ -76,7 +81,7 @@ begin
             seen_at = case when state in ('read', 'seen') then coalesce(n.seen_at, at_time) else n.seen_at end,
             archived_at = case state when 'archived' then at_time when 'unarchived' then null else n.archived_at end
         from target as t
-        where n.brand_id = t.brand_id and n.id = t.id
+        where n.ctid = t.row_id
         returning
             t.category,
             (n.in_app and n.read_at is null and n.archived_at is null)::integer - t.was_unread as d_unread,
@@ -142,6 +147,7 @@ begin
         raise exception 'notification % not found', missing
             using errcode = 'PT404', hint = 'Only your own notifications (api.notifications) can be deleted.';
     end if;
+    perform from notify.inboxes as i where i.brand_id = remove.brand_id and i.user_id = uid for update;
     with gone as (
         delete from notify.notifications as n
         where n.user_id = uid and n.brand_id = remove.brand_id and n.id = any(ids)

@@ -23,7 +23,10 @@ it follows commit order and a late commit can never hide below an id already sen
 
 Live path: the pack's ``pg_notify`` on the user's channel (``notify.channel_of``) carries
 only the id; the server LISTENs to the channels of connected users (one connection) and
-reads each new notification once per user and brand, for all of that user's streams.
+reads new notifications once per user and brand, for all of that user's streams: the ids
+that arrive while a user's read is in flight are read together by the next one (one read
+per user and burst, in commit order), the reads of many users go in one pipeline (one
+round trip, each as its user), and the events are fanned out in-process.
 
 ``GET /presence?brand=<uuid>`` lists the members of the brand with an open stream.
 """
@@ -54,10 +57,15 @@ select n.seq, to_jsonb(n) from api.notifications as n
 where n.brand_id = %s and n.seq > %s order by n.seq limit %s
 """
 ON_NOTIFY_SQL = """
-select (select jsonb_build_array(n.seq, to_jsonb(n)) from api.notifications as n
-        where n.brand_id = %(brand)s and n.id = %(id)s),
+select (select jsonb_agg(jsonb_build_array(n.seq, to_jsonb(n)) order by n.seq) from api.notifications as n
+        where n.brand_id = %(brand)s and n.id = any(%(ids)s)),
        api.unread_counts(%(brand)s)
 """
+# as PostgREST does it: the role and the claims, for the transaction, in one statement
+SET_USER_SQL = (
+    "select set_config('role', 'authenticated', true), set_config('request.jwt.claims', %s, true)"
+)
+READ_BATCH = 64  # users read in one pipeline
 STATE_SQL = """
 select api.unread_counts(%s), coalesce((select c.seq from notify.inboxes as c
     where c.brand_id = %s and c.user_id = %s), 0)
@@ -181,7 +189,11 @@ class Server:
         self.pending_listen: asyncio.Queue = asyncio.Queue()
         self.listening: dict[str, asyncio.Future] = {}
         self.connections = 0
-        self.user_locks: dict[str, asyncio.Lock] = {}
+        self.user_brands: dict[str, set[str]] = defaultdict(set)  # user -> brands with a stream
+        self.pending: dict[str, list[str]] = {}  # user -> payloads not read yet
+        self.queued: dict[str, None] = {}  # users with payloads waiting for a reader, in order
+        self.reading: set[str] = set()  # users whose read is in flight
+        self.wake = asyncio.Event()
         self.delivered = 0
         self.server: asyncio.base_events.Server | None = None
 
@@ -197,6 +209,7 @@ class Server:
             self.pool.put_nowait(conn)
         self.listener = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True)
         self.listen_task = asyncio.create_task(self.listen_loop())
+        self.reader_tasks = [asyncio.create_task(self.reader_loop()) for _ in range(self.readers)]
         self.server = await asyncio.start_server(
             self.handle, self.host, self.port, limit=MAX_HEADER_BYTES, backlog=2048
         )
@@ -210,8 +223,11 @@ class Server:
             for c in list(clients):
                 c.closed.set()
         self.listen_task.cancel()
-        with contextlib.suppress(BaseException):
-            await self.listen_task
+        for task in self.reader_tasks:
+            task.cancel()
+        for task in [self.listen_task, *self.reader_tasks]:
+            with contextlib.suppress(BaseException):
+                await task
         for conn in self.conns:
             await conn.close()
         await self.listener.close()
@@ -229,15 +245,44 @@ class Server:
         try:
             async with conn.pipeline() as pipeline:
                 async with conn.transaction():
-                    await conn.execute("set local role authenticated")
-                    await conn.execute(
-                        "select set_config('request.jwt.claims', %s, true)", (json.dumps(claims),)
-                    )
+                    # as PostgREST does it: the role and the claims in one statement
+                    await conn.execute(SET_USER_SQL, (json.dumps(claims),))
                     cursor = await conn.execute(query, params)
                 await pipeline.sync()
                 return await cursor.fetchall()
         finally:
             self.pool.put_nowait(conn)
+
+    async def as_users(self, reads: list[tuple[dict, str, dict]]) -> list:
+        """Several reads, each as its user in its own transaction, in one pipeline on one
+        connection: one round trip. Should one fail (the pipeline then stops), each is made
+        again on its own; a failed one's result is its exception."""
+        if len(reads) == 1:
+            try:
+                return [await self.as_user(*reads[0])]
+            except psycopg.Error as exc:
+                return [exc]
+        conn = await self.pool.get()
+        try:
+            cursors = []
+            async with conn.pipeline() as pipeline:
+                for claims, query, params in reads:
+                    async with conn.transaction():
+                        await conn.execute(SET_USER_SQL, (json.dumps(claims),))
+                        cursors.append(await conn.execute(query, params))
+                await pipeline.sync()
+                return [await c.fetchall() for c in cursors]
+        except psycopg.Error:
+            pass
+        finally:
+            self.pool.put_nowait(conn)
+        results = []
+        for read in reads:
+            try:
+                results.append(await self.as_user(*read))
+            except psycopg.Error as exc:
+                results.append(exc)
+        return results
 
     async def subscribe(self, user_id: str) -> None:
         channel = "brandbase_notify_" + user_id.replace("-", "")
@@ -262,39 +307,74 @@ class Server:
             async for note in conn.notifies(timeout=0.05):
                 user_id = self.channels.get(note.channel)
                 if user_id:
-                    asyncio.create_task(self.on_notify(user_id, note.payload))
+                    self.on_notify(user_id, note.payload)
             await asyncio.sleep(0)
 
-    async def on_notify(self, user_id: str, payload: str) -> None:
-        # One user's events are read in the order they were committed (a FIFO lock per user):
-        # the reader connections run different users' reads side by side, never one user's.
-        lock = self.user_locks.setdefault(user_id, asyncio.Lock())
-        async with lock:
-            await self._on_notify(user_id, payload)
-        if not lock.locked() and user_id not in {k[0] for k in self.clients}:
-            self.user_locks.pop(user_id, None)
+    def on_notify(self, user_id: str, payload: str) -> None:
+        """Queue a payload for the user. Reader tasks take the users with queued payloads in
+        batches: one pipeline on one connection (one round trip) holds a read per user and
+        brand, each as that user in its own transaction, for all of that user's queued ids.
+        A user is in at most one batch at a time, so one user's events are read in the order
+        they were committed; ids arriving meanwhile go in the next batch. The loop never
+        waits for a read."""
+        self.pending.setdefault(user_id, []).append(payload)
+        if user_id not in self.reading and user_id not in self.queued:
+            self.queued[user_id] = None
+            self.wake.set()
 
-    async def _on_notify(self, user_id: str, payload: str) -> None:
-        groups = [(key, cs) for key, cs in self.clients.items() if key[0] == user_id and cs]
-        for (_, brand_id), clients in groups:
-            claims = next(iter(clients)).claims
-            try:  # the notification (if it is this brand's) and the counts, in one read
-                [(found, counts)] = await self.as_user(
-                    claims, ON_NOTIFY_SQL, {"brand": brand_id, "id": int(payload) if payload.isdigit() else 0}
-                )
-            except psycopg.Error as exc:
-                self.log(f"realtime: read failed: {exc}")
+    async def reader_loop(self) -> None:
+        while True:
+            await self.wake.wait()
+            users = []
+            while self.queued and len(users) < READ_BATCH:
+                user_id = next(iter(self.queued))
+                del self.queued[user_id]
+                users.append(user_id)
+            if not self.queued:
+                self.wake.clear()
+            if not users:
                 continue
-            if payload.isdigit():
-                if found is None:
-                    continue  # another brand's notification
-                seq, row = found
+            self.reading.update(users)
+            try:
+                await self._read_users(users)
+            except Exception as exc:  # noqa: BLE001 - a reader must survive anything
+                self.log(f"realtime: read failed: {exc}")
+            finally:
+                for user_id in users:
+                    self.reading.discard(user_id)
+                    if self.pending.get(user_id):
+                        self.queued[user_id] = None
+                        self.wake.set()
+
+    async def _read_users(self, users: list[str]) -> None:
+        reads, meta = [], []
+        for user_id in users:
+            payloads = self.pending.pop(user_id, None) or []
+            ids = sorted({int(p) for p in payloads if p.isdigit()})
+            for brand_id in list(self.user_brands.get(user_id, ())):
+                clients = self.clients.get((user_id, brand_id))
+                if clients:
+                    reads.append((next(iter(clients)).claims, ON_NOTIFY_SQL, {"brand": brand_id, "ids": ids}))
+                    meta.append((user_id, brand_id, ids, len(payloads)))
+        if not reads:
+            return
+        results = await self.as_users(reads)
+        for (user_id, brand_id, ids, n_payloads), result in zip(meta, results, strict=True):
+            if isinstance(result, Exception):
+                self.log(f"realtime: read failed: {result}")
+                continue
+            [(found, counts)] = result
+            if ids and not found and len(ids) == n_payloads:
+                continue  # only other brands' notifications: nothing changed here
+            clients = self.clients.get((user_id, brand_id)) or ()
+            for seq, row in found or ():
                 for c in list(clients):
                     c.notification(seq, row)
                     self.delivered += 1
+            chunk = sse("counts", counts)
             for c in list(clients):
                 if c.ready:
-                    c.push(sse("counts", counts))
+                    c.push(chunk)
 
     # -- HTTP ----------------------------------------------------------------------------
 
@@ -420,6 +500,7 @@ class Server:
         key = (user_id, brand_id)
         first = not self.clients[key]
         self.clients[key].add(client)
+        self.user_brands[user_id].add(brand_id)
         self.connections += 1
         pump = asyncio.create_task(self.pump(client))
         watch = asyncio.create_task(self.watch(reader, client))
@@ -460,8 +541,11 @@ class Server:
             self.connections -= 1
             if not self.clients[key]:
                 del self.clients[key]
+                self.user_brands[user_id].discard(brand_id)
+                if not self.user_brands[user_id]:
+                    del self.user_brands[user_id]
                 self.announce(brand_id, user_id, False)
-                if not any(k[0] == user_id for k in self.clients):
+                if user_id not in self.user_brands:
                     channel = "brandbase_notify_" + user_id.replace("-", "")
                     self.channels.pop(channel, None)
                     self.listening.pop(channel, None)
