@@ -679,12 +679,133 @@ comment on function i18n.plural_category(text, text, boolean) is
 'The CLDR plural category of a number written as text (1, 1.50, CLDR''s compact 1.1c6) in a '
 'locale, cardinal or ordinal; null for what is not a number. Never raises.';
 
+create or replace function i18n._fast(code text[])
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+-- A compiled program as parts that i18n.t() finishes with one expression (stored on write
+-- in i18n.messages.fast), or null when it needs the formatter. parts alternate text and an
+-- argument name, text first and last ('#': the plural's number). Shapes:
+--   {"c": {"": parts}}                                  text and simple arguments
+--   {"k": "p", "n": name, "t": categories of 0..999, "c": {"=N" | z o t f m x: parts}}
+--   {"k": "s", "n": name, "c": {value | "other": parts}}
+-- one plural/selectordinal (offset 0) or select at the top level, no plural or select
+-- inside its cases; each case's parts hold the text before and after the switch too.
+declare
+    last integer := pg_catalog.cardinality(code);
+    pc integer := 1;
+    op text;
+    pre text[] := array[''];
+    post text[] := array[''];
+    cases jsonb := '{}'::jsonb;
+    sw text;
+    sw_name text;
+    tbl text;
+    k integer;
+    i integer;
+    body text[];
+    bpc integer;
+    end_at integer;
+    sel text;
+    parts text[];
+begin
+    if code is null then
+        return null;
+    end if;
+    while pc <= last loop
+        op := code[pc];
+        if op = 't' then
+            if sw is null then
+                pre[pg_catalog.cardinality(pre)] := pre[pg_catalog.cardinality(pre)] || code[pc + 1];
+            else
+                post[pg_catalog.cardinality(post)] := post[pg_catalog.cardinality(post)] || code[pc + 1];
+            end if;
+            pc := pc + 2;
+        elsif op = 'a' then
+            if sw is null then
+                pre := pre || array[code[pc + 1], ''];
+            else
+                post := post || array[code[pc + 1], ''];
+            end if;
+            pc := pc + 2;
+        elsif op = 'e' and sw = 'p' then
+            pc := pc + 1;
+        elsif op in ('p', 's') and sw is null then
+            sw := op;
+            sw_name := code[pc + 1];
+            if op = 'p' then
+                if code[pc + 2] <> '0' then
+                    return null;  -- an offset: the formatter
+                end if;
+                k := code[pc + 4]::integer;
+                tbl := code[pc + 5];
+                bpc := pc + 5;
+            else
+                k := code[pc + 2]::integer;
+                bpc := pc + 2;
+            end if;
+            for i in 1..k loop
+                sel := code[bpc + i];
+                if sw = 'p' and sel !~ '^=' then
+                    sel := case sel when 'zero' then 'z' when 'one' then 'o' when 'two' then 't'
+                        when 'few' then 'f' when 'many' then 'm' else 'x' end;
+                end if;
+                body := array[''];
+                pc := code[bpc + k + i]::integer;
+                loop
+                    op := code[pc];
+                    if op = 't' then
+                        body[pg_catalog.cardinality(body)] := body[pg_catalog.cardinality(body)] || code[pc + 1];
+                        pc := pc + 2;
+                    elsif op = 'a' then
+                        body := body || array[code[pc + 1], ''];
+                        pc := pc + 2;
+                    elsif op = '#' then
+                        body := body || array['#', ''];
+                        pc := pc + 1;
+                    elsif op = 'j' then
+                        end_at := code[pc + 1]::integer;
+                        exit;
+                    else
+                        return null;  -- a plural or select inside a case
+                    end if;
+                end loop;
+                cases := cases || pg_catalog.jsonb_build_object(sel, body);
+            end loop;
+            pc := end_at;
+        else
+            return null;  -- a second switch, or a program this version did not write
+        end if;
+    end loop;
+    if sw is null then
+        return pg_catalog.jsonb_build_object('c', pg_catalog.jsonb_build_object('', pre));
+    end if;
+    -- each case: the text before, the case, the text after, merged where they meet
+    for sel, body in
+        select e.key, array(select pg_catalog.jsonb_array_elements_text(e.value))
+        from pg_catalog.jsonb_each(cases) as e
+    loop
+        parts := pre[1:pg_catalog.cardinality(pre) - 1] || (pre[pg_catalog.cardinality(pre)] || body[1]) || body[2:];
+        parts := parts[1:pg_catalog.cardinality(parts) - 1] || (parts[pg_catalog.cardinality(parts)] || post[1])
+            || post[2:];
+        cases := cases || pg_catalog.jsonb_build_object(sel, parts);
+    end loop;
+    return pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object('k', sw, 'n', sw_name, 't', tbl, 'c', cases));
+end
+$$;
+
+comment on function i18n._fast(text[]) is
+'A compiled message as the parts i18n.t() finishes in one expression (text, simple arguments, '
+'one top-level plural or select); null when it needs i18n._format.';
+
 revoke all on function
 i18n._syntax_error(integer, text), i18n._parse(text[], integer, boolean, integer),
 i18n._emit(jsonb, integer, smallint, smallint), i18n._names(jsonb, text[], text[]),
 i18n._i18next_text(jsonb, text), i18n._i18next(jsonb, text), i18n.compile(text, text),
 i18n._format(text[], jsonb), i18n.format(text, text, jsonb), i18n.plural_category(text, text, boolean),
-i18n._plural_of_text(smallint, text)
+i18n._plural_of_text(smallint, text), i18n._fast(text[])
 from public;
 grant execute on function i18n.format(text, text, jsonb), i18n.plural_category(text, text, boolean)
 to anon, authenticated, service_role;

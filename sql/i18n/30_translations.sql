@@ -30,7 +30,7 @@ comment on function i18n._reading_brand(uuid) is
 'The brand whose wording applies to this reader: the argument or X-Brand-Id, if its wording is '
 'public or the caller may read it; else null (global wording only).';
 
-create or replace function i18n.t(
+create or replace function i18n._t(
     key text,
     locale text default null,
     params jsonb default '{}',
@@ -58,17 +58,17 @@ begin
         -- the hot path: a platform locale, global wording: one probe of the resolved messages
         select rs.code into code
         from i18n.resolved as rs
-        where rs.namespace = t.namespace and rs.locale = t.locale and rs.key = t.key;
+        where rs.namespace = _t.namespace and rs.locale = _t.locale and rs.key = _t.key;
         if not found then
             chain := i18n.resolve_chain(locale, brand_id);
             select m.code into code
             from i18n.messages as m
-            where m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key and m.code is not null
+            where m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key and m.code is not null
             order by pg_catalog.array_position(chain, m.locale)
             limit 1;
         end if;
     else
-        select l.chain into chain from i18n.locales as l where l.tag = t.locale;
+        select l.chain into chain from i18n.locales as l where l.tag = _t.locale;
         if chain is null then
             chain := i18n.resolve_chain(locale, brand_id);
         end if;
@@ -76,12 +76,12 @@ begin
         from (
             select m.code, pg_catalog.array_position(chain, m.locale) * 2 as rank
             from i18n.brand_messages as m
-            where m.brand_id = b and m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key
+            where m.brand_id = b and m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key
                 and m.code is not null
             union all
             select m.code, pg_catalog.array_position(chain, m.locale) * 2 + 1
             from i18n.messages as m
-            where m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key and m.code is not null
+            where m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key and m.code is not null
         ) as x
         order by x.rank
         limit 1;
@@ -95,10 +95,96 @@ begin
 end
 $$;
 
+comment on function i18n._t(text, text, jsonb, text, uuid) is
+'i18n.t() past its one-expression path: the brand''s layer, an Accept-Language header or a tag to '
+'resolve, and messages that need the formatter (nested plural or select, an offset, a number '
+'outside 0..999). Same answers as i18n.t(). Never raises.';
+
+create or replace function i18n.t(
+    key text,
+    locale text default null,
+    params jsonb default '{}',
+    namespace text default 'common',
+    brand_id uuid default null
+)
+returns text
+language plpgsql
+stable
+as $$
+-- SECURITY INVOKER without a SET clause (a definer's SET saves and restores a GUC on every
+-- call, the cost of this path): everyone reads published global wording, so the probe of
+-- i18n.resolved runs with the caller's rights (a policy for anon and authenticated), and
+-- every type, relation, function and operator is qualified: the caller's search_path and
+-- pg_temp change nothing here. The brand's layer (authority from the caller's roles) and
+-- everything else go to the definer i18n._t(), which gives the same answers.
+declare
+    f pg_catalog.jsonb;
+    p pg_catalog.jsonb;
+    a pg_catalog.jsonb := params;
+    k pg_catalog.text;
+    v pg_catalog.text;
+    n pg_catalog.int4;
+begin
+    if brand_id is null and coalesce(pg_catalog.current_setting('request.headers', true), '')
+        operator(pg_catalog.!~~) '%x-brand-id%'
+    then
+        select rs.fast into f
+        from i18n.resolved as rs
+        where rs.namespace operator(pg_catalog.=) t.namespace and rs.locale operator(pg_catalog.=) t.locale
+            and rs.key operator(pg_catalog.=) t.key;
+        k := f operator(pg_catalog.->>) 'k';
+        if k is null then
+            p := f operator(pg_catalog.->) 'c' operator(pg_catalog.->) '';
+        elsif k operator(pg_catalog.=) 's' then
+            p := coalesce(f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (params operator(pg_catalog.->>)
+                (f operator(pg_catalog.->>) 'n')), f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'other');
+        else
+            v := params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n');
+            -- a whole number 0..999 as JSON writes it: =N, else its category from the table
+            if v operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then
+                p := coalesce(
+                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ('=' operator(pg_catalog.||) v),
+                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) pg_catalog.substr(
+                        f operator(pg_catalog.->>) 't', v::pg_catalog.int4 operator(pg_catalog.+) 1, 1),
+                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'x');
+                a := params operator(pg_catalog.||) pg_catalog.jsonb_build_object('#', v);
+            end if;
+        end if;
+        n := pg_catalog.jsonb_array_length(p);
+        if n operator(pg_catalog.=) 1 then
+            return p operator(pg_catalog.->>) 0;
+        elsif n operator(pg_catalog.=) 3 then
+            return pg_catalog.concat(p operator(pg_catalog.->>) 0,
+                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1),
+                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
+                p operator(pg_catalog.->>) 2);
+        elsif n operator(pg_catalog.=) 5 then
+            return pg_catalog.concat(p operator(pg_catalog.->>) 0,
+                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1),
+                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
+                p operator(pg_catalog.->>) 2,
+                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 3),
+                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 3) operator(pg_catalog.||) '}'),
+                p operator(pg_catalog.->>) 4);
+        elsif n operator(pg_catalog.>) 5 then
+            return (
+                select pg_catalog.string_agg(case when e.o operator(pg_catalog.%) 2 operator(pg_catalog.=) 1 then e.v
+                    else coalesce(a operator(pg_catalog.->>) e.v,
+                        '{' operator(pg_catalog.||) e.v operator(pg_catalog.||) '}') end,
+                    '' order by e.o)
+                from pg_catalog.jsonb_array_elements_text(p) with ordinality as e (v, o));
+        end if;
+    end if;
+    return i18n._t(key, locale, params, namespace, brand_id);
+end
+$$;
+
 comment on function i18n.t(text, text, jsonb, text, uuid) is
 'The published message for a key, formatted with params (ICU MessageFormat, CLDR plurals), for a '
 'locale tag or an Accept-Language header (null: the request''s), through the fallback chain, the '
-'brand''s wording first at each step. A key without a message reads as the key. Never raises.';
+'brand''s wording first at each step. A key without a message reads as the key. Never raises. '
+'A platform tag and global wording in a common shape take one probe and one expression; the '
+'rest is i18n._t().';
 
 create or replace function i18n._build_bundle(brand_id uuid, namespace text, chain text[])
 returns jsonb
@@ -140,8 +226,8 @@ begin
         delete from i18n.resolved as rs
         where rs.namespace = _rebuild_bundles.namespace
             and (changed is null or rs.locale in (select l.tag from i18n.locales as l where l.chain && changed));
-        insert into i18n.resolved (namespace, locale, key, code)
-        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code
+        insert into i18n.resolved (namespace, locale, key, code, fast)
+        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code, m.fast
         from i18n.locales as l
         inner join i18n.messages as m
             on m.namespace = _rebuild_bundles.namespace and m.locale = any(l.chain) and m.code is not null
@@ -224,12 +310,12 @@ begin
     end if;
     if tg_op in ('INSERT', 'UPDATE') then
         select touched || coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(n) - 'code' - 'source'
-            - 'published_source' - 'i18next'), '[]'::jsonb)
+            - 'published_source' - 'i18next' - 'fast'), '[]'::jsonb)
         into touched from new_rows as n where n.i18next is not null;
     end if;
     if tg_op in ('UPDATE', 'DELETE') then
         select touched || coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(o) - 'code' - 'source'
-            - 'published_source' - 'i18next'), '[]'::jsonb)
+            - 'published_source' - 'i18next' - 'fast'), '[]'::jsonb)
         into touched from old_rows as o where o.i18next is not null;
     end if;
     for r in
@@ -417,15 +503,17 @@ begin
     code := array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code'));
     if brand_id is null then
         insert into i18n.messages as m (namespace, key, locale, source, status, placeholders, plural_forms,
-            published_source, code, i18next, description, updated_by)
+            published_source, code, fast, i18next, description, updated_by)
         values (namespace, key, tag, source, st, ph, pf, case when pub then source end,
-            case when pub then code end, case when pub then compiled -> 'i18next' end,
+            case when pub then code end, case when pub then i18n._fast(code) end,
+            case when pub then compiled -> 'i18next' end,
             coalesce(description, ''), brand.caller_id())
         on conflict on constraint messages_pkey do update set
             source = excluded.source, status = excluded.status, placeholders = excluded.placeholders,
             plural_forms = excluded.plural_forms,
             published_source = case when pub then excluded.published_source else m.published_source end,
             code = case when pub then excluded.code else m.code end,
+            fast = case when pub then excluded.fast else m.fast end,
             i18next = case when pub then excluded.i18next else m.i18next end,
             description = coalesce(set_message.description, m.description),
             updated_by = excluded.updated_by, updated_at = pg_catalog.now();
@@ -489,6 +577,8 @@ begin
         update i18n.messages as m set status = set_status.status, updated_by = brand.caller_id(), updated_at = pg_catalog.now(),
             published_source = case when compiled is null then m.published_source else m.source end,
             code = case when compiled is null then m.code else array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code')) end,
+            fast = case when compiled is null then m.fast
+                else i18n._fast(array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code'))) end,
             i18next = case when compiled is null then m.i18next else compiled -> 'i18next' end
         where m.namespace = set_status.namespace and m.locale = tag and m.key = set_status.key;
     else
@@ -652,10 +742,34 @@ $$;
 comment on function i18n.set_brand_settings(uuid, boolean) is
 'Whether the brand''s published wording is served to anyone naming the brand (i18n.manage).';
 
+create or replace function i18n._refresh_fast()
+returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    n integer;
+begin
+    -- rows published before the fast form existed, or built by an older i18n._fast;
+    -- the bundles are rebuilt once afterwards (i18n._rebuild_all_bundles)
+    perform pg_catalog.set_config('i18n.defer_bundles', 'on', true);
+    update i18n.messages as m set fast = i18n._fast(m.code)
+    where m.code is not null and m.fast is distinct from i18n._fast(m.code);
+    get diagnostics n = row_count;
+    perform pg_catalog.set_config('i18n.defer_bundles', 'off', true);
+    return n;
+end
+$$;
+
+comment on function i18n._refresh_fast() is
+'Fills i18n.messages.fast for every published message whose fast form is missing or stale; '
+'the number of rows changed. Run by the repeatable refresh before the bundles are rebuilt.';
+
 revoke all on function
-i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
+i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
 i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
-i18n._rebuild_all_bundles(),
+i18n._rebuild_all_bundles(), i18n._refresh_fast(),
 i18n.tg_messages__bundles(),
 i18n.request_chain(), i18n._assert_writer(uuid), i18n._check_key(text, text, text),
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),
@@ -663,7 +777,8 @@ i18n.delete_message(uuid, text, text, text), i18n.import_messages(jsonb, uuid),
 i18n.set_brand_locales(uuid, text[], text), i18n.set_brand_settings(uuid, boolean)
 from public;
 grant execute on function
-i18n.t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid), i18n.request_chain()
+i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
+i18n.request_chain()
 to anon, authenticated, service_role;
 grant execute on function
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),

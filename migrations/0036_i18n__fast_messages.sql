@@ -1,0 +1,14 @@
+-- brandbase 0036 (i18n): the published message in a form one SQL expression can finish.
+-- i18n.t()'s hot path probes i18n.resolved and, for the common shapes (text, simple
+-- {name} arguments, one plural or select at the top level), builds the string from
+-- these parts without running the formatter (sql/i18n/30_translations.sql). Filled on
+-- write with the compiled program; the repeatable refresh fills the rows written before.
+
+alter table i18n.messages add column fast jsonb;
+comment on column i18n.messages.fast is
+'The published message as parts for i18n.t()''s one-expression path (i18n._fast of code); '
+'null when it needs the full formatter (nested plural or select, an offset).';
+
+alter table i18n.resolved add column fast jsonb;
+comment on column i18n.resolved.fast is
+'i18n.messages.fast of the message the key resolves to: what i18n.t() reads first.';
