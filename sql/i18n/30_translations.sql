@@ -120,9 +120,6 @@ as $$
 declare
     f pg_catalog.jsonb;
     p pg_catalog.jsonb;
-    a pg_catalog.jsonb := params;
-    k pg_catalog.text;
-    v pg_catalog.text;
     n pg_catalog.int4;
 begin
     if brand_id is null and coalesce(pg_catalog.current_setting('request.headers', true), '')
@@ -132,44 +129,38 @@ begin
         from i18n.resolved as rs
         where rs.namespace operator(pg_catalog.=) t.namespace and rs.locale operator(pg_catalog.=) t.locale
             and rs.key operator(pg_catalog.=) t.key;
-        k := f operator(pg_catalog.->>) 'k';
-        if k is null then
-            p := f operator(pg_catalog.->) 'c' operator(pg_catalog.->) '';
-        elsif k operator(pg_catalog.=) 's' then
-            p := coalesce(f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (params operator(pg_catalog.->>)
-                (f operator(pg_catalog.->>) 'n')), f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'other');
-        else
-            v := params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n');
-            -- a whole number 0..999 as JSON writes it: =N, else its category from the table
-            if v operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then
-                p := coalesce(
-                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ('=' operator(pg_catalog.||) v),
-                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) pg_catalog.substr(
-                        f operator(pg_catalog.->>) 't', v::pg_catalog.int4 operator(pg_catalog.+) 1, 1),
-                    f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'x');
-                a := params operator(pg_catalog.||) pg_catalog.jsonb_build_object('#', v);
-            end if;
-        end if;
+        -- the case's parts: no switch; a select's value, else other; a plural's whole number
+        -- 0..999 as JSON writes it: =N, else its category from the table, else other
+        p := case
+            when f operator(pg_catalog.->>) 'k' is null then f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ''
+            when f operator(pg_catalog.->>) 'k' operator(pg_catalog.=) 's' then coalesce(
+                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (params operator(pg_catalog.->>)
+                    (f operator(pg_catalog.->>) 'n')),
+                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'other')
+            when params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n')
+                operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then coalesce(
+                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ('=' operator(pg_catalog.||)
+                    (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))),
+                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) pg_catalog.substr(f operator(pg_catalog.->>) 't',
+                    (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))::pg_catalog.int4
+                    operator(pg_catalog.+) 1, 1),
+                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'x')
+            end;
         n := pg_catalog.jsonb_array_length(p);
+        -- text, argument ('#': the plural's number; missing: {name}), text, ...
         if n operator(pg_catalog.=) 1 then
             return p operator(pg_catalog.->>) 0;
         elsif n operator(pg_catalog.=) 3 then
             return pg_catalog.concat(p operator(pg_catalog.->>) 0,
-                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1),
+                coalesce(params operator(pg_catalog.->>) case p operator(pg_catalog.->>) 1
+                        when '#' then f operator(pg_catalog.->>) 'n' else p operator(pg_catalog.->>) 1 end,
                     '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
                 p operator(pg_catalog.->>) 2);
-        elsif n operator(pg_catalog.=) 5 then
-            return pg_catalog.concat(p operator(pg_catalog.->>) 0,
-                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1),
-                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
-                p operator(pg_catalog.->>) 2,
-                coalesce(a operator(pg_catalog.->>) (p operator(pg_catalog.->>) 3),
-                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 3) operator(pg_catalog.||) '}'),
-                p operator(pg_catalog.->>) 4);
-        elsif n operator(pg_catalog.>) 5 then
+        elsif n operator(pg_catalog.>) 3 then
             return (
                 select pg_catalog.string_agg(case when e.o operator(pg_catalog.%) 2 operator(pg_catalog.=) 1 then e.v
-                    else coalesce(a operator(pg_catalog.->>) e.v,
+                    else coalesce(params operator(pg_catalog.->>) case e.v
+                            when '#' then f operator(pg_catalog.->>) 'n' else e.v end,
                         '{' operator(pg_catalog.||) e.v operator(pg_catalog.||) '}') end,
                     '' order by e.o)
                 from pg_catalog.jsonb_array_elements_text(p) with ordinality as e (v, o));
