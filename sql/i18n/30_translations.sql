@@ -30,6 +30,143 @@ comment on function i18n._reading_brand(uuid) is
 'The brand whose wording applies to this reader: the argument or X-Brand-Id, if its wording is '
 'public or the caller may read it; else null (global wording only).';
 
+create or replace function i18n._fast(code text[])
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+-- A compiled program as parts that i18n.t() finishes with one expression (stored on write
+-- in i18n.messages.fast), or null when it needs the formatter. parts alternate text and an
+-- argument name, text first and last ('#': the plural's number). Shapes:
+--   {"c": {"": parts}}                                  text and simple arguments
+--   {"k": "p", "n": name, "t": the case of each number 0..999, "c": [parts, ...]}
+--   {"k": "s", "n": name, "c": {value | "other": parts}}
+-- one plural/selectordinal (offset 0) or select at the top level, no plural or select
+-- inside its cases; each case's parts hold the text before and after the switch too.
+declare
+    last integer := pg_catalog.cardinality(code);
+    pc integer := 1;
+    op text;
+    pre text[] := array[''];
+    post text[] := array[''];
+    cases jsonb := '{}'::jsonb;
+    sw text;
+    sw_name text;
+    tbl text;
+    k integer;
+    i integer;
+    body text[];
+    bpc integer;
+    end_at integer;
+    sel text;
+    parts text[];
+    sels text[];
+    body_parts jsonb;
+begin
+    if code is null then
+        return null;
+    end if;
+    while pc <= last loop
+        op := code[pc];
+        if op = 't' then
+            if sw is null then
+                pre[pg_catalog.cardinality(pre)] := pre[pg_catalog.cardinality(pre)] || code[pc + 1];
+            else
+                post[pg_catalog.cardinality(post)] := post[pg_catalog.cardinality(post)] || code[pc + 1];
+            end if;
+            pc := pc + 2;
+        elsif op = 'a' then
+            if sw is null then
+                pre := pre || array[code[pc + 1], ''];
+            else
+                post := post || array[code[pc + 1], ''];
+            end if;
+            pc := pc + 2;
+        elsif op = 'e' and sw = 'p' then
+            pc := pc + 1;
+        elsif op in ('p', 's') and sw is null then
+            sw := op;
+            sw_name := code[pc + 1];
+            if op = 'p' then
+                if code[pc + 2] <> '0' then
+                    return null;  -- an offset: the formatter
+                end if;
+                k := code[pc + 4]::integer;
+                tbl := code[pc + 5];
+                bpc := pc + 5;
+            else
+                k := code[pc + 2]::integer;
+                bpc := pc + 2;
+            end if;
+            for i in 1..k loop
+                sel := code[bpc + i];
+                if sw = 'p' and sel !~ '^=' then
+                    sel := case sel when 'zero' then 'z' when 'one' then 'o' when 'two' then 't'
+                        when 'few' then 'f' when 'many' then 'm' else 'x' end;
+                end if;
+                body := array[''];
+                pc := code[bpc + k + i]::integer;
+                loop
+                    op := code[pc];
+                    if op = 't' then
+                        body[pg_catalog.cardinality(body)] := body[pg_catalog.cardinality(body)] || code[pc + 1];
+                        pc := pc + 2;
+                    elsif op = 'a' then
+                        body := body || array[code[pc + 1], ''];
+                        pc := pc + 2;
+                    elsif op = '#' then
+                        body := body || array['#', ''];
+                        pc := pc + 1;
+                    elsif op = 'j' then
+                        end_at := code[pc + 1]::integer;
+                        exit;
+                    else
+                        return null;  -- a plural or select inside a case
+                    end if;
+                end loop;
+                cases := cases || pg_catalog.jsonb_build_object(sel, body);
+            end loop;
+            pc := end_at;
+        else
+            return null;  -- a second switch, or a program this version did not write
+        end if;
+    end loop;
+    if sw is null then
+        return pg_catalog.jsonb_build_object('c', pg_catalog.jsonb_build_object('', pre));
+    end if;
+    -- each case: the text before, the case, the text after, merged where they meet
+    for sel, body in
+        select e.key, array(select pg_catalog.jsonb_array_elements_text(e.value))
+        from pg_catalog.jsonb_each(cases) as e
+    loop
+        parts := pre[1:pg_catalog.cardinality(pre) - 1] || (pre[pg_catalog.cardinality(pre)] || body[1]) || body[2:];
+        parts := parts[1:pg_catalog.cardinality(parts) - 1] || (parts[pg_catalog.cardinality(parts)] || post[1])
+            || post[2:];
+        cases := cases || pg_catalog.jsonb_build_object(sel, parts);
+    end loop;
+    if sw = 's' then
+        return pg_catalog.jsonb_build_object('k', 's', 'n', sw_name, 'c', cases);
+    end if;
+    -- a plural: its cases as an array, and for each number 0..999 the case it takes
+    -- (=N first, then its category, then other) as one character, chr(48 + index)
+    select pg_catalog.jsonb_agg(e.value order by e.key), pg_catalog.array_agg(e.key order by e.key)
+    into body_parts, sels
+    from pg_catalog.jsonb_each(cases) as e;
+    select pg_catalog.string_agg(pg_catalog.chr(48 + pg_catalog.array_position(sels, case
+            when cases ? ('=' || g.n) then '=' || g.n
+            when cases ? pg_catalog.substr(tbl, g.n + 1, 1) then pg_catalog.substr(tbl, g.n + 1, 1)
+            else 'x' end) - 1), '' order by g.n)
+    into tbl
+    from pg_catalog.generate_series(0, 999) as g (n);
+    return pg_catalog.jsonb_build_object('k', 'p', 'n', sw_name, 't', tbl, 'c', body_parts);
+end
+$$;
+
+comment on function i18n._fast(text[]) is
+'A compiled message as the parts i18n.t() finishes in one expression (text, simple arguments, '
+'one top-level plural or select); null when it needs i18n._format.';
+
 create or replace function i18n._t(
     key text,
     locale text default null,
@@ -120,7 +257,6 @@ as $$
 declare
     f pg_catalog.jsonb;
     p pg_catalog.jsonb;
-    n pg_catalog.int4;
 begin
     if brand_id is null and coalesce(pg_catalog.current_setting('request.headers', true), '')
         operator(pg_catalog.!~~) '%x-brand-id%'
@@ -130,7 +266,7 @@ begin
         where rs.namespace operator(pg_catalog.=) t.namespace and rs.locale operator(pg_catalog.=) t.locale
             and rs.key operator(pg_catalog.=) t.key;
         -- the case's parts: no switch; a select's value, else other; a plural's whole number
-        -- 0..999 as JSON writes it: =N, else its category from the table, else other
+        -- 0..999 as JSON writes it: the case the table gives it (=N, its category, other)
         p := case
             when f operator(pg_catalog.->>) 'k' is null then f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ''
             when f operator(pg_catalog.->>) 'k' operator(pg_catalog.=) 's' then coalesce(
@@ -138,25 +274,20 @@ begin
                     (f operator(pg_catalog.->>) 'n')),
                 f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'other')
             when params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n')
-                operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then coalesce(
-                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ('=' operator(pg_catalog.||)
-                    (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))),
-                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) pg_catalog.substr(f operator(pg_catalog.->>) 't',
-                    (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))::pg_catalog.int4
-                    operator(pg_catalog.+) 1, 1),
-                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'x')
+                operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$'
+            then f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (pg_catalog.ascii(pg_catalog.substr(
+                f operator(pg_catalog.->>) 't',
+                (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))::pg_catalog.int4
+                    operator(pg_catalog.+) 1, 1)) operator(pg_catalog.-) 48)
             end;
-        n := pg_catalog.jsonb_array_length(p);
         -- text, argument ('#': the plural's number; missing: {name}), text, ...
-        if n operator(pg_catalog.=) 1 then
-            return p operator(pg_catalog.->>) 0;
-        elsif n operator(pg_catalog.=) 3 then
+        if pg_catalog.jsonb_array_length(p) operator(pg_catalog.<=) 3 then
             return pg_catalog.concat(p operator(pg_catalog.->>) 0,
                 coalesce(params operator(pg_catalog.->>) case p operator(pg_catalog.->>) 1
                         when '#' then f operator(pg_catalog.->>) 'n' else p operator(pg_catalog.->>) 1 end,
                     '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
                 p operator(pg_catalog.->>) 2);
-        elsif n operator(pg_catalog.>) 3 then
+        elsif pg_catalog.jsonb_array_length(p) operator(pg_catalog.>) 3 then
             return (
                 select pg_catalog.string_agg(case when e.o operator(pg_catalog.%) 2 operator(pg_catalog.=) 1 then e.v
                     else coalesce(params operator(pg_catalog.->>) case e.v
@@ -755,12 +886,12 @@ $$;
 
 comment on function i18n._refresh_fast() is
 'Fills i18n.messages.fast for every published message whose fast form is missing or stale; '
-'the number of rows changed. Run by the repeatable refresh before the bundles are rebuilt.';
+'the number of rows changed. Run at the end of this file, which holds i18n._fast.';
 
 revoke all on function
 i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
 i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
-i18n._rebuild_all_bundles(), i18n._refresh_fast(),
+i18n._rebuild_all_bundles(), i18n._refresh_fast(), i18n._fast(text[]),
 i18n.tg_messages__bundles(),
 i18n.request_chain(), i18n._assert_writer(uuid), i18n._check_key(text, text, text),
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),
@@ -777,3 +908,7 @@ i18n.delete_message(uuid, text, text, text), i18n.set_brand_locales(uuid, text[]
 i18n.set_brand_settings(uuid, boolean)
 to authenticated, service_role;
 grant execute on function i18n.import_messages(jsonb, uuid) to service_role;
+
+-- a changed i18n._fast (this file): the stored fast forms again, and the resolved messages
+-- with them (i18n.resolved copies them); a no-op when nothing changed
+select i18n._rebuild_all_bundles() where i18n._refresh_fast() > 0;

@@ -2,5 +2,4 @@
 -- cached bundles (the seed locale gets its chain here; a new rule set version takes effect).
 
 select i18n._refresh_chains();
-select i18n._refresh_fast();
 select i18n._rebuild_all_bundles();
