@@ -55,7 +55,6 @@ declare
     sw_name text;
     tbl text;
     k integer;
-    i integer;
     body text[];
     bpc integer;
     end_at integer;
