@@ -30,6 +30,40 @@ comment on function i18n._reading_brand(uuid) is
 'The brand whose wording applies to this reader: the argument or X-Brand-Id, if its wording is '
 'public or the caller may read it; else null (global wording only).';
 
+create or replace function i18n._fast_parts(parts text[], pound text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+-- text, argument, text, ... (text first and last; '#': the plural's number, which on the
+-- fast path is the parameter pound as JSON wrote it) as [template, name, fallback, ...]:
+-- the template for format() with %s for each argument and % doubled, each argument's name
+-- and what a missing one shows ({name})
+declare
+    template text := '';
+    out jsonb := '[]'::jsonb;
+    arg_name text;
+    i integer := 1;
+begin
+    while i <= pg_catalog.cardinality(parts) loop
+        if i % 2 = 1 then
+            template := template || pg_catalog.replace(parts[i], '%', '%%');
+        else
+            arg_name := case when parts[i] = '#' then pound else parts[i] end;
+            template := template || '%s';
+            out := out || pg_catalog.jsonb_build_array(arg_name, '{' || arg_name || '}');
+        end if;
+        i := i + 1;
+    end loop;
+    return pg_catalog.jsonb_build_array(template) || out;
+end
+$$;
+
+comment on function i18n._fast_parts(text[], text) is
+'Parts of a message (text, argument, text, ...) as [format() template, name, fallback, ...] for '
+'i18n.t(); # becomes the plural''s parameter.';
+
 create or replace function i18n._fast(code text[])
 returns jsonb
 language plpgsql
@@ -37,11 +71,11 @@ immutable
 set search_path = pg_catalog, pg_temp
 as $$
 -- A compiled program as parts that i18n.t() finishes with one expression (stored on write
--- in i18n.messages.fast), or null when it needs the formatter. parts alternate text and an
--- argument name, text first and last ('#': the plural's number). Shapes:
---   {"c": {"": parts}}                                  text and simple arguments
---   {"k": "p", "n": name, "t": the case of each number 0..999, "c": [parts, ...]}
---   {"k": "s", "n": name, "c": {value | "other": parts}}
+-- in i18n.messages.fast), or null when it needs the formatter. parts: i18n._fast_parts.
+-- Shapes:
+--   {"p": parts}                                        text and simple arguments
+--   {"n": name, "t": the case of each number 0..999, "c": [parts, ...]}        a plural
+--   {"n": name, "c": {value | "other": parts}}                                 a select
 -- one plural/selectordinal (offset 0) or select at the top level, no plural or select
 -- inside its cases; each case's parts hold the text before and after the switch too.
 declare
@@ -132,7 +166,7 @@ begin
         end if;
     end loop;
     if sw is null then
-        return pg_catalog.jsonb_build_object('c', pg_catalog.jsonb_build_object('', pre));
+        return pg_catalog.jsonb_build_object('p', i18n._fast_parts(pre, null));
     end if;
     -- each case: the text before, the case, the text after, merged where they meet
     for sel, body in
@@ -142,10 +176,10 @@ begin
         parts := pre[1:pg_catalog.cardinality(pre) - 1] || (pre[pg_catalog.cardinality(pre)] || body[1]) || body[2:];
         parts := parts[1:pg_catalog.cardinality(parts) - 1] || (parts[pg_catalog.cardinality(parts)] || post[1])
             || post[2:];
-        cases := cases || pg_catalog.jsonb_build_object(sel, parts);
+        cases := cases || pg_catalog.jsonb_build_object(sel, i18n._fast_parts(parts, sw_name));
     end loop;
     if sw = 's' then
-        return pg_catalog.jsonb_build_object('k', 's', 'n', sw_name, 'c', cases);
+        return pg_catalog.jsonb_build_object('n', sw_name, 'c', cases);
     end if;
     -- a plural: its cases as an array, and for each number 0..999 the case it takes
     -- (=N first, then its category, then other) as one character, chr(48 + index)
@@ -158,7 +192,7 @@ begin
             else 'x' end) - 1), '' order by g.n)
     into tbl
     from pg_catalog.generate_series(0, 999) as g (n);
-    return pg_catalog.jsonb_build_object('k', 'p', 'n', sw_name, 't', tbl, 'c', body_parts);
+    return pg_catalog.jsonb_build_object('n', sw_name, 't', tbl, 'c', body_parts);
 end
 $$;
 
@@ -254,46 +288,44 @@ as $$
 -- pg_temp change nothing here. The brand's layer (authority from the caller's roles) and
 -- everything else go to the definer i18n._t(), which gives the same answers.
 declare
-    f pg_catalog.jsonb;
     p pg_catalog.jsonb;
+    nm pg_catalog.text;
+    tb pg_catalog.text;
+    c pg_catalog.jsonb;
 begin
+    -- Each function in an expression costs a permission check and a lookup when the
+    -- expression is first run in a transaction: the path keeps them few.
     if brand_id is null and coalesce(pg_catalog.current_setting('request.headers', true), '')
         operator(pg_catalog.!~~) '%x-brand-id%'
     then
-        select rs.fast into f
+        select rs.parts, rs.arg, rs.tbl, rs.cases into p, nm, tb, c
         from i18n.resolved as rs
         where rs.namespace operator(pg_catalog.=) t.namespace and rs.locale operator(pg_catalog.=) t.locale
             and rs.key operator(pg_catalog.=) t.key;
-        -- the case's parts: no switch; a select's value, else other; a plural's whole number
-        -- 0..999 as JSON writes it: the case the table gives it (=N, its category, other)
-        p := case
-            when f operator(pg_catalog.->>) 'k' is null then f operator(pg_catalog.->) 'c' operator(pg_catalog.->) ''
-            when f operator(pg_catalog.->>) 'k' operator(pg_catalog.=) 's' then coalesce(
-                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (params operator(pg_catalog.->>)
-                    (f operator(pg_catalog.->>) 'n')),
-                f operator(pg_catalog.->) 'c' operator(pg_catalog.->) 'other')
-            when params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n')
-                operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$'
-            then f operator(pg_catalog.->) 'c' operator(pg_catalog.->) (pg_catalog.ascii(pg_catalog.substr(
-                f operator(pg_catalog.->>) 't',
-                (params operator(pg_catalog.->>) (f operator(pg_catalog.->>) 'n'))::pg_catalog.int4
-                    operator(pg_catalog.+) 1, 1)) operator(pg_catalog.-) 48)
-            end;
-        -- text, argument ('#': the plural's number; missing: {name}), text, ...
+        if p is not null then
+            null;  -- text and simple arguments
+        elsif tb is not null then
+            -- a plural: a whole number 0..999 as JSON writes it takes the case the table
+            -- gives it (=N, its category, other); any other number goes to the formatter
+            if params operator(pg_catalog.->>) nm operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then
+                p := c operator(pg_catalog.->) (pg_catalog.ascii(pg_catalog.substr(tb,
+                    (params operator(pg_catalog.->>) nm)::pg_catalog.int4 operator(pg_catalog.+) 1, 1))
+                    operator(pg_catalog.-) 48);
+            end if;
+        elsif nm is not null then
+            p := coalesce(c operator(pg_catalog.->) (params operator(pg_catalog.->>) nm),
+                c operator(pg_catalog.->) 'other');
+        end if;
+        -- [template, name, fallback, ...]: each argument's parameter, or {name}
         if pg_catalog.jsonb_array_length(p) operator(pg_catalog.<=) 3 then
-            return pg_catalog.concat(p operator(pg_catalog.->>) 0,
-                coalesce(params operator(pg_catalog.->>) case p operator(pg_catalog.->>) 1
-                        when '#' then f operator(pg_catalog.->>) 'n' else p operator(pg_catalog.->>) 1 end,
-                    '{' operator(pg_catalog.||) (p operator(pg_catalog.->>) 1) operator(pg_catalog.||) '}'),
-                p operator(pg_catalog.->>) 2);
+            return pg_catalog.format(p operator(pg_catalog.->>) 0,
+                coalesce(params operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1), p operator(pg_catalog.->>) 2));
         elsif pg_catalog.jsonb_array_length(p) operator(pg_catalog.>) 3 then
-            return (
-                select pg_catalog.string_agg(case when e.o operator(pg_catalog.%) 2 operator(pg_catalog.=) 1 then e.v
-                    else coalesce(params operator(pg_catalog.->>) case e.v
-                            when '#' then f operator(pg_catalog.->>) 'n' else e.v end,
-                        '{' operator(pg_catalog.||) e.v operator(pg_catalog.||) '}') end,
-                    '' order by e.o)
-                from pg_catalog.jsonb_array_elements_text(p) with ordinality as e (v, o));
+            return pg_catalog.format(p operator(pg_catalog.->>) 0, variadic array(
+                select coalesce(params operator(pg_catalog.->>) (p operator(pg_catalog.->>) g.i),
+                    p operator(pg_catalog.->>) (g.i operator(pg_catalog.+) 1))
+                from pg_catalog.generate_series(1, pg_catalog.jsonb_array_length(p) operator(pg_catalog.-) 1, 2) as g (i)
+                order by g.i));
         end if;
     end if;
     return i18n._t(key, locale, params, namespace, brand_id);
@@ -347,8 +379,9 @@ begin
         delete from i18n.resolved as rs
         where rs.namespace = _rebuild_bundles.namespace
             and (changed is null or rs.locale in (select l.tag from i18n.locales as l where l.chain && changed));
-        insert into i18n.resolved (namespace, locale, key, code, fast)
-        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code, m.fast
+        insert into i18n.resolved (namespace, locale, key, code, parts, arg, tbl, cases)
+        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code,
+            m.fast -> 'p', m.fast ->> 'n', m.fast ->> 't', m.fast -> 'c'
         from i18n.locales as l
         inner join i18n.messages as m
             on m.namespace = _rebuild_bundles.namespace and m.locale = any(l.chain) and m.code is not null
@@ -890,7 +923,7 @@ comment on function i18n._refresh_fast() is
 revoke all on function
 i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
 i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
-i18n._rebuild_all_bundles(), i18n._refresh_fast(), i18n._fast(text[]),
+i18n._rebuild_all_bundles(), i18n._refresh_fast(), i18n._fast(text[]), i18n._fast_parts(text[], text),
 i18n.tg_messages__bundles(),
 i18n.request_chain(), i18n._assert_writer(uuid), i18n._check_key(text, text, text),
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),

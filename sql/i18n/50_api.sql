@@ -18,7 +18,7 @@ grant select (namespace, key, locale, published_source, placeholders, descriptio
 on i18n.messages to anon, authenticated;
 grant select on i18n.brand_messages, i18n.brand_locales, i18n.brand_settings, i18n.content to authenticated;
 -- i18n.t() probes the resolved published global wording with the caller's rights
-grant select (namespace, locale, key, fast) on i18n.resolved to anon, authenticated;
+grant select (namespace, locale, key, parts, arg, tbl, cases) on i18n.resolved to anon, authenticated;
 grant select on i18n.settings, i18n.locales, i18n.brand_locales, i18n.messages, i18n.brand_messages,
 i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content,
 i18n.resolved to service_role;
