@@ -19,4 +19,5 @@ comment on column i18n.resolved.parts is
 'template, name, fallback, ...]; what i18n.t() reads, in columns so that it runs few functions.';
 comment on column i18n.resolved.arg is 'fast ->> ''n'': the plural''s or select''s parameter.';
 comment on column i18n.resolved.tbl is 'fast ->> ''t'': the case each number 0..999 takes, chr(48 + index).';
-comment on column i18n.resolved.cases is 'fast -> ''c'': the parts of each case (a plural''s array, a select''s object).';
+comment on column i18n.resolved.cases is
+'fast -> ''c'': the parts of each case (a plural''s array, a select''s object).';

@@ -921,7 +921,8 @@ comment on function i18n._refresh_fast() is
 'the number of rows changed. Run at the end of this file, which holds i18n._fast.';
 
 revoke all on function
-i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
+i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid),
+i18n.bundle(text, text, uuid),
 i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
 i18n._rebuild_all_bundles(), i18n._refresh_fast(), i18n._fast(text[]), i18n._fast_parts(text[], text),
 i18n.tg_messages__bundles(),
@@ -943,4 +944,5 @@ grant execute on function i18n.import_messages(jsonb, uuid) to service_role;
 
 -- a changed i18n._fast (this file): the stored fast forms again, and the resolved messages
 -- with them (i18n.resolved copies them); a no-op when nothing changed
-select i18n._rebuild_all_bundles() where i18n._refresh_fast() > 0;
+select i18n._rebuild_all_bundles()
+where i18n._refresh_fast() > 0;
