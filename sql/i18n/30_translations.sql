@@ -95,6 +95,7 @@ declare
     sel text;
     parts text[];
     sels text[];
+    letters text[];
     body_parts jsonb;
 begin
     if code is null then
@@ -186,9 +187,10 @@ begin
     select pg_catalog.jsonb_agg(e.value order by e.key), pg_catalog.array_agg(e.key order by e.key)
     into body_parts, sels
     from pg_catalog.jsonb_each(cases) as e;
+    letters := pg_catalog.string_to_array(tbl, null);
     select pg_catalog.string_agg(pg_catalog.chr(48 + pg_catalog.array_position(sels, case
             when cases ? ('=' || g.n) then '=' || g.n
-            when cases ? pg_catalog.substr(tbl, g.n + 1, 1) then pg_catalog.substr(tbl, g.n + 1, 1)
+            when cases ? letters[g.n + 1] then letters[g.n + 1]
             else 'x' end) - 1), '' order by g.n)
     into tbl
     from pg_catalog.generate_series(0, 999) as g (n);
