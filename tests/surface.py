@@ -366,6 +366,7 @@ I18N = {
                              lookups={"message": ANY_ANSWER, "locale": ANY_ANSWER, "params": ANY_ANSWER}),
     "i18n.t": Fn(I18N_T, scope="caller", anon=I18N_ANON, lookups=I18N_T_LOOKUPS),
     "api.t": Fn(I18N_T, scope="caller", anon=I18N_ANON, lookups=I18N_T_LOOKUPS),
+    "i18n._t": Fn(I18N_T, scope="caller", anon=I18N_ANON, lookups=I18N_T_LOOKUPS),
     "i18n.bundle": Fn(I18N_BUNDLE, scope="caller", anon=I18N_ANON, lookups=I18N_BUNDLE_LOOKUPS),
     "api.translation_bundle": Fn(I18N_BUNDLE, scope="caller", anon=I18N_ANON, lookups=I18N_BUNDLE_LOOKUPS),
     "i18n.set_message": Fn(I18N_SET),

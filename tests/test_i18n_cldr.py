@@ -234,3 +234,27 @@ def test_stored_messages_format_like_previews(conn):
         for i, (loc, _m, p) in enumerate(CASES)
     ]
     assert ours == expected
+
+
+def test_both_paths_of_t_agree_with_intl_messageformat(conn):
+    """t() finishes the common shapes in one expression (i18n.messages.fast) and hands the
+    rest to i18n._t(), which runs the full formatter: both agree with the reference on
+    every case, and the one-expression path is the one taken where it can be."""
+    conn.execute(
+        "select i18n.set_locale(l) from unnest(array['de', 'fr', 'ru', 'pl', 'ar', 'cy', 'ja', 'sv', 'it']) l"
+    )
+    expected = reference_outputs()
+    for i, (loc, m, _p) in enumerate(CASES):
+        conn.execute("select i18n.set_message(null, 'ref2', %s, %s, %s, 'published')", (f"k{i}", loc, m))
+    fast = dict(
+        conn.execute("select key, fast is not null from i18n.messages where namespace = 'ref2'").fetchall()
+    )
+    for i, (loc, m, p) in enumerate(CASES):
+        t, full = conn.execute(
+            "select i18n.t(%s, %s, %s, 'ref2'), i18n._t(%s, %s, %s, 'ref2')",
+            (f"k{i}", loc, Jsonb(p), f"k{i}", loc, Jsonb(p)),
+        ).fetchone()
+        assert (t, full) == (expected[i], expected[i]), (loc, m, p)
+        # nested switches and offsets need the formatter; every other shape has a fast form
+        assert fast[f"k{i}"] == ("offset:" not in m and m.count("select") + m.count("plural") <= 1), m
+    assert sum(fast.values()) >= len(CASES) - 6

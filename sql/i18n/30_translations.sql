@@ -30,7 +30,179 @@ comment on function i18n._reading_brand(uuid) is
 'The brand whose wording applies to this reader: the argument or X-Brand-Id, if its wording is '
 'public or the caller may read it; else null (global wording only).';
 
-create or replace function i18n.t(
+create or replace function i18n._fast_parts(parts text[], pound text)
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+-- text, argument, text, ... (text first and last; '#': the plural's number, which on the
+-- fast path is the parameter pound as JSON wrote it) as [template, name, fallback, ...]:
+-- the template for format() with %s for each argument and % doubled, each argument's name
+-- and what a missing one shows ({name})
+declare
+    template text := '';
+    out jsonb := '[]'::jsonb;
+    arg_name text;
+    i integer := 1;
+begin
+    while i <= pg_catalog.cardinality(parts) loop
+        if i % 2 = 1 then
+            template := template || pg_catalog.replace(parts[i], '%', '%%');
+        else
+            arg_name := case when parts[i] = '#' then pound else parts[i] end;
+            template := template || '%s';
+            out := out || pg_catalog.jsonb_build_array(arg_name, '{' || arg_name || '}');
+        end if;
+        i := i + 1;
+    end loop;
+    return pg_catalog.jsonb_build_array(template) || out;
+end
+$$;
+
+comment on function i18n._fast_parts(text[], text) is
+'Parts of a message (text, argument, text, ...) as [format() template, name, fallback, ...] for '
+'i18n.t(); # becomes the plural''s parameter.';
+
+create or replace function i18n._fast(code text[])
+returns jsonb
+language plpgsql
+immutable
+set search_path = pg_catalog, pg_temp
+as $$
+-- A compiled program as parts that i18n.t() finishes with one expression (stored on write
+-- in i18n.messages.fast), or null when it needs the formatter. parts: i18n._fast_parts.
+-- Shapes:
+--   {"p": parts}                                        text and simple arguments
+--   {"n": name, "t": the case of each number 0..999, "c": [parts, ...]}        a plural
+--   {"n": name, "c": {value | "other": parts}}                                 a select
+-- one plural/selectordinal (offset 0) or select at the top level, no plural or select
+-- inside its cases; each case's parts hold the text before and after the switch too.
+declare
+    last integer := pg_catalog.cardinality(code);
+    pc integer := 1;
+    op text;
+    pre text[] := array[''];
+    post text[] := array[''];
+    cases jsonb := '{}'::jsonb;
+    sw text;
+    sw_name text;
+    tbl text;
+    k integer;
+    body text[];
+    bpc integer;
+    end_at integer;
+    sel text;
+    parts text[];
+    sels text[];
+    letters text[];
+    body_parts jsonb;
+begin
+    if code is null then
+        return null;
+    end if;
+    while pc <= last loop
+        op := code[pc];
+        if op = 't' then
+            if sw is null then
+                pre[pg_catalog.cardinality(pre)] := pre[pg_catalog.cardinality(pre)] || code[pc + 1];
+            else
+                post[pg_catalog.cardinality(post)] := post[pg_catalog.cardinality(post)] || code[pc + 1];
+            end if;
+            pc := pc + 2;
+        elsif op = 'a' then
+            if sw is null then
+                pre := pre || array[code[pc + 1], ''];
+            else
+                post := post || array[code[pc + 1], ''];
+            end if;
+            pc := pc + 2;
+        elsif op = 'e' and sw = 'p' then
+            pc := pc + 1;
+        elsif op in ('p', 's') and sw is null then
+            sw := op;
+            sw_name := code[pc + 1];
+            if op = 'p' then
+                if code[pc + 2] <> '0' then
+                    return null;  -- an offset: the formatter
+                end if;
+                k := code[pc + 4]::integer;
+                tbl := code[pc + 5];
+                bpc := pc + 5;
+            else
+                k := code[pc + 2]::integer;
+                bpc := pc + 2;
+            end if;
+            for i in 1..k loop
+                sel := code[bpc + i];
+                if sw = 'p' and sel !~ '^=' then
+                    sel := case sel when 'zero' then 'z' when 'one' then 'o' when 'two' then 't'
+                        when 'few' then 'f' when 'many' then 'm' else 'x' end;
+                end if;
+                body := array[''];
+                pc := code[bpc + k + i]::integer;
+                loop
+                    op := code[pc];
+                    if op = 't' then
+                        body[pg_catalog.cardinality(body)] := body[pg_catalog.cardinality(body)] || code[pc + 1];
+                        pc := pc + 2;
+                    elsif op = 'a' then
+                        body := body || array[code[pc + 1], ''];
+                        pc := pc + 2;
+                    elsif op = '#' then
+                        body := body || array['#', ''];
+                        pc := pc + 1;
+                    elsif op = 'j' then
+                        end_at := code[pc + 1]::integer;
+                        exit;
+                    else
+                        return null;  -- a plural or select inside a case
+                    end if;
+                end loop;
+                cases := cases || pg_catalog.jsonb_build_object(sel, body);
+            end loop;
+            pc := end_at;
+        else
+            return null;  -- a second switch, or a program this version did not write
+        end if;
+    end loop;
+    if sw is null then
+        return pg_catalog.jsonb_build_object('p', i18n._fast_parts(pre, null));
+    end if;
+    -- each case: the text before, the case, the text after, merged where they meet
+    for sel, body in
+        select e.key, array(select pg_catalog.jsonb_array_elements_text(e.value))
+        from pg_catalog.jsonb_each(cases) as e
+    loop
+        parts := pre[1:pg_catalog.cardinality(pre) - 1] || (pre[pg_catalog.cardinality(pre)] || body[1]) || body[2:];
+        parts := parts[1:pg_catalog.cardinality(parts) - 1] || (parts[pg_catalog.cardinality(parts)] || post[1])
+            || post[2:];
+        cases := cases || pg_catalog.jsonb_build_object(sel, i18n._fast_parts(parts, sw_name));
+    end loop;
+    if sw = 's' then
+        return pg_catalog.jsonb_build_object('n', sw_name, 'c', cases);
+    end if;
+    -- a plural: its cases as an array, and for each number 0..999 the case it takes
+    -- (=N first, then its category, then other) as one character, chr(48 + index)
+    select pg_catalog.jsonb_agg(e.value order by e.key), pg_catalog.array_agg(e.key order by e.key)
+    into body_parts, sels
+    from pg_catalog.jsonb_each(cases) as e;
+    letters := pg_catalog.string_to_array(tbl, null);
+    select pg_catalog.string_agg(pg_catalog.chr(48 + pg_catalog.array_position(sels, case
+            when cases ? ('=' || g.n) then '=' || g.n
+            when cases ? letters[g.n + 1] then letters[g.n + 1]
+            else 'x' end) - 1), '' order by g.n)
+    into tbl
+    from pg_catalog.generate_series(0, 999) as g (n);
+    return pg_catalog.jsonb_build_object('n', sw_name, 't', tbl, 'c', body_parts);
+end
+$$;
+
+comment on function i18n._fast(text[]) is
+'A compiled message as the parts i18n.t() finishes in one expression (text, simple arguments, '
+'one top-level plural or select); null when it needs i18n._format.';
+
+create or replace function i18n._t(
     key text,
     locale text default null,
     params jsonb default '{}',
@@ -58,17 +230,17 @@ begin
         -- the hot path: a platform locale, global wording: one probe of the resolved messages
         select rs.code into code
         from i18n.resolved as rs
-        where rs.namespace = t.namespace and rs.locale = t.locale and rs.key = t.key;
+        where rs.namespace = _t.namespace and rs.locale = _t.locale and rs.key = _t.key;
         if not found then
             chain := i18n.resolve_chain(locale, brand_id);
             select m.code into code
             from i18n.messages as m
-            where m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key and m.code is not null
+            where m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key and m.code is not null
             order by pg_catalog.array_position(chain, m.locale)
             limit 1;
         end if;
     else
-        select l.chain into chain from i18n.locales as l where l.tag = t.locale;
+        select l.chain into chain from i18n.locales as l where l.tag = _t.locale;
         if chain is null then
             chain := i18n.resolve_chain(locale, brand_id);
         end if;
@@ -76,12 +248,12 @@ begin
         from (
             select m.code, pg_catalog.array_position(chain, m.locale) * 2 as rank
             from i18n.brand_messages as m
-            where m.brand_id = b and m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key
+            where m.brand_id = b and m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key
                 and m.code is not null
             union all
             select m.code, pg_catalog.array_position(chain, m.locale) * 2 + 1
             from i18n.messages as m
-            where m.namespace = t.namespace and m.locale = any(chain) and m.key = t.key and m.code is not null
+            where m.namespace = _t.namespace and m.locale = any(chain) and m.key = _t.key and m.code is not null
         ) as x
         order by x.rank
         limit 1;
@@ -95,10 +267,79 @@ begin
 end
 $$;
 
+comment on function i18n._t(text, text, jsonb, text, uuid) is
+'i18n.t() past its one-expression path: the brand''s layer, an Accept-Language header or a tag to '
+'resolve, and messages that need the formatter (nested plural or select, an offset, a number '
+'outside 0..999). Same answers as i18n.t(). Never raises.';
+
+create or replace function i18n.t(
+    key text,
+    locale text default null,
+    params jsonb default '{}',
+    namespace text default 'common',
+    brand_id uuid default null
+)
+returns text
+language plpgsql
+stable
+as $$
+-- SECURITY INVOKER without a SET clause (a definer's SET saves and restores a GUC on every
+-- call, the cost of this path): everyone reads published global wording, so the probe of
+-- i18n.resolved runs with the caller's rights (a policy for anon and authenticated), and
+-- every type, relation, function and operator is qualified: the caller's search_path and
+-- pg_temp change nothing here. The brand's layer (authority from the caller's roles) and
+-- everything else go to the definer i18n._t(), which gives the same answers.
+declare
+    p pg_catalog.jsonb;
+    nm pg_catalog.text;
+    tb pg_catalog.text;
+    c pg_catalog.jsonb;
+begin
+    -- Each function in an expression costs a permission check and a lookup when the
+    -- expression is first run in a transaction: the path keeps them few.
+    if brand_id is null and coalesce(pg_catalog.current_setting('request.headers', true), '')
+        operator(pg_catalog.!~~) '%x-brand-id%'
+    then
+        select rs.parts, rs.arg, rs.tbl, rs.cases into p, nm, tb, c
+        from i18n.resolved as rs
+        where rs.namespace operator(pg_catalog.=) t.namespace and rs.locale operator(pg_catalog.=) t.locale
+            and rs.key operator(pg_catalog.=) t.key;
+        if p is not null then
+            null;  -- text and simple arguments
+        elsif tb is not null then
+            -- a plural: a whole number 0..999 as JSON writes it takes the case the table
+            -- gives it (=N, its category, other); any other number goes to the formatter
+            if params operator(pg_catalog.->>) nm operator(pg_catalog.~) '^(0|[1-9][0-9]{0,2})$' then
+                p := c operator(pg_catalog.->) (pg_catalog.ascii(pg_catalog.substr(tb,
+                    (params operator(pg_catalog.->>) nm)::pg_catalog.int4 operator(pg_catalog.+) 1, 1))
+                    operator(pg_catalog.-) 48);
+            end if;
+        elsif nm is not null then
+            p := coalesce(c operator(pg_catalog.->) (params operator(pg_catalog.->>) nm),
+                c operator(pg_catalog.->) 'other');
+        end if;
+        -- [template, name, fallback, ...]: each argument's parameter, or {name}
+        if pg_catalog.jsonb_array_length(p) operator(pg_catalog.<=) 3 then
+            return pg_catalog.format(p operator(pg_catalog.->>) 0,
+                coalesce(params operator(pg_catalog.->>) (p operator(pg_catalog.->>) 1), p operator(pg_catalog.->>) 2));
+        elsif pg_catalog.jsonb_array_length(p) operator(pg_catalog.>) 3 then
+            return pg_catalog.format(p operator(pg_catalog.->>) 0, variadic array(
+                select coalesce(params operator(pg_catalog.->>) (p operator(pg_catalog.->>) g.i),
+                    p operator(pg_catalog.->>) (g.i operator(pg_catalog.+) 1))
+                from pg_catalog.generate_series(1, pg_catalog.jsonb_array_length(p) operator(pg_catalog.-) 1, 2) as g (i)
+                order by g.i));
+        end if;
+    end if;
+    return i18n._t(key, locale, params, namespace, brand_id);
+end
+$$;
+
 comment on function i18n.t(text, text, jsonb, text, uuid) is
 'The published message for a key, formatted with params (ICU MessageFormat, CLDR plurals), for a '
 'locale tag or an Accept-Language header (null: the request''s), through the fallback chain, the '
-'brand''s wording first at each step. A key without a message reads as the key. Never raises.';
+'brand''s wording first at each step. A key without a message reads as the key. Never raises. '
+'A platform tag and global wording in a common shape take one probe and one expression; the '
+'rest is i18n._t().';
 
 create or replace function i18n._build_bundle(brand_id uuid, namespace text, chain text[])
 returns jsonb
@@ -140,8 +381,9 @@ begin
         delete from i18n.resolved as rs
         where rs.namespace = _rebuild_bundles.namespace
             and (changed is null or rs.locale in (select l.tag from i18n.locales as l where l.chain && changed));
-        insert into i18n.resolved (namespace, locale, key, code)
-        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code
+        insert into i18n.resolved (namespace, locale, key, code, parts, arg, tbl, cases)
+        select distinct on (l.tag, m.key) _rebuild_bundles.namespace, l.tag, m.key, m.code,
+            m.fast -> 'p', m.fast ->> 'n', m.fast ->> 't', m.fast -> 'c'
         from i18n.locales as l
         inner join i18n.messages as m
             on m.namespace = _rebuild_bundles.namespace and m.locale = any(l.chain) and m.code is not null
@@ -224,12 +466,12 @@ begin
     end if;
     if tg_op in ('INSERT', 'UPDATE') then
         select touched || coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(n) - 'code' - 'source'
-            - 'published_source' - 'i18next'), '[]'::jsonb)
+            - 'published_source' - 'i18next' - 'fast'), '[]'::jsonb)
         into touched from new_rows as n where n.i18next is not null;
     end if;
     if tg_op in ('UPDATE', 'DELETE') then
         select touched || coalesce(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(o) - 'code' - 'source'
-            - 'published_source' - 'i18next'), '[]'::jsonb)
+            - 'published_source' - 'i18next' - 'fast'), '[]'::jsonb)
         into touched from old_rows as o where o.i18next is not null;
     end if;
     for r in
@@ -417,15 +659,17 @@ begin
     code := array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code'));
     if brand_id is null then
         insert into i18n.messages as m (namespace, key, locale, source, status, placeholders, plural_forms,
-            published_source, code, i18next, description, updated_by)
+            published_source, code, fast, i18next, description, updated_by)
         values (namespace, key, tag, source, st, ph, pf, case when pub then source end,
-            case when pub then code end, case when pub then compiled -> 'i18next' end,
+            case when pub then code end, case when pub then i18n._fast(code) end,
+            case when pub then compiled -> 'i18next' end,
             coalesce(description, ''), brand.caller_id())
         on conflict on constraint messages_pkey do update set
             source = excluded.source, status = excluded.status, placeholders = excluded.placeholders,
             plural_forms = excluded.plural_forms,
             published_source = case when pub then excluded.published_source else m.published_source end,
             code = case when pub then excluded.code else m.code end,
+            fast = case when pub then excluded.fast else m.fast end,
             i18next = case when pub then excluded.i18next else m.i18next end,
             description = coalesce(set_message.description, m.description),
             updated_by = excluded.updated_by, updated_at = pg_catalog.now();
@@ -489,6 +733,8 @@ begin
         update i18n.messages as m set status = set_status.status, updated_by = brand.caller_id(), updated_at = pg_catalog.now(),
             published_source = case when compiled is null then m.published_source else m.source end,
             code = case when compiled is null then m.code else array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code')) end,
+            fast = case when compiled is null then m.fast
+                else i18n._fast(array(select pg_catalog.jsonb_array_elements_text(compiled -> 'code'))) end,
             i18next = case when compiled is null then m.i18next else compiled -> 'i18next' end
         where m.namespace = set_status.namespace and m.locale = tag and m.key = set_status.key;
     else
@@ -652,10 +898,35 @@ $$;
 comment on function i18n.set_brand_settings(uuid, boolean) is
 'Whether the brand''s published wording is served to anyone naming the brand (i18n.manage).';
 
+create or replace function i18n._refresh_fast()
+returns integer
+language plpgsql
+volatile
+set search_path = pg_catalog, pg_temp
+as $$
+declare
+    n integer;
+begin
+    -- rows published before the fast form existed, or built by an older i18n._fast;
+    -- the bundles are rebuilt once afterwards (i18n._rebuild_all_bundles)
+    perform pg_catalog.set_config('i18n.defer_bundles', 'on', true);
+    update i18n.messages as m set fast = i18n._fast(m.code)
+    where m.code is not null and m.fast is distinct from i18n._fast(m.code);
+    get diagnostics n = row_count;
+    perform pg_catalog.set_config('i18n.defer_bundles', 'off', true);
+    return n;
+end
+$$;
+
+comment on function i18n._refresh_fast() is
+'Fills i18n.messages.fast for every published message whose fast form is missing or stale; '
+'the number of rows changed. Run at the end of this file, which holds i18n._fast.';
+
 revoke all on function
-i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
+i18n._reading_brand(uuid), i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid),
+i18n.bundle(text, text, uuid),
 i18n._build_bundle(uuid, text, text[]), i18n._rebuild_bundles(uuid, text, text[]),
-i18n._rebuild_all_bundles(),
+i18n._rebuild_all_bundles(), i18n._refresh_fast(), i18n._fast(text[]), i18n._fast_parts(text[], text),
 i18n.tg_messages__bundles(),
 i18n.request_chain(), i18n._assert_writer(uuid), i18n._check_key(text, text, text),
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),
@@ -663,7 +934,8 @@ i18n.delete_message(uuid, text, text, text), i18n.import_messages(jsonb, uuid),
 i18n.set_brand_locales(uuid, text[], text), i18n.set_brand_settings(uuid, boolean)
 from public;
 grant execute on function
-i18n.t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid), i18n.request_chain()
+i18n.t(text, text, jsonb, text, uuid), i18n._t(text, text, jsonb, text, uuid), i18n.bundle(text, text, uuid),
+i18n.request_chain()
 to anon, authenticated, service_role;
 grant execute on function
 i18n.set_message(uuid, text, text, text, text, text, text), i18n.set_status(uuid, text, text, text, text),
@@ -671,3 +943,8 @@ i18n.delete_message(uuid, text, text, text), i18n.set_brand_locales(uuid, text[]
 i18n.set_brand_settings(uuid, boolean)
 to authenticated, service_role;
 grant execute on function i18n.import_messages(jsonb, uuid) to service_role;
+
+-- a changed i18n._fast (this file): the stored fast forms again, and the resolved messages
+-- with them (i18n.resolved copies them); a no-op when nothing changed
+select i18n._rebuild_all_bundles()
+where i18n._refresh_fast() > 0;

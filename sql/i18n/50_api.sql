@@ -17,6 +17,8 @@ grant select on i18n.settings, i18n.locales to anon, authenticated;
 grant select (namespace, key, locale, published_source, placeholders, description, updated_at)
 on i18n.messages to anon, authenticated;
 grant select on i18n.brand_messages, i18n.brand_locales, i18n.brand_settings, i18n.content to authenticated;
+-- i18n.t() probes the resolved published global wording with the caller's rights
+grant select (namespace, locale, key, parts, arg, tbl, cases) on i18n.resolved to anon, authenticated;
 grant select on i18n.settings, i18n.locales, i18n.brand_locales, i18n.messages, i18n.brand_messages,
 i18n.bundles, i18n.brand_bundles, i18n.brand_settings, i18n.translatables, i18n.content,
 i18n.resolved to service_role;
@@ -25,7 +27,7 @@ do $$
 declare
     t text;
 begin
-    foreach t in array array['settings', 'locales'] loop
+    foreach t in array array['settings', 'locales', 'resolved'] loop
         execute format('drop policy if exists %I on i18n.%I', 'everyone may read it', t);
         execute format('create policy %I on i18n.%I for select to anon, authenticated using (true)',
             'everyone may read it', t);

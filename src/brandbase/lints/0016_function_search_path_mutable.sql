@@ -31,7 +31,9 @@ where
             -- flag evaluation's hot path (every flags.evaluate/enabled, every rollout)
             'flags._evaluate_row', 'flags._rules', 'flags._pick_variant', 'flags.murmur3_32',
             -- the message formatter i18n.t() runs on every read
-            'i18n._format'
+            'i18n._format',
+            -- i18n.t()'s one-probe path (invoker; the rest is the definer i18n._t)
+            'i18n.t'
         ])
     )
     and not exists (
