@@ -1,4 +1,4 @@
--- brandbase 0036 (i18n): the published message in a form one SQL expression can finish.
+-- brandbase 0035 (i18n): the published message in a form one SQL expression can finish.
 -- i18n.t()'s hot path probes i18n.resolved and, for the common shapes (text, simple
 -- {name} arguments, one plural or select at the top level), builds the string from
 -- these parts without running the formatter (sql/i18n/30_translations.sql). Filled on
